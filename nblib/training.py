@@ -17,9 +17,11 @@ from .schedules import Schedule
 class History:
     """What happened during training, one entry per epoch (``lr``: one per step).
 
-    ``train_loss`` and ``train_acc`` are measured on the mini-batches as they
-    were trained on (in training mode, with dropout), ``test_*`` on the held-out
-    set in evaluation mode after each epoch.  ``diverged`` is True when the
+    After each epoch the model is evaluated, in evaluation mode, on the whole
+    training set (``train_loss``, ``train_acc``) and on the held-out set
+    (``test_loss``, ``test_acc``), so the two curves compare like with like:
+    the running average over an epoch's mini-batches would mix in dropout,
+    batch statistics and the weights of earlier steps.  ``diverged`` is True when the
     loss stopped being finite; ``stop_reason`` then says why training stopped.
     """
 
@@ -161,10 +163,12 @@ def fit(model, optimizer, X_train, y_train, X_test, y_test, *, epochs, batch_siz
         with np.errstate(over="raise", invalid="raise", divide="raise"):
             for epoch in range(epochs):
                 try:
-                    loss, acc, lrs = train_epoch(model, optimizer, X_train, y_train,
-                                                 batch_size=batch_size, rng=rng,
-                                                 schedule=schedule, step=len(history.lr))
-                    test_loss, test_acc = evaluate(model, X_test, y_test)
+                    loss, _, lrs = train_epoch(model, optimizer, X_train, y_train,
+                                               batch_size=batch_size, rng=rng,
+                                               schedule=schedule, step=len(history.lr))
+                    if np.isfinite(loss):
+                        loss, acc = evaluate(model, X_train, y_train)
+                        test_loss, test_acc = evaluate(model, X_test, y_test)
                 except FloatingPointError as err:
                     loss, lrs, reason = np.nan, [], f"floating-point error ({err})"
                 else:

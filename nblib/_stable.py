@@ -9,6 +9,9 @@ def exp_neg_abs(x):
     (about 708 in float64, 87 in float32), so even ``np.errstate(all="raise")``
     stays quiet; the capped value is below any rounding that matters.
     """
-    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
-    cap = -np.log(np.finfo(dtype).tiny) - 1.0
+    cap = _CAPS.get(x.dtype, _CAPS[np.dtype(np.float64)])
     return np.exp(-np.minimum(np.abs(x), cap))
+
+
+_CAPS = {np.dtype(t): float(-np.log(np.finfo(t).tiny) - 1.0)
+         for t in (np.float16, np.float32, np.float64, np.longdouble)}

@@ -37,16 +37,17 @@ class BatchNorm(Module):
         n = x.shape[0]
         if n < 2:
             raise ValueError("BatchNorm needs at least 2 rows per batch in training mode, got 1")
-        mean = x.mean(axis=0)
-        x_hat = x - mean                                  # centred; normalised in place below
-        var = np.einsum("nd,nd->d", x_hat, x_hat) / n     # biased variance, (D,)
+        mean = x.sum(axis=0) * (1.0 / n)
+        xc = x - mean                                     # centred input, (N, D)
+        var = np.einsum("nd,nd->d", xc, xc) * (1.0 / n)   # biased variance, (D,)
         inv_std = 1.0 / np.sqrt(var + self.eps)
-        x_hat *= inv_std
-        self._x_hat, self._inv_std = x_hat, inv_std
+        self._xc, self._inv_std = xc, inv_std
         m = self.momentum
         self.running_mean += m * (mean - self.running_mean)
         self.running_var += m * (var * (n / (n - 1)) - self.running_var)
-        return x_hat * self.weight.value + self.bias.value
+        out = xc * (self.weight.value * inv_std)          # = x_hat * gamma
+        out += self.bias.value
+        return out
 
     def backward(self, dout):
         """dout: (N, D) -> dx: (N, D); sets weight.grad and bias.grad, both (D,)
@@ -55,14 +56,17 @@ class BatchNorm(Module):
         x_hat directly, through the mean and through the variance) add up to
             dx = gamma / (N std) * (N dout - sum(dout) - x_hat * sum(dout * x_hat))
         where the sums run over the batch: the last two are bias.grad and weight.grad.
+        The code never forms x_hat: x_hat = xc / std is folded into per-feature
+        factors, which saves two passes over (N, D) arrays.
         """
-        x_hat, n = self._x_hat, dout.shape[0]
-        dout.sum(axis=0, out=self.bias.grad)
-        np.einsum("nd,nd->d", dout, x_hat, out=self.weight.grad)
-        dx = dout * n
-        dx -= self.bias.grad
-        dx -= x_hat * self.weight.grad
-        dx *= self.weight.value * (self._inv_std / n)
+        xc, inv_std, n = self._xc, self._inv_std, dout.shape[0]
+        dout.sum(axis=0, out=self.bias.grad)                         # sum(dout)
+        np.einsum("nd,nd->d", dout, xc, out=self.weight.grad)
+        self.weight.grad *= inv_std                                  # sum(dout * x_hat)
+        a = self.weight.value * inv_std                              # gamma / std
+        dx = dout * a
+        dx -= (a / n) * self.bias.grad
+        dx -= xc * ((a / n) * inv_std * self.weight.grad)
         return dx
 
     def __repr__(self):

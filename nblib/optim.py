@@ -59,6 +59,12 @@ class Optimizer:
                 p.grad = g
         return self._value, self._grad
 
+    def _scratch(self, i=0):
+        """Preallocated work vectors of the flat buffer's size (two at most)."""
+        if not hasattr(self, "_work"):
+            self._work = np.empty((2, self._value.size), dtype=self._value.dtype)
+        return self._work[i]
+
     def zero_grad(self):
         """Set every gradient to zero."""
         self._gather()[1].fill(0.0)
@@ -88,15 +94,18 @@ class SGD(Optimizer):
 
     def step(self):
         w, grad = self._gather()
-        g = grad + self.weight_decay * w if self.weight_decay else grad
+        g = np.add(grad, self.weight_decay * w, out=self._scratch(0)) if self.weight_decay else grad
         if self.momentum:
             if self._buf is None:
                 self._buf = g.copy()
             else:
                 self._buf *= self.momentum
                 self._buf += g
-            g = g + self.momentum * self._buf if self.nesterov else self._buf
-        w -= self.lr * g
+            if self.nesterov:
+                g = np.add(g, self.momentum * self._buf, out=self._scratch(1))
+            else:
+                g = self._buf
+        w -= np.multiply(g, self.lr, out=self._scratch(1))
 
     def __repr__(self):
         return (f"SGD(lr={self.lr}, momentum={self.momentum}, nesterov={self.nesterov}, "
@@ -130,20 +139,23 @@ class Adam(Optimizer):
     def step(self):
         w, grad = self._gather()
         beta1, beta2 = self.betas
+        m, v, tmp = self._m, self._v, self._scratch()
         self.t += 1
         if self.weight_decay and self.decoupled:
             w *= 1.0 - self.lr * self.weight_decay
         elif self.weight_decay:
-            grad = grad + self.weight_decay * w
-        self._m *= beta1
-        self._m += (1.0 - beta1) * grad
-        self._v *= beta2
-        self._v += (1.0 - beta2) * grad * grad
-        step_size = self.lr / (1.0 - beta1 ** self.t)
-        denom = np.sqrt(self._v)
+            grad = np.add(grad, self.weight_decay * w, out=self._scratch(1))
+        # Every operation writes into m, v or tmp: no (P,) temporaries are allocated.
+        m *= beta1
+        m += np.multiply(grad, 1.0 - beta1, out=tmp)                 # m = b1 m + (1-b1) g
+        v *= beta2
+        v += np.multiply(np.square(grad, out=tmp), 1.0 - beta2, out=tmp)
+        denom = np.sqrt(v, out=tmp)
         denom *= 1.0 / np.sqrt(1.0 - beta2 ** self.t)
         denom += self.eps
-        w -= step_size * self._m / denom
+        update = np.divide(m, denom, out=tmp)
+        update *= self.lr / (1.0 - beta1 ** self.t)
+        w -= update
 
     def __repr__(self):
         return (f"{type(self).__name__}(lr={self.lr}, betas={self.betas}, eps={self.eps}, "

@@ -1,0 +1,138 @@
+"""Training speed of nblib against PyTorch CPU eager, for the source and the book's recipe.
+
+    python benchmarks/train_speed.py            # both recipes, best of 3 runs each
+    python benchmarks/train_speed.py --repeats 1
+
+Prints, for each recipe: nblib's training time in float64 and float32, PyTorch
+eager's time for the same model, data and hyper-parameters (when torch is
+installed), their ratio, and the training time until held-out accuracy first
+exceeds 95%.  Times are measured in-process around the training loop alone:
+imports, data generation and model construction are excluded.  Both loops do
+the same work per epoch: shuffled mini-batch steps, then an evaluation-mode
+pass over the training and the test set.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import nblib  # noqa: E402
+from nblib.config import _generators, build_model, make_data, make_optimizer, make_schedule  # noqa: E402
+
+
+def time_nblib(config):
+    """(seconds of training, History) for one nblib run."""
+    X_train, X_test, y_train, y_test = make_data(config)
+    model = build_model(config)
+    optimizer = make_optimizer(config, model.parameters())
+    schedule = make_schedule(config)
+    rng = _generators(config.seed)[2]
+    start = time.perf_counter()
+    history = nblib.fit(model, optimizer, X_train, y_train, X_test, y_test, epochs=config.epochs,
+                        batch_size=config.batch_size, schedule=schedule, rng=rng, progress=False)
+    return time.perf_counter() - start, history
+
+
+def time_torch(config):
+    """(seconds of training, History-like dict) for the same run in PyTorch eager."""
+    import torch
+    from torch import nn
+    torch.set_num_threads(1)
+    dtype = torch.float64 if config.dtype == "float64" else torch.float32
+    X_train, X_test, y_train, y_test = make_data(config)
+    ref = build_model(config)  # copy nblib's initial weights so both start alike
+    layers = []
+    for layer in ref.layers:
+        if isinstance(layer, nblib.Linear):
+            t = nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None)
+            with torch.no_grad():
+                t.weight.copy_(torch.from_numpy(layer.weight.value))
+                if layer.bias is not None:
+                    t.bias.copy_(torch.from_numpy(layer.bias.value))
+            layers.append(t)
+        elif isinstance(layer, nblib.BatchNorm):
+            layers.append(nn.BatchNorm1d(layer.num_features))
+        elif isinstance(layer, nblib.LayerNorm):
+            layers.append(nn.LayerNorm(layer.normalized_shape))
+        elif isinstance(layer, nblib.ReLU):
+            layers.append(nn.ReLU())
+        elif isinstance(layer, nblib.Dropout):
+            layers.append(nn.Dropout(layer.p))
+    model = nn.Sequential(*layers).to(dtype)
+    opt_cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}.get(config.optimizer)
+    if opt_cls is None:
+        momentum = config.momentum if config.optimizer == "momentum" else 0.0
+        opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=momentum,
+                              weight_decay=config.weight_decay)
+    else:
+        opt = opt_cls(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    schedule = make_schedule(config)
+    loss_fn = nn.BCEWithLogitsLoss()
+    Xtr, Xte = torch.tensor(X_train, dtype=dtype), torch.tensor(X_test, dtype=dtype)
+    ytr, yte = torch.tensor(y_train, dtype=dtype), torch.tensor(y_test, dtype=dtype)
+    rng = _generators(config.seed)[2]
+    test_acc, step = [], 0
+    start = time.perf_counter()
+    for _ in range(config.epochs):
+        model.train()
+        perm = torch.from_numpy(rng.permutation(len(Xtr)))
+        for s in range(0, len(Xtr), config.batch_size):
+            idx = perm[s:s + config.batch_size]
+            for group in opt.param_groups:
+                group["lr"] = schedule(step)
+            opt.zero_grad()
+            loss = loss_fn(model(Xtr[idx]).squeeze(1), ytr[idx])
+            loss.backward()
+            opt.step()
+            step += 1
+        model.eval()
+        with torch.no_grad():
+            for X, y in ((Xtr, ytr), (Xte, yte)):
+                logits = model(X).squeeze(1)
+                loss_fn(logits, y)
+                acc = ((logits > 0) == (y == 1)).double().mean().item()
+        test_acc.append(acc)
+    return time.perf_counter() - start, test_acc
+
+
+def best_of(fn, config, repeats):
+    runs = [fn(config) for _ in range(repeats)]
+    return min(runs, key=lambda r: r[0])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="runs per measurement (best kept)")
+    args = parser.parse_args()
+    try:
+        import torch  # noqa: F401
+        have_torch = True
+    except ImportError:
+        have_torch = False
+        print("PyTorch not installed: pip install torch==2.13.0 for the comparison")
+    recipes = {"source recipe": nblib.SpiralConfig.source(),
+               "book recipe": nblib.SpiralConfig()}
+    for name, config in recipes.items():
+        print(f"== {name}: {config!r}")
+        for dtype in ("float64", "float32"):
+            cfg = config.replace(dtype=dtype)
+            t_np, hist = best_of(time_nblib, cfg, args.repeats)
+            t95 = hist.time_to_accuracy(0.95)
+            line = (f"  {dtype}: nblib {t_np:6.3f} s  (final test acc {hist.test_acc[-1]:.1%}, "
+                    f"95% after {t95:.3f} s)" if t95 is not None else
+                    f"  {dtype}: nblib {t_np:6.3f} s  (final test acc {hist.test_acc[-1]:.1%}, "
+                    f"never above 95%)")
+            if have_torch:
+                t_pt, accs = best_of(time_torch, cfg, args.repeats)
+                line += (f" | torch eager {t_pt:6.3f} s (final test acc {accs[-1]:.1%})"
+                         f" | ratio nblib/torch {t_np / t_pt:.2f}")
+            print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()

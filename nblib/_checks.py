@@ -51,6 +51,25 @@ def check_choice(value, name, choices):
     return value
 
 
+def check_float_dtype(dtype, name="dtype"):
+    """Return ``np.dtype(dtype)`` if it names a floating-point type."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as err:
+        raise TypeError(f"{name} must be a floating-point dtype such as np.float64, "
+                        f"got {dtype!r}") from err
+    if dt.kind != "f":
+        raise TypeError(f"{name} must be a floating-point dtype such as np.float64, got {dt}")
+    return dt
+
+
+def check_input(x, name="x"):
+    """A layer's input: an ndarray (checked cheaply, since it runs on every step)."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(x).__name__}")
+    return x
+
+
 def check_rng(rng, name="rng"):
     """Return a ``np.random.Generator``: ``None`` or an int seed make a new one."""
     if rng is None:
@@ -70,17 +89,22 @@ def check_array(x, name, *, ndim=None, shape=None, finite=True, dtype_kind="fiu"
     """
     if not isinstance(x, np.ndarray):
         if isinstance(x, (list, tuple)):
-            x = np.asarray(x)
+            try:
+                x = np.asarray(x)
+            except ValueError as err:  # ragged nesting
+                raise ValueError(f"{name} must be a rectangular array: {err}") from None
         else:
             raise TypeError(f"{name} must be a numpy array, got {type(x).__name__}")
     if x.dtype.kind not in dtype_kind:
-        raise TypeError(f"{name} must have a numeric dtype, got {x.dtype}")
+        kind = "a floating-point" if dtype_kind == "f" else "a numeric"
+        raise TypeError(f"{name} must have {kind} dtype, got {x.dtype}")
     if ndim is not None and x.ndim not in np.atleast_1d(ndim):
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {x.shape}")
     if shape is not None:
         ok = x.ndim == len(shape) and all(s is None or s == d for s, d in zip(shape, x.shape))
         if not ok:
-            want = "(" + ", ".join("N" if s is None else str(s) for s in shape) + ")"
+            want = "(" + ", ".join(("N" if i == 0 else "D") if s is None else str(s)
+                                   for i, s in enumerate(shape)) + ")"
             raise ValueError(f"{name} must have shape {want}, got {x.shape}")
     if finite and x.dtype.kind == "f" and not np.isfinite(x).all():
         raise ValueError(f"{name} contains NaN or inf")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import check_input
 from ._stable import exp_neg_abs
 from .module import Module
 
@@ -12,7 +13,7 @@ class ReLU(Module):
 
     def forward(self, x):
         """x: (N, D) -> out: (N, D)"""
-        self._positive = x > 0
+        self._positive = check_input(x) > 0
         return np.maximum(x, 0)
 
     def backward(self, dout):
@@ -25,7 +26,7 @@ class Sigmoid(Module):
 
     def forward(self, x):
         """x: (N, D) -> out: (N, D), computed without overflow for any x."""
-        e = exp_neg_abs(x)                          # in (0, 1]: never overflows
+        e = exp_neg_abs(check_input(x))                          # in (0, 1]: never overflows
         self._out = np.where(x >= 0, 1.0, e) / (1.0 + e)
         return self._out
 

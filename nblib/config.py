@@ -14,7 +14,7 @@ import numpy as np
 
 from ._checks import check_choice, check_float, check_int
 from .activations import ReLU
-from .data import DEFAULT_NOISE, bayes_accuracy, make_spirals, train_test_split
+from .data import DEFAULT_NOISE, bayes_accuracy, make_spirals, _train_size, train_test_split
 from .dropout import Dropout
 from .linear import Linear
 from .module import Sequential
@@ -48,7 +48,7 @@ class SpiralConfig:
     weight_decay: float = 0.0      # L2 for sgd/adam, decoupled for adamw
     schedule: str = "onecycle"     # "constant", "step", "exponential", "cosine", "onecycle"
     epochs: int = 60
-    batch_size: int = 32
+    batch_size: int = 64
     seed: int = 0                  # initialisation, dropout masks and batch order
     dtype: str = "float64"         # "float64" or "float32"
 
@@ -93,7 +93,7 @@ class SpiralConfig:
 
     @property
     def steps_per_epoch(self):
-        n_train = int(round((1 - self.test_fraction) * 2 * self.n))
+        n_train = _train_size(2 * self.n, self.test_fraction)
         return -(-n_train // self.batch_size)
 
     def __repr__(self):
@@ -102,8 +102,14 @@ class SpiralConfig:
         return f"SpiralConfig({', '.join(changed)})"
 
 
+def _check_config(config):
+    if not isinstance(config, SpiralConfig):
+        raise TypeError(f"config must be a SpiralConfig, got {type(config).__name__}")
+
+
 def make_data(config):
     """(X_train, X_test, y_train, y_test) for the config's data knobs."""
+    _check_config(config)
     X, y = make_spirals(config.n, config.noise, config.data_seed)
     return train_test_split(X, y, config.test_fraction)
 
@@ -116,16 +122,17 @@ def _generators(seed):
 def build_model(config):
     """2 -> hidden... -> 1: each hidden block is Linear, norm, ReLU, dropout.
 
-    The hidden Linear layers have no bias when a normalisation follows, since
-    the norm's own shift (``bias``) takes its place.
+    The hidden Linear layers have no bias when BatchNorm follows: subtracting
+    the batch mean cancels it, and BatchNorm's own shift takes its place.
+    LayerNorm does not cancel it (it normalises across features), and needs it:
+    without a bias, LayerNorm(x W^T) would erase the input's radius.
     """
-    if not isinstance(config, SpiralConfig):
-        raise TypeError(f"config must be a SpiralConfig, got {type(config).__name__}")
+    _check_config(config)
     init_rng, drop_rng, _ = _generators(config.seed)
     dtype = np.dtype(config.dtype)
     layers, width = [], 2
     for h in config.hidden:
-        layers.append(Linear(width, h, bias=config.norm is None, rng=init_rng, dtype=dtype))
+        layers.append(Linear(width, h, bias=config.norm != "batch", rng=init_rng, dtype=dtype))
         if config.norm == "batch":
             layers.append(BatchNorm(h, dtype=dtype))
         elif config.norm == "layer":
@@ -140,6 +147,7 @@ def build_model(config):
 
 def make_optimizer(config, params):
     """The optimizer named by ``config.optimizer``."""
+    _check_config(config)
     if config.optimizer == "sgd":
         return SGD(params, config.lr, weight_decay=config.weight_decay)
     if config.optimizer == "momentum":
@@ -151,6 +159,7 @@ def make_optimizer(config, params):
 
 def make_schedule(config):
     """The learning-rate schedule named by ``config.schedule``, over the whole run."""
+    _check_config(config)
     total = config.epochs * config.steps_per_epoch
     if config.schedule == "constant":
         return Constant(config.lr)
@@ -190,8 +199,7 @@ def train_spirals(config=None, progress=True, on_epoch_end=None):
     """Train the network described by ``config`` (default: the book's recipe)."""
     if config is None:
         config = SpiralConfig()
-    if not isinstance(config, SpiralConfig):
-        raise TypeError(f"config must be a SpiralConfig, got {type(config).__name__}")
+    _check_config(config)
     X_train, X_test, y_train, y_test = make_data(config)
     shuffle_rng = _generators(config.seed)[2]
     model = build_model(config)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_float, check_rng
+from ._checks import check_float, check_input, check_rng
 from .module import Module
 
 
@@ -21,6 +21,7 @@ class Dropout(Module):
 
     def forward(self, x):
         """x: (N, D) -> out: (N, D)"""
+        check_input(x)
         if not self.training or self.p == 0.0:
             self._mask = None
             return x

@@ -33,7 +33,10 @@ def numerical_gradient(f, x, h=1e-6):
     """
     if not callable(f):
         raise TypeError("f must be callable")
-    x = check_array(x, "x")
+    if not isinstance(x, np.ndarray):  # a converted copy would never reach f
+        raise TypeError(f"x must be a numpy array (it is perturbed in place), "
+                        f"got {type(x).__name__}")
+    x = check_array(x, "x", dtype_kind="f")
     h = check_float(h, "h", minimum=0.0, min_inclusive=False)
     grad = np.zeros_like(x, dtype=float)
     it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])

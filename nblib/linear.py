@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_int, check_rng
+from ._checks import check_float_dtype, check_int, check_rng
 from .module import Module, Param
 
 
@@ -22,6 +22,7 @@ class Linear(Module):
         if not isinstance(bias, bool):
             raise TypeError(f"bias must be a bool, got {type(bias).__name__}")
         rng = check_rng(rng)
+        dtype = check_float_dtype(dtype)
         std = np.sqrt(2.0 / in_features)
         w = rng.normal(0.0, std, (out_features, in_features)).astype(dtype)
         self.weight = Param(w)

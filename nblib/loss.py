@@ -1,6 +1,8 @@
 """Binary cross-entropy on logits: stable for any logit, with its gradient."""
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from ._checks import check_array, check_labels
@@ -28,6 +30,11 @@ def bce_with_logits(logits, y):
     if logits.shape[0] < 1:
         raise ValueError("logits must contain at least one row")
     y = check_labels(y, "y", logits.shape[0])
+    return bce_with_logits_unchecked(logits, y)
+
+
+def bce_with_logits_unchecked(logits, y):
+    """``bce_with_logits`` without argument checks, for the training loop's hot path."""
     z = logits.reshape(-1)
     yf = y.astype(z.dtype)
     e = exp_neg_abs(z)
@@ -38,7 +45,15 @@ def bce_with_logits(logits, y):
 
 
 def sigmoid(z):
-    """Elementwise logistic function, without overflow for any input."""
-    z = np.asarray(z, dtype=float) if not isinstance(z, np.ndarray) else z
+    """Elementwise logistic function, without overflow for any input.
+
+    Inputs
+    - z: a real number or an array of any shape (NaN gives NaN)
+    Returns
+    - an array of z's shape, in [0, 1]
+    """
+    if isinstance(z, numbers.Real):
+        z = np.asarray(z, dtype=float)
+    z = check_array(z, "z", finite=False)
     e = exp_neg_abs(z)
     return np.where(z >= 0, 1.0, e) / (1.0 + e)

@@ -22,6 +22,9 @@ class Param:
     __slots__ = ("value", "grad")
 
     def __init__(self, value):
+        if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
+            raise TypeError("value must be a floating-point numpy array, got "
+                            f"{getattr(value, 'dtype', type(value).__name__)}")
         self.value = value
         self.grad = np.zeros_like(value)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_float, check_int
+from ._checks import check_float, check_float_dtype, check_int
 from .module import Module, Param
 
 
@@ -21,6 +21,7 @@ class BatchNorm(Module):
         self.num_features = check_int(num_features, "num_features", minimum=1)
         self.momentum = check_float(momentum, "momentum", minimum=0.0, maximum=1.0)
         self.eps = check_float(eps, "eps", minimum=0.0, min_inclusive=False)
+        dtype = check_float_dtype(dtype)
         self.weight = Param(np.ones(num_features, dtype=dtype))
         self.bias = Param(np.zeros(num_features, dtype=dtype))
         self.running_mean = np.zeros(num_features, dtype=dtype)
@@ -32,8 +33,9 @@ class BatchNorm(Module):
             raise ValueError(f"x must be an array of shape (N, {self.num_features}), "
                              f"got {getattr(x, 'shape', type(x).__name__)}")
         if not self.training:
-            scale = self.weight.value / np.sqrt(self.running_var + self.eps)
-            return x * scale + (self.bias.value - self.running_mean * scale)
+            inv_std = 1.0 / np.sqrt(self.running_var + self.eps)
+            self._xc, self._inv_std, self._eval = x - self.running_mean, inv_std, True
+            return self._xc * (self.weight.value * inv_std) + self.bias.value
         n = x.shape[0]
         if n < 2:
             raise ValueError("BatchNorm needs at least 2 rows per batch in training mode, got 1")
@@ -41,7 +43,7 @@ class BatchNorm(Module):
         xc = x - mean                                     # centred input, (N, D)
         var = np.einsum("nd,nd->d", xc, xc) * (1.0 / n)   # biased variance, (D,)
         inv_std = 1.0 / np.sqrt(var + self.eps)
-        self._xc, self._inv_std = xc, inv_std
+        self._xc, self._inv_std, self._eval = xc, inv_std, False
         m = self.momentum
         self.running_mean += m * (mean - self.running_mean)
         self.running_var += m * (var * (n / (n - 1)) - self.running_var)
@@ -64,6 +66,8 @@ class BatchNorm(Module):
         np.einsum("nd,nd->d", dout, xc, out=self.weight.grad)
         self.weight.grad *= inv_std                                  # sum(dout * x_hat)
         a = self.weight.value * inv_std                              # gamma / std
+        if self._eval:  # running statistics are constants: only the direct path remains
+            return dout * a
         dx = dout * a
         dx -= (a / n) * self.bias.grad
         dx -= xc * ((a / n) * inv_std * self.weight.grad)
@@ -83,6 +87,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps=1e-5, *, dtype=np.float64):
         self.normalized_shape = check_int(normalized_shape, "normalized_shape", minimum=1)
         self.eps = check_float(eps, "eps", minimum=0.0, min_inclusive=False)
+        dtype = check_float_dtype(dtype)
         self.weight = Param(np.ones(normalized_shape, dtype=dtype))
         self.bias = Param(np.zeros(normalized_shape, dtype=dtype))
 

@@ -17,7 +17,11 @@ class Optimizer:
     """Base class: parameter gathering, ``zero_grad`` and a settable ``lr``."""
 
     def __init__(self, params, lr):
-        params = list(params)
+        try:
+            params = list(params)
+        except TypeError:
+            raise TypeError("params must be an iterable of Params, such as model.parameters(), "
+                            f"got {type(params).__name__}") from None
         if not params:
             raise ValueError("params must contain at least one Param, got an empty list")
         for i, p in enumerate(params):

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import check_array, check_int, check_xy
-from .loss import bce_with_logits, sigmoid
+from ._checks import check_array, check_float, check_int, check_xy
+from .loss import bce_with_logits, bce_with_logits_unchecked, sigmoid
 from .module import Module
+from .norm import BatchNorm
 from .optim import Optimizer
 from .schedules import Schedule
 
@@ -40,6 +41,7 @@ class History:
 
     def time_to_accuracy(self, target=0.95):
         """Training seconds until test accuracy first exceeded ``target`` (None if never)."""
+        target = check_float(target, "target", minimum=0.0, maximum=1.0)
         for acc, t in zip(self.test_acc, self.seconds):
             if acc > target:
                 return t
@@ -47,6 +49,7 @@ class History:
 
     def epoch_to_accuracy(self, target=0.95):
         """First epoch (1-based) at which test accuracy exceeded ``target`` (None if never)."""
+        target = check_float(target, "target", minimum=0.0, maximum=1.0)
         for i, acc in enumerate(self.test_acc):
             if acc > target:
                 return i + 1
@@ -63,9 +66,31 @@ def _check_model(model):
         raise TypeError(f"model must be an nblib Module, got {type(model).__name__}")
 
 
+def _check_optimizer(optimizer):
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be an nblib Optimizer, got {type(optimizer).__name__}")
+
+
+def _check_batches(model, n, batch_size):
+    """BatchNorm cannot normalise a mini-batch of one row in training mode."""
+    last = n % batch_size or batch_size
+    if min(last, n) < 2 and any(isinstance(m, BatchNorm) for m in model.modules()):
+        raise ValueError(f"batch_size={batch_size} leaves a mini-batch of 1 row out of {n}, "
+                         "which BatchNorm cannot normalise in training mode; choose a "
+                         "batch_size >= 2 that does not leave a remainder of 1")
+
+
 def predict_logits(model, X, batch_size=8192):
-    """Logits of shape (N,) in evaluation mode, computed in chunks; the mode is restored."""
+    """Logits of shape (N,) in evaluation mode, computed in chunks; the mode is restored.
+
+    Inputs
+    - X: inputs, of shape (N, D), N >= 1
+    """
     _check_model(model)
+    X = check_array(X, "X", ndim=2)
+    if len(X) < 1:
+        raise ValueError("X must contain at least one row")
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
     was_training = model.training
     model.eval()
     try:
@@ -77,8 +102,6 @@ def predict_logits(model, X, batch_size=8192):
 
 def predict_proba(model, X):
     """P(y = 1 | x) for each row of X (N, D), of shape (N,), in evaluation mode."""
-    _check_model(model)
-    X = check_array(X, "X", ndim=2)
     return sigmoid(predict_logits(model, X))
 
 
@@ -98,6 +121,16 @@ def train_epoch(model, optimizer, X, y, *, batch_size, rng, schedule=None, step=
     epoch.  ``step`` is the optimizer step the schedule starts counting from.
     The loss may come back non-finite: the caller decides what to do.
     """
+    _check_model(model)
+    _check_optimizer(optimizer)
+    X, y = check_xy(X, y)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    if schedule is not None and not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule must be an nblib Schedule or None, got {type(schedule).__name__}")
+    step = check_int(step, "step", minimum=0)
+    _check_batches(model, len(X), batch_size)
     model.train()
     n = len(X)
     perm = rng.permutation(n)
@@ -110,7 +143,7 @@ def train_epoch(model, optimizer, X, y, *, batch_size, rng, schedule=None, step=
             optimizer.lr = schedule(step)
         lrs.append(optimizer.lr)
         logits = model.forward(xb)
-        loss, dlogits = bce_with_logits(logits, yb)
+        loss, dlogits = bce_with_logits_unchecked(logits, yb)  # X and y were checked above
         if not np.isfinite(loss):
             return loss, correct / n, lrs
         model.backward(dlogits)
@@ -138,8 +171,7 @@ def fit(model, optimizer, X_train, y_train, X_test, y_test, *, epochs, batch_siz
     the loss turns NaN or infinite or a floating-point overflow occurs.
     """
     _check_model(model)
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"optimizer must be an nblib Optimizer, got {type(optimizer).__name__}")
+    _check_optimizer(optimizer)
     X_train, y_train = check_xy(X_train, y_train, "X_train", "y_train")
     X_test, y_test = check_xy(X_test, y_test, "X_test", "y_test", features=X_train.shape[1])
     epochs = check_int(epochs, "epochs", minimum=1)
@@ -150,6 +182,7 @@ def fit(model, optimizer, X_train, y_train, X_test, y_test, *, epochs, batch_siz
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     if on_epoch_end is not None and not callable(on_epoch_end):
         raise TypeError("on_epoch_end must be callable or None")
+    _check_batches(model, len(X_train), batch_size)
     dtype = optimizer.params[0].value.dtype
     X_train, X_test = X_train.astype(dtype, copy=False), X_test.astype(dtype, copy=False)
 

@@ -1,0 +1,558 @@
+"""Every public name of nblib rejects bad input with a TypeError/ValueError that names the argument.
+
+A student who passes a wrong shape, a NaN, a negative learning rate or a misspelt option
+should read "lr must be > 0.0, got -1" and not a broadcasting traceback from deep inside
+NumPy.  ``CASES`` maps every public callable to calls that must fail that way, and
+``test_every_public_callable_has_a_bad_input_test`` keeps the map complete.
+"""
+import types
+
+import numpy as np
+import pytest
+
+import nblib
+from nblib import (SGD, Adam, AdamW, BatchNorm, Constant, Dropout, Exponential, History,
+                   LayerNorm, Linear, Module, OneCycle, Optimizer, Param, ReLU, Schedule,
+                   Sequential, Sigmoid, SpiralConfig, StepDecay, WarmupCosine, bayes_accuracy,
+                   bayes_posterior, bce_with_logits, build_model, check_layer, check_model,
+                   evaluate, fit, make_data, make_optimizer, make_schedule, make_spirals,
+                   numerical_gradient, predict_logits, predict_proba, rel_error, sigmoid,
+                   spiral_centres, train_epoch, train_spirals, train_test_split)
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(12, 2))
+Y = np.array([0, 1] * 6)
+X_NAN = X.copy()
+X_NAN[3, 1] = np.nan
+X_INF = X.copy()
+X_INF[0, 0] = np.inf
+
+
+def small_model(norm=None):
+    return build_model(SpiralConfig(hidden=(4,), norm=norm, seed=1))
+
+
+def params():
+    return small_model().parameters()
+
+
+def opt_for(model):
+    return Adam(model.parameters(), 0.01)
+
+
+def fit_call(make_model=small_model, **changes):
+    """fit(...) with good arguments except ``changes``, built only when called."""
+    def call():
+        model = make_model()
+        kwargs = dict(model=model, optimizer=opt_for(model), X_train=X, y_train=Y, X_test=X,
+                      y_test=Y, epochs=1, batch_size=4, rng=np.random.default_rng(0),
+                      progress=False)
+        kwargs.update(changes)
+        return fit(**kwargs)
+    return call
+
+
+def train_epoch_call(**changes):
+    def call():
+        model = small_model()
+        kwargs = dict(model=model, optimizer=opt_for(model), X=X, y=Y, batch_size=4,
+                      rng=np.random.default_rng(0))
+        kwargs.update(changes)
+        return train_epoch(**kwargs)
+    return call
+
+
+def set_lr(opt, value):
+    opt.lr = value
+
+
+V, T = ValueError, TypeError
+
+# public name -> [(call, exception type, regex the message must contain)]
+CASES = {
+    # --- data -------------------------------------------------------------------------------
+    "make_spirals": [
+        (lambda: make_spirals(0), V, r"\bn\b"),
+        (lambda: make_spirals(-5), V, r"\bn\b"),
+        (lambda: make_spirals(2.5), T, r"\bn\b"),
+        (lambda: make_spirals(True), T, r"\bn\b"),
+        (lambda: make_spirals(10, -0.1), V, r"\bnoise\b"),
+        (lambda: make_spirals(10, float("nan")), V, r"\bnoise\b"),
+        (lambda: make_spirals(10, float("inf")), V, r"\bnoise\b"),
+        (lambda: make_spirals(10, "0.1"), T, r"\bnoise\b"),
+        (lambda: make_spirals(10, 0.1, seed=-1), V, r"\bseed\b"),
+        (lambda: make_spirals(10, 0.1, seed=np.random.default_rng(0)), T, r"\bseed\b"),
+        (lambda: make_spirals(10, variant="spiral"), V, r"\bvariant\b"),
+        (lambda: make_spirals(10, variant=None), V, r"\bvariant\b"),
+    ],
+    "spiral_centres": [
+        (lambda: spiral_centres(0), V, r"\bn\b"),
+        (lambda: spiral_centres(3.0), T, r"\bn\b"),
+        (lambda: spiral_centres(10, "Source"), V, r"\bvariant\b"),
+    ],
+    "train_test_split": [
+        (lambda: train_test_split(X[:, 0], Y), V, r"\bX\b"),
+        (lambda: train_test_split(X_NAN, Y), V, r"\bX\b"),
+        (lambda: train_test_split(X.astype(str), Y), T, r"\bX\b"),
+        (lambda: train_test_split("X", Y), T, r"\bX\b"),
+        (lambda: train_test_split(X, Y[:-1]), V, r"\by\b"),
+        (lambda: train_test_split(X, Y + 1), V, r"\by\b"),
+        (lambda: train_test_split(X, Y, 0.0), V, r"\btest_fraction\b"),
+        (lambda: train_test_split(X, Y, 1.0), V, r"\btest_fraction\b"),
+        (lambda: train_test_split(X, Y, -0.2), V, r"\btest_fraction\b"),
+        (lambda: train_test_split(X[:2], Y[:2], 0.6), V, r"\btest_fraction\b"),
+    ],
+    "bayes_posterior": [
+        (lambda: bayes_posterior(X[:, :1]), V, r"\bX\b"),
+        (lambda: bayes_posterior(np.zeros((3, 3))), V, r"\bX\b"),
+        (lambda: bayes_posterior(X_NAN), V, r"\bX\b"),
+        (lambda: bayes_posterior(X_INF), V, r"\bX\b"),
+        (lambda: bayes_posterior(X, n=0), V, r"\bn\b"),
+        (lambda: bayes_posterior(X, noise=0.0), V, r"\bnoise\b"),
+        (lambda: bayes_posterior(X, noise=-1.0), V, r"\bnoise\b"),
+        (lambda: bayes_posterior(X, variant="both"), V, r"\bvariant\b"),
+    ],
+    "bayes_accuracy": [
+        (lambda: bayes_accuracy(0), V, r"\bn\b"),
+        (lambda: bayes_accuracy(300, 0.0), V, r"\bnoise\b"),
+        (lambda: bayes_accuracy(300, -0.03), V, r"\bnoise\b"),
+        (lambda: bayes_accuracy(300, 0.03, "nope"), V, r"\bvariant\b"),
+        (lambda: bayes_accuracy(300, 0.03, samples=0), V, r"\bsamples\b"),
+        (lambda: bayes_accuracy(300, 0.03, seed=-1), V, r"\bseed\b"),
+    ],
+    # --- layers -----------------------------------------------------------------------------
+    "Param": [
+        (lambda: Param("weights"), T, r"\bvalue\b"),
+        (lambda: Param(np.arange(3)), T, r"\bvalue\b"),   # an int array cannot be trained
+    ],
+    "Module": [
+        (lambda: Module().train("yes"), T, r"\bmode\b"),
+        (lambda: small_model().train(1), T, r"\bmode\b"),
+    ],
+    "Sequential": [
+        (lambda: Sequential(Linear(2, 3), "relu"), T, r"layers\[1\]"),
+        (lambda: Sequential(ReLU), T, r"layers\[0\]"),
+    ],
+    "Linear": [
+        (lambda: Linear(0, 3), V, r"\bin_features\b"),
+        (lambda: Linear(2, -1), V, r"\bout_features\b"),
+        (lambda: Linear(2, 3.0), T, r"\bout_features\b"),
+        (lambda: Linear(2, 3, bias="no"), T, r"\bbias\b"),
+        (lambda: Linear(2, 3, rng=0.5), T, r"\brng\b"),
+        (lambda: Linear(2, 3, rng="seed"), T, r"\brng\b"),
+        (lambda: Linear(2, 3, dtype="float99"), T, r"\bdtype\b"),
+        (lambda: Linear(2, 3).forward(np.zeros((4, 3))), V, r"\bx\b"),
+        (lambda: Linear(2, 3).forward(np.zeros(2)), V, r"\bx\b"),
+        (lambda: Linear(2, 3).forward([[1.0, 2.0]]), V, r"\bx\b"),
+    ],
+    "BatchNorm": [
+        (lambda: BatchNorm(0), V, r"\bnum_features\b"),
+        (lambda: BatchNorm(4, momentum=1.5), V, r"\bmomentum\b"),
+        (lambda: BatchNorm(4, eps=0.0), V, r"\beps\b"),
+        (lambda: BatchNorm(4, dtype="float99"), T, r"\bdtype\b"),
+        (lambda: BatchNorm(4).forward(np.zeros((5, 3))), V, r"\bx\b"),
+        (lambda: BatchNorm(4).forward(np.zeros(4)), V, r"\bx\b"),
+        (lambda: BatchNorm(4).forward(np.zeros((1, 4))), V, r"2 rows"),
+    ],
+    "LayerNorm": [
+        (lambda: LayerNorm(0), V, r"\bnormalized_shape\b"),
+        (lambda: LayerNorm(4, eps=-1e-5), V, r"\beps\b"),
+        (lambda: LayerNorm(4, dtype="float99"), T, r"\bdtype\b"),
+        (lambda: LayerNorm(4).forward(np.zeros((5, 3))), V, r"\bx\b"),
+    ],
+    "ReLU": [
+        (lambda: ReLU().forward([[1.0, -1.0]]), (T, V), r"\bx\b"),
+        (lambda: ReLU().forward("x"), (T, V), r"\bx\b"),
+    ],
+    "Sigmoid": [
+        (lambda: Sigmoid().forward([[1.0, -1.0]]), (T, V), r"\bx\b"),
+    ],
+    "Dropout": [
+        (lambda: Dropout(1.0), V, r"\bp\b"),
+        (lambda: Dropout(-0.1), V, r"\bp\b"),
+        (lambda: Dropout(float("nan")), V, r"\bp\b"),
+        (lambda: Dropout("0.5"), T, r"\bp\b"),
+        (lambda: Dropout(0.5, rng="seed"), T, r"\brng\b"),
+        (lambda: Dropout(0.5, rng=np.random.RandomState(0)), T, r"\brng\b"),
+        (lambda: Dropout(0.5, rng=np.random.default_rng(0)).forward([[1.0, 2.0]]), (T, V),
+         r"\bx\b"),
+    ],
+    # --- loss -------------------------------------------------------------------------------
+    "bce_with_logits": [
+        (lambda: bce_with_logits(np.zeros((4, 2)), Y[:4]), V, r"\blogits\b"),
+        (lambda: bce_with_logits(np.zeros((2, 2, 1)), Y[:2]), V, r"\blogits\b"),
+        (lambda: bce_with_logits(np.array([0.0, np.nan]), Y[:2]), V, r"\blogits\b"),
+        (lambda: bce_with_logits(np.array([np.inf, 0.0]), Y[:2]), V, r"\blogits\b"),
+        (lambda: bce_with_logits(np.zeros(0), Y[:0]), V, r"\blogits\b"),
+        (lambda: bce_with_logits(np.array(["1", "2"]), Y[:2]), T, r"\blogits\b"),
+        (lambda: bce_with_logits(np.zeros(4), Y[:3]), V, r"\by\b"),
+        (lambda: bce_with_logits(np.zeros(2), np.array([0, 2])), V, r"\by\b"),
+        (lambda: bce_with_logits(np.zeros(2), np.array([0.5, 1.0])), V, r"\by\b"),
+        (lambda: bce_with_logits(np.zeros((2, 1)), np.zeros((2, 1))), V, r"\by\b"),
+    ],
+    "sigmoid": [
+        (lambda: sigmoid("abc"), T, r"\bz\b"),
+        (lambda: sigmoid(None), T, r"\bz\b"),
+        (lambda: sigmoid(np.array(["a"])), T, r"\bz\b"),
+        (lambda: sigmoid([[1.0], [2.0, 3.0]]), V, r"\bz\b"),
+    ],
+    # --- optimizers -------------------------------------------------------------------------
+    "Optimizer": [
+        (lambda: Optimizer([], 0.1), V, r"\bparams\b"),
+        (lambda: Optimizer([np.zeros(3)], 0.1), T, r"params\[0\]"),
+        (lambda: Optimizer(params(), -1.0), V, r"\blr\b"),
+        (lambda: set_lr(SGD(params(), 0.1), 0.0), V, r"\blr\b"),
+        (lambda: set_lr(SGD(params(), 0.1), float("nan")), V, r"\blr\b"),
+    ],
+    "SGD": [
+        (lambda: SGD(params(), 0.0), V, r"\blr\b"),
+        (lambda: SGD(params(), -0.1), V, r"\blr\b"),
+        (lambda: SGD(params(), "0.1"), T, r"\blr\b"),
+        (lambda: SGD(params(), 0.1, momentum=1.5), V, r"\bmomentum\b"),
+        (lambda: SGD(params(), 0.1, momentum=-0.5), V, r"\bmomentum\b"),
+        (lambda: SGD(params(), 0.1, nesterov=True), V, r"\bnesterov\b"),
+        (lambda: SGD(params(), 0.1, momentum=0.9, nesterov=1), T, r"\bnesterov\b"),
+        (lambda: SGD(params(), 0.1, weight_decay=-1e-4), V, r"\bweight_decay\b"),
+        (lambda: SGD(small_model(), 0.1), T, r"\bparams\b"),          # forgot .parameters()
+        (lambda: SGD(small_model().parameters, 0.1), T, r"\bparams\b"),  # forgot the ()
+    ],
+    "Adam": [
+        (lambda: Adam(params(), 0.0), V, r"\blr\b"),
+        (lambda: Adam(params(), float("inf")), V, r"\blr\b"),
+        (lambda: Adam(params(), 0.01, betas=0.9), T, r"\bbetas\b"),
+        (lambda: Adam(params(), 0.01, betas=(0.9,)), T, r"\bbetas\b"),
+        (lambda: Adam(params(), 0.01, betas=(1.0, 0.999)), V, r"betas\[0\]"),
+        (lambda: Adam(params(), 0.01, betas=(0.9, -0.1)), V, r"betas\[1\]"),
+        (lambda: Adam(params(), 0.01, eps=-1e-8), V, r"\beps\b"),
+        (lambda: Adam(params(), 0.01, weight_decay=-0.1), V, r"\bweight_decay\b"),
+        (lambda: Adam([], 0.01), V, r"\bparams\b"),
+        (lambda: Adam(small_model(), 0.01), T, r"\bparams\b"),
+    ],
+    "AdamW": [
+        (lambda: AdamW(params(), -1.0), V, r"\blr\b"),
+        (lambda: AdamW(params(), 0.01, weight_decay=-0.01), V, r"\bweight_decay\b"),
+        (lambda: AdamW(params(), 0.01, betas=(0.9, 1.0)), V, r"betas\[1\]"),
+    ],
+    # --- schedules --------------------------------------------------------------------------
+    "Schedule": [
+        (lambda: Schedule()(-1), V, r"\bstep\b"),
+        (lambda: Schedule()(1.5), T, r"\bstep\b"),
+    ],
+    "Constant": [
+        (lambda: Constant(0.0), V, r"\blr\b"),
+        (lambda: Constant("0.1"), T, r"\blr\b"),
+        (lambda: Constant(0.1)(-3), V, r"\bstep\b"),
+    ],
+    "StepDecay": [
+        (lambda: StepDecay(-0.1, 10), V, r"\blr\b"),
+        (lambda: StepDecay(0.1, 0), V, r"\bstep_size\b"),
+        (lambda: StepDecay(0.1, 10.0), T, r"\bstep_size\b"),
+        (lambda: StepDecay(0.1, 10, gamma=0.0), V, r"\bgamma\b"),
+        (lambda: StepDecay(0.1, 10, gamma=1.5), V, r"\bgamma\b"),
+    ],
+    "Exponential": [
+        (lambda: Exponential(0.1, 0.0), V, r"\bgamma\b"),
+        (lambda: Exponential(0.1, 2.0), V, r"\bgamma\b"),
+        (lambda: Exponential(float("inf"), 0.9), V, r"\blr\b"),
+    ],
+    "WarmupCosine": [
+        (lambda: WarmupCosine(0.0, 100), V, r"\blr\b"),
+        (lambda: WarmupCosine(0.1, 0), V, r"\btotal_steps\b"),
+        (lambda: WarmupCosine(0.1, 100, warmup_steps=100), V, r"\bwarmup_steps\b"),
+        (lambda: WarmupCosine(0.1, 100, warmup_steps=-1), V, r"\bwarmup_steps\b"),
+        (lambda: WarmupCosine(0.1, 100, min_lr=0.2), V, r"\bmin_lr\b"),
+        (lambda: WarmupCosine(0.1, 100, min_lr=-0.01), V, r"\bmin_lr\b"),
+    ],
+    "OneCycle": [
+        (lambda: OneCycle(0.0, 100), V, r"\bmax_lr\b"),
+        (lambda: OneCycle(0.1, 1), V, r"\btotal_steps\b"),
+        (lambda: OneCycle(0.1, 100, pct_start=0.0), V, r"\bpct_start\b"),
+        (lambda: OneCycle(0.1, 100, pct_start=1.0), V, r"\bpct_start\b"),
+        (lambda: OneCycle(0.1, 100, div_factor=0.5), V, r"\bdiv_factor\b"),
+        (lambda: OneCycle(0.1, 100, final_div_factor=0.0), V, r"\bfinal_div_factor\b"),
+        (lambda: OneCycle(0.1, 100, anneal="cosine"), V, r"\banneal\b"),
+    ],
+    # --- training ---------------------------------------------------------------------------
+    "History": [
+        (lambda: History(test_acc=[0.9]).time_to_accuracy(1.5), V, r"\btarget\b"),
+        (lambda: History(test_acc=[0.9]).epoch_to_accuracy("high"), T, r"\btarget\b"),
+    ],
+    "predict_logits": [
+        (lambda: predict_logits("model", X), T, r"\bmodel\b"),
+        (lambda: predict_logits(small_model(), X[:, 0]), V, r"\bX\b"),
+        (lambda: predict_logits(small_model(), X_NAN), V, r"\bX\b"),
+        (lambda: predict_logits(small_model(), X[:0]), V, r"\bX\b"),
+        (lambda: predict_logits(small_model(), X, batch_size=0), V, r"\bbatch_size\b"),
+    ],
+    "predict_proba": [
+        (lambda: predict_proba(None, X), T, r"\bmodel\b"),
+        (lambda: predict_proba(small_model(), X_INF), V, r"\bX\b"),
+        (lambda: predict_proba(small_model(), "X"), T, r"\bX\b"),
+    ],
+    "evaluate": [
+        (lambda: evaluate(Linear, X, Y), T, r"\bmodel\b"),
+        (lambda: evaluate(small_model(), X_NAN, Y), V, r"\bX\b"),
+        (lambda: evaluate(small_model(), X, Y[:5]), V, r"\by\b"),
+        (lambda: evaluate(small_model(), X, Y * 3), V, r"\by\b"),
+    ],
+    "train_epoch": [
+        (train_epoch_call(model="model"), T, r"\bmodel\b"),
+        (train_epoch_call(optimizer=None), T, r"\boptimizer\b"),
+        (train_epoch_call(X=X_NAN), V, r"\bX\b"),
+        (train_epoch_call(y=Y[:-1]), V, r"\by\b"),
+        (train_epoch_call(batch_size=0), V, r"\bbatch_size\b"),
+        (train_epoch_call(rng=0), T, r"\brng\b"),
+        (train_epoch_call(schedule=0.1), T, r"\bschedule\b"),
+        (train_epoch_call(step=-1), V, r"\bstep\b"),
+    ],
+    "fit": [
+        (fit_call(model=object()), T, r"\bmodel\b"),
+        (fit_call(optimizer="adam"), T, r"\boptimizer\b"),
+        (fit_call(X_train=X_NAN), V, r"\bX_train\b"),
+        (fit_call(X_train=X[:, 0]), V, r"\bX_train\b"),
+        (fit_call(y_train=Y[:-2]), V, r"\by_train\b"),
+        (fit_call(y_train=Y - 1), V, r"\by_train\b"),
+        (fit_call(X_test=np.zeros((4, 3))), V, r"\bX_test\b"),
+        (fit_call(X_test=X_INF), V, r"\bX_test\b"),
+        (fit_call(y_test=Y[:3]), V, r"\by_test\b"),
+        (fit_call(epochs=0), V, r"\bepochs\b"),
+        (fit_call(epochs=2.0), T, r"\bepochs\b"),
+        (fit_call(batch_size=0), V, r"\bbatch_size\b"),
+        (fit_call(schedule="onecycle"), T, r"\bschedule\b"),
+        (fit_call(rng=42), T, r"\brng\b"),
+        (fit_call(rng=None), T, r"\brng\b"),
+        (fit_call(on_epoch_end="print"), T, r"\bon_epoch_end\b"),
+        # 12 rows in batches of 11 leave a last batch of 1 row, which BatchNorm cannot train on
+        (fit_call(lambda: small_model("batch"), batch_size=11), V, r"\bbatch_size\b"),
+        (fit_call(lambda: small_model("batch"), batch_size=1), V, r"\bbatch_size\b"),
+    ],
+    # --- config -----------------------------------------------------------------------------
+    "SpiralConfig": [
+        (lambda: SpiralConfig(n=0), V, r"\bn\b"),
+        (lambda: SpiralConfig(noise=-0.01), V, r"\bnoise\b"),
+        (lambda: SpiralConfig(noise=float("nan")), V, r"\bnoise\b"),
+        (lambda: SpiralConfig(data_seed=-1), V, r"\bdata_seed\b"),
+        (lambda: SpiralConfig(test_fraction=0.0), V, r"\btest_fraction\b"),
+        (lambda: SpiralConfig(test_fraction=1.0), V, r"\btest_fraction\b"),
+        (lambda: SpiralConfig(hidden=()), T, r"\bhidden\b"),
+        (lambda: SpiralConfig(hidden=64), T, r"\bhidden\b"),
+        (lambda: SpiralConfig(hidden=(64, 0)), V, r"hidden\[1\]"),
+        (lambda: SpiralConfig(hidden=(64, 32.5)), T, r"hidden\[1\]"),
+        (lambda: SpiralConfig(norm="batchnorm"), V, r"\bnorm\b"),
+        (lambda: SpiralConfig(norm="none"), V, r"\bnorm\b"),
+        (lambda: SpiralConfig(dropout=1.0), V, r"\bdropout\b"),
+        (lambda: SpiralConfig(dropout=-0.1), V, r"\bdropout\b"),
+        (lambda: SpiralConfig(optimizer="rmsprop"), V, r"\boptimizer\b"),
+        (lambda: SpiralConfig(lr=0.0), V, r"\blr\b"),
+        (lambda: SpiralConfig(lr=-0.02), V, r"\blr\b"),
+        (lambda: SpiralConfig(momentum=1.5), V, r"\bmomentum\b"),
+        (lambda: SpiralConfig(weight_decay=-1.0), V, r"\bweight_decay\b"),
+        (lambda: SpiralConfig(schedule="cyclic"), V, r"\bschedule\b"),
+        (lambda: SpiralConfig(epochs=0), V, r"\bepochs\b"),
+        (lambda: SpiralConfig(batch_size=0), V, r"\bbatch_size\b"),
+        (lambda: SpiralConfig(seed=-1), V, r"\bseed\b"),
+        (lambda: SpiralConfig(seed=1.5), T, r"\bseed\b"),
+        (lambda: SpiralConfig(dtype="float16"), V, r"\bdtype\b"),
+        (lambda: SpiralConfig(dtype=np.float32), V, r"\bdtype\b"),
+        (lambda: SpiralConfig.source(epochs=0), V, r"\bepochs\b"),
+        (lambda: SpiralConfig().replace(lr=0.0), V, r"\blr\b"),
+        (lambda: SpiralConfig().replace(learning_rate=0.1), T, r"\blearning_rate\b"),
+    ],
+    "build_model": [
+        (lambda: build_model({"hidden": (8,)}), T, r"\bconfig\b"),
+        (lambda: build_model(None), T, r"\bconfig\b"),
+    ],
+    "make_data": [
+        (lambda: make_data("default"), T, r"\bconfig\b"),
+    ],
+    "make_optimizer": [
+        (lambda: make_optimizer(None, params()), T, r"\bconfig\b"),
+        (lambda: make_optimizer(SpiralConfig(), []), V, r"\bparams\b"),
+    ],
+    "make_schedule": [
+        (lambda: make_schedule({"schedule": "onecycle"}), T, r"\bconfig\b"),
+    ],
+    "train_spirals": [
+        (lambda: train_spirals({"epochs": 1}, progress=False), T, r"\bconfig\b"),
+        (lambda: train_spirals(SpiralConfig(epochs=1), progress=False, on_epoch_end=1), T,
+         r"\bon_epoch_end\b"),
+    ],
+    # --- gradient checks --------------------------------------------------------------------
+    "rel_error": [
+        (lambda: rel_error(np.zeros(3), np.zeros(4)), V, r"\ba\b.*\bb\b"),
+    ],
+    "numerical_gradient": [
+        (lambda: numerical_gradient(3.0, np.zeros(3)), T, r"\bf\b"),
+        (lambda: numerical_gradient(lambda: 0.0, [1.0, 2.0]), T, r"\bx\b"),
+        (lambda: numerical_gradient(lambda: 0.0, np.arange(3)), T, r"\bx\b"),
+        (lambda: numerical_gradient(lambda: 0.0, np.zeros(3), h=0.0), V, r"\bh\b"),
+    ],
+    "check_layer": [
+        (lambda: check_layer(lambda x: x, X), T, r"\blayer\b"),
+        (lambda: check_layer(ReLU(), X[:, 0]), V, r"\bx\b"),
+        (lambda: check_layer(ReLU(), X_NAN), V, r"\bx\b"),
+        (lambda: check_layer(ReLU(), X, rng="seed"), T, r"\brng\b"),
+        (lambda: check_layer(ReLU(), X, h=-1e-6), V, r"\bh\b"),
+    ],
+    "check_model": [
+        (lambda: check_model("model", X, Y), T, r"\bmodel\b"),
+        (lambda: check_model(small_model(), X[:, 0], Y), V, r"\bX\b"),
+        (lambda: check_model(small_model(), X_NAN, Y), V, r"\bX\b"),
+        (lambda: check_model(small_model(), X, Y[:4]), V, r"\by\b"),
+        (lambda: check_model(small_model(), X, Y, h=0.0), V, r"\bh\b"),
+    ],
+}
+
+# The figure and widget helpers, reached through ``nblib.`` at call time.
+def recorder_with_frame():
+    model = small_model()
+    rec = nblib.BoundaryRecorder(1, resolution=4)
+    rec(0, nblib.History(test_acc=[0.5]), model)
+    return rec
+
+
+CASES.update({
+    "deep_stack": [
+        (lambda: nblib.deep_stack(0, 8), V, r"\bdepth\b"),
+        (lambda: nblib.deep_stack(3, 0), V, r"\bwidth\b"),
+        (lambda: nblib.deep_stack(3, 8, init="xavier"), V, r"\binit\b"),
+        (lambda: nblib.deep_stack(3, 8, init=-1.0), V, r"\binit\b"),
+        (lambda: nblib.deep_stack(3, 8, init=None), T, r"\binit\b"),
+        (lambda: nblib.deep_stack(3, 8, activation="tanh"), V, r"\bactivation\b"),
+        (lambda: nblib.deep_stack(3, 8, rng="seed"), T, r"\brng\b"),
+    ],
+    "layer_stats": [
+        (lambda: nblib.layer_stats(Linear(8, 8), np.zeros((4, 8))), T, r"\bmodel\b"),
+        (lambda: nblib.layer_stats(nblib.deep_stack(2, 8, rng=0), np.zeros((1, 8))), V,
+         r"\bx\b"),
+        (lambda: nblib.layer_stats(nblib.deep_stack(2, 8, rng=0), np.full((4, 8), np.nan)), V,
+         r"\bx\b"),
+        (lambda: nblib.layer_stats(Sequential(ReLU()), np.zeros((4, 8))), V, r"\bmodel\b"),
+        (lambda: nblib.layer_stats(nblib.deep_stack(2, 8, rng=0), np.zeros((4, 8)), rng=[1]), T,
+         r"\brng\b"),
+    ],
+    "plot_layer_stats": [
+        (lambda: nblib.plot_layer_stats([1.0, 2.0]), T, r"\bcurves\b"),
+        (lambda: nblib.plot_layer_stats({}), T, r"\bcurves\b"),
+        (lambda: nblib.plot_layer_stats({"he": [1.0, 0.0]}), V, r"curves\['he'\]"),
+        (lambda: nblib.plot_layer_stats({"he": [[1.0], [2.0]]}), V, r"curves\['he'\]"),
+        (lambda: nblib.plot_layer_stats({"he": [1.0, np.nan]}), V, r"curves\['he'\]"),
+    ],
+    "snapshot_epochs": [
+        (lambda: nblib.snapshot_epochs(0, 5), V, r"\bepochs\b"),
+        (lambda: nblib.snapshot_epochs(10, 0), V, r"\bframes\b"),
+        (lambda: nblib.snapshot_epochs(10, 2.5), T, r"\bframes\b"),
+    ],
+    "BoundaryRecorder": [
+        (lambda: nblib.BoundaryRecorder(0), V, r"\bepochs\b"),
+        (lambda: nblib.BoundaryRecorder(10, resolution=1), V, r"\bresolution\b"),
+        (lambda: nblib.BoundaryRecorder(10, extent=0.0), V, r"\bextent\b"),
+        (lambda: nblib.BoundaryRecorder(10)(0, "history", small_model()), T, r"\bhistory\b"),
+        (lambda: nblib.BoundaryRecorder(10)(0, History(), "model"), T, r"\bmodel\b"),
+    ],
+    "plot_snapshot": [
+        (lambda: nblib.plot_snapshot("recorder", 0), T, r"\brecorder\b"),
+        (lambda: nblib.plot_snapshot(nblib.BoundaryRecorder(5), 0), V, r"\brecorder\b"),
+        (lambda: nblib.plot_snapshot(recorder_with_frame(), 3), V, r"\bi\b"),
+    ],
+    "animate_boundary": [
+        (lambda: nblib.animate_boundary(None), T, r"\brecorder\b"),
+        (lambda: nblib.animate_boundary(nblib.BoundaryRecorder(5)), V, r"\brecorder\b"),
+        (lambda: nblib.animate_boundary(recorder_with_frame(), interval=0), V, r"\binterval\b"),
+    ],
+    "animation_html": [
+        (lambda: nblib.animation_html("<html>"), T, r"\banim\b"),
+    ],
+    "hidden_activations": [
+        (lambda: nblib.hidden_activations(Linear(2, 3), X), T, r"\bmodel\b"),
+        (lambda: nblib.hidden_activations(Sequential(Linear(2, 1)), X), V, r"\bmodel\b"),
+        (lambda: nblib.hidden_activations(small_model(), X[:, 0]), V, r"\bX\b"),
+        (lambda: nblib.hidden_activations(small_model(), X_NAN), V, r"\bX\b"),
+    ],
+    "dead_units": [
+        (lambda: nblib.dead_units("model", X), T, r"\bmodel\b"),
+        (lambda: nblib.dead_units(small_model(), X[:0]), V, r"\bX\b"),
+    ],
+    "unit_maps": [
+        (lambda: nblib.unit_maps(small_model(), resolution=1), V, r"\bresolution\b"),
+        (lambda: nblib.unit_maps(small_model(), extent=-1.0), V, r"\bextent\b"),
+        (lambda: nblib.unit_maps(None), T, r"\bmodel\b"),
+    ],
+    "most_variable_units": [
+        (lambda: nblib.most_variable_units(np.zeros(5), 2), V, r"\bvalues\b"),
+        (lambda: nblib.most_variable_units(np.zeros((4, 5)), 0), V, r"\bk\b"),
+    ],
+    "plot_unit_maps": [
+        (lambda: nblib.plot_unit_maps([]), T, r"\bmaps\b"),
+        (lambda: nblib.plot_unit_maps([np.zeros((2, 3, 4))]), V, r"maps\[0\]"),
+        (lambda: nblib.plot_unit_maps([np.zeros((2, 3, 3))], units=[[5]]), V, r"units\[0\]"),
+    ],
+    "Playground": [
+        (lambda: nblib.Playground({"lr": 0.1}), T, r"\bconfig\b"),
+        (lambda: nblib.Playground(max_runs=0), V, r"\bmax_runs\b"),
+    ],
+    "sweep": [
+        (lambda: nblib.sweep(SpiralConfig(), progress=False), T, r"\bconfigs\b"),
+        (lambda: nblib.sweep(5, progress=False), T, r"\bconfigs\b"),
+        (lambda: nblib.sweep([SpiralConfig(), "fast"], progress=False), T, r"configs\[1\]"),
+        (lambda: nblib.sweep([SpiralConfig()], workers=0, progress=False), V, r"\bworkers\b"),
+        (lambda: nblib.sweep([SpiralConfig()], progress="yes"), T, r"\bprogress\b"),
+        (lambda: nblib.sweep([SpiralConfig()], progress=False, run=None), T, r"\brun\b"),
+    ],
+})
+
+# Public names that need no bad-input test, and why.
+NOT_CALLABLE_OK = {"DEFAULT_NOISE"}  # a constant
+EXCLUDED = {
+    "SpiralResult": "a plain record filled in by train_spirals; it takes no arguments of its own "
+                    "to validate (its fields are checked where they are made)",
+}
+
+PARAMS = [pytest.param(call, exc, match, id=f"{name}-{i}")
+          for name, cases in CASES.items() for i, (call, exc, match) in enumerate(cases)]
+
+
+@pytest.mark.parametrize("call,exc,match", PARAMS)
+def test_bad_input_is_rejected_naming_the_argument(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def _public():
+    return {name: getattr(nblib, name) for name in nblib.__all__}
+
+
+def test_every_public_callable_has_a_bad_input_test():
+    public = _public()
+    callables = {n for n, obj in public.items()
+                 if callable(obj) and not isinstance(obj, types.ModuleType)}
+    missing = callables - set(CASES) - set(EXCLUDED)
+    assert not missing, f"public callables without a bad-input test: {sorted(missing)}"
+    stale = (set(CASES) | set(EXCLUDED)) - callables
+    assert not stale, f"CASES/EXCLUDED name things that are not public callables: {sorted(stale)}"
+    others = {n for n, obj in public.items() if not callable(obj)
+              and not isinstance(obj, types.ModuleType)}
+    assert others == NOT_CALLABLE_OK, f"new non-callable public names: {others - NOT_CALLABLE_OK}"
+
+
+def test_all_lists_no_submodules():
+    """``from nblib import *`` must not bind names like ``data``, ``loss`` or ``config``.
+
+    nblib/__init__.py builds ``__all__`` from ``dir()``, which also holds every submodule
+    imported by ``from .x import ...``; in a notebook, ``from nblib import *`` would then
+    silently replace a student's own ``data``, ``loss`` or ``config`` variable by a module.
+    """
+    modules = sorted(n for n, obj in _public().items() if isinstance(obj, types.ModuleType))
+    assert not modules, f"nblib.__all__ exports submodules: {modules}"
+
+
+def test_valid_calls_still_work():
+    """The same helpers with good arguments do not raise (so the cases above test the argument)."""
+    fit_call()()
+    train_epoch_call()()
+    assert predict_logits(small_model(), X, batch_size=5).shape == (12,)
+    assert sigmoid(0.0) == 0.5 and sigmoid([0.0, 0.0]).shape == (2,)
+    assert make_spirals(10, 0.0)[0].shape == (20, 2)
+    assert History(test_acc=[0.9], seconds=[1.0]).time_to_accuracy(0.5) == 1.0
+    assert numerical_gradient(lambda: 0.0, np.zeros(3)).shape == (3,)
+    fit_call(lambda: small_model("batch"), batch_size=5)()  # 12 = 5 + 5 + 2: fine

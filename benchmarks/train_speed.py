@@ -18,7 +18,11 @@ import os
 import sys
 import time
 
-import numpy as np
+# Both libraries run single-threaded: on these small products a second BLAS
+# thread does not help, and on a busy 2-core machine OpenBLAS's spinning
+# threads can make a run ten times slower.  Must be set before NumPy loads.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import nblib  # noqa: E402

@@ -1,0 +1,717 @@
+"""Build the whole book the way CI does, then check the HTML in a real browser.
+
+* ``built_book`` (session fixture) runs ``jupyter-book build <root> -W -n --keep-going`` from
+  scratch into a temporary ``--path-output``: every notebook is executed, and any warning
+  (a failing cell, a broken reference, a missing glue key) fails the build.
+* The browser tests (marker ``browser``) serve the HTML with ``python -m http.server`` on
+  127.0.0.1 and drive Debian's Chromium through Playwright. Each page in ``_toc.yml`` is
+  visited once; the visit records the HTTP status, every request, every console error,
+  the images, the glued values, the matplotlib animations and the widget views, and one test
+  per property asserts on the record.
+* What a page is expected to contain is detected, not hard-coded, so the checks follow the
+  content as it is written:
+    - glue: the page source uses the ``{glue:text}`` role -> myst-nb renders
+      ``<span class="pasted-text">`` which must be present and non-empty;
+    - animation: the built page contains the markup of
+      ``matplotlib.animation.Animation.to_jshtml()`` (``<div class="animation">`` with an
+      ``<img id="_anim_img...">``, a ``input.anim-slider`` and buttons titled "First frame" /
+      "Next frame") -> stepping it must change the displayed frame;
+    - widgets: the executed notebook displayed a widget (output mimetype
+      ``application/vnd.jupyter.widget-view+json``) or the page carries a widget view script ->
+      the html-manager must render a ``.widget-subarea`` holding a ``.jupyter-widgets``
+      element for every view whose model is in the saved widget state.
+* ``test_checks_catch_problems_on_canary_book`` builds a two-page book in a temporary folder
+  (with the real ``_config.yml`` and widget JavaScript): one page with a widget, a tqdm bar,
+  glue and an animation must pass every check, and one page with an external stylesheet,
+  a missing image and a console error must fail the corresponding checks. It proves the
+  checks can fail, and that widgets render offline, whatever the book's content is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path(os.environ.get("BOOK_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+BUILD_TIMEOUT_S = 1500  # the whole book, every notebook executed (each has a 300 s limit)
+LOCAL_HOST = "127.0.0.1"
+
+# Console noise of sphinx-book-theme that is not a problem of this book.
+ALLOWED_CONSOLE_ERRORS = [
+    re.compile(r"Identifier 'THEBE_JS_URL' has already been declared"),
+    re.compile(r"Got invalid theme mode"),
+]
+ALLOWED_MISSING_PATHS = {"/favicon.ico"}  # browsers ask for it; Sphinx does not provide one
+
+WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
+GLUE_TEXT_ROLE = re.compile(r"\{glue:text\}`[^`]+`")
+
+
+# ----------------------------------------------------------------------------- the book
+def toc_docnames(toc_file: Path = ROOT / "_toc.yml") -> list[str]:
+    """Every document of the book, in reading order: root, then parts/chapters/sections."""
+    toc = yaml.safe_load(toc_file.read_text())
+    names = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                names.append(node["file"])
+            for key in ("parts", "chapters", "sections"):
+                for child in node.get(key, []) or []:
+                    walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk({k: v for k, v in toc.items() if k in ("parts", "chapters", "sections")})
+    return names
+
+
+def source_of(docname: str, root: Path = ROOT) -> Path:
+    for suffix in (".ipynb", ".md"):
+        path = root / f"{docname}{suffix}"
+        if path.exists():
+            return path
+    raise FileNotFoundError(f"no source for toc entry {docname!r} under {root}")
+
+
+def markdown_text(path: Path) -> str:
+    """The prose of a page: markdown cells of a notebook, or a markdown file, without code."""
+    if path.suffix == ".ipynb":
+        nb = json.loads(path.read_text())
+        text = "\n\n".join("".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+                           for c in nb["cells"] if c["cell_type"] == "markdown")
+    else:
+        text = path.read_text()
+    return strip_literal_code(text)
+
+
+FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*(.*?)\s*$")
+
+
+def strip_literal_code(text: str) -> str:
+    """Drop literal code, where a role is only shown, not used: fenced code blocks (```python,
+    ~~~, ...) but not MyST directives (```{exercise} ... keeps its markup), and
+    double-backtick inline code."""
+    out, directives, literal = [], [], None
+    for line in text.splitlines():
+        m = FENCE.match(line)
+        if literal is not None:
+            if m and m.group(1)[0] == literal[0] and len(m.group(1)) >= len(literal) \
+                    and not m.group(2):
+                literal = None
+            continue
+        if m:
+            fence, info = m.groups()
+            if not info and directives and fence[0] == directives[-1][0] \
+                    and len(fence) >= len(directives[-1]):
+                directives.pop()          # closes a directive
+            elif info.startswith("{"):
+                directives.append(fence)  # opens a directive: its body is markup
+            else:
+                literal = fence           # opens literal code
+                continue
+        out.append(line)
+    return re.sub(r"``.+?``", "", "\n".join(out))
+
+
+def expected_glue_count(docname: str, root: Path = ROOT) -> int:
+    return len(GLUE_TEXT_ROLE.findall(markdown_text(source_of(docname, root))))
+
+
+def executed_widget_views(build_dir: Path, docname: str) -> int:
+    """Widget views displayed by the executed copy of a notebook (0 for markdown pages)."""
+    nb_path = build_dir / "jupyter_execute" / f"{docname}.ipynb"
+    if not nb_path.exists():
+        return 0
+    nb = json.loads(nb_path.read_text())
+    return sum(1 for cell in nb["cells"] if cell["cell_type"] == "code"
+               for out in cell.get("outputs", []) if WIDGET_VIEW_MIME in out.get("data", {}))
+
+
+@dataclass
+class Book:
+    source: Path
+    build_dir: Path          # the _build folder (html/, jupyter_execute/, reports/)
+    seconds: float
+    log: str
+    docnames: list[str]
+    error: str | None = None  # failure report when the build failed
+
+    @property
+    def html(self) -> Path:
+        return self.build_dir / "html"
+
+    def page(self, docname: str) -> Path:
+        return self.html / f"{docname}.html"
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _failure_report(cmd: list[str], returncode: int, seconds: float, log: str,
+                    build_dir: Path) -> str:
+    lines = [ANSI.sub("", line) for line in log.splitlines() if "[IPKernelApp]" not in line]
+    warnings = [line for line in lines if re.search(r"\bWARNING\b|\bERROR\b", line)]
+    report = [f"book build FAILED (exit code {returncode}) in {seconds:.0f} s: {' '.join(cmd)}",
+              f"--- warnings/errors ({len(warnings)}) ---", *warnings[:40],
+              "--- last lines of the build log ---", *lines[-15:]]
+    reports = build_dir / "html" / "reports"
+    # myst-nb saves the traceback of every notebook that failed to execute here
+    for err_log in sorted(reports.rglob("*.err.log"))[:5] if reports.is_dir() else []:
+        report += [f"--- {err_log.relative_to(reports)} (last 40 lines) ---",
+                   *ANSI.sub("", err_log.read_text()).splitlines()[-40:]]
+    return "\n".join(report)
+
+
+def build_book(source: Path, out: Path) -> Book:
+    """jupyter-book build from scratch, as CI does. On failure, Book.error holds the report."""
+    jb = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(source),
+           "--path-output", str(out), "-W", "-n", "--keep-going"]
+    build_dir = out / "_build"
+    t0 = time.monotonic()
+    try:
+        proc = subprocess.run(cmd, cwd=source, capture_output=True, text=True,
+                              timeout=BUILD_TIMEOUT_S)
+        returncode, log = proc.returncode, proc.stdout + proc.stderr
+    except subprocess.TimeoutExpired as exc:
+        returncode = -1
+        log = ((exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes)
+               else (exc.stdout or "")) + f"\nTIMEOUT after {BUILD_TIMEOUT_S} s"
+    seconds = time.monotonic() - t0
+    error = None
+    if returncode != 0 or not (build_dir / "html" / "index.html").exists():
+        error = _failure_report(cmd, returncode, seconds, log, build_dir)
+    return Book(source=source, build_dir=build_dir, seconds=seconds, log=log,
+                docnames=toc_docnames(source / "_toc.yml"), error=error)
+
+
+def require_built(book: Book, full: bool = False) -> Book:
+    """Fail (do not skip) when the build failed; the full report only once."""
+    if book.error:
+        pytest.fail(book.error if full else
+                    "the book did not build: see test_book_builds_without_warnings", pytrace=False)
+    return book
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> Book:
+    return build_book(ROOT, tmp_path_factory.mktemp("book-build"))
+
+
+@pytest.mark.slow
+def test_book_builds_without_warnings(built_book: Book, record_property):
+    print(f"\nbook build time: {built_book.seconds:.1f} s "
+          f"({len(built_book.docnames)} pages, -W -n --keep-going, from scratch)")
+    record_property("book_build_seconds", round(built_book.seconds, 1))
+    require_built(built_book, full=True)
+    missing = [d for d in built_book.docnames if not built_book.page(d).is_file()]
+    assert not missing, f"toc pages without HTML output: {missing}"
+    warnings = [line for line in built_book.log.splitlines()
+                if re.search(r"\bWARNING\b", line) and "[IPKernelApp]" not in line]
+    assert not warnings, "build log has warnings:\n" + "\n".join(warnings[:30])
+    # execute_notebooks: force must really have run every notebook of the book
+    notebooks = [d for d in built_book.docnames if source_of(d).suffix == ".ipynb"]
+    not_run = [d for d in notebooks
+               if not (built_book.build_dir / "jupyter_execute" / f"{d}.ipynb").exists()]
+    assert not not_run, f"notebooks not executed by the build: {not_run}"
+
+
+# ----------------------------------------------------------------------------- serving
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((LOCAL_HOST, 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(directory: Path, wait_s: float = 15.0):
+    """python -m http.server on 127.0.0.1 and a free port; yields the base URL."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "http.server", "--bind", LOCAL_HOST, "--directory",
+         str(directory), str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://{LOCAL_HOST}:{port}"
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"http.server exited with code {proc.returncode}")
+            try:
+                with urllib.request.urlopen(base + "/", timeout=1):
+                    break
+            except (urllib.error.URLError, ConnectionError, OSError):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"http.server did not answer on {base} in {wait_s} s")
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+# ----------------------------------------------------------------------------- browser
+@pytest.fixture(scope="session")
+def browser_context(tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not found: install Debian's Chromium (apt-get install -y "
+                    "chromium, done by `python3 tasks.py test` as root) or set BOOK_CHROMIUM")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (pip install -r requirements.txt)")
+    user_dir = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(
+            str(user_dir), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        # Nothing may leave the machine: abort every request not addressed to our server
+        # (each one is still recorded by the "request" listener and fails the page).
+        ctx.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
+        ctx.set_default_timeout(30_000)
+        yield ctx
+        ctx.close()
+
+
+@dataclass
+class Visit:
+    url: str
+    status: int | None = None
+    requests: list[str] = field(default_factory=list)
+    http_errors: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    images: list[dict] = field(default_factory=list)
+    glue: list[str] = field(default_factory=list)
+    animations: list[dict] = field(default_factory=list)
+    widget_views: list[dict] = field(default_factory=list)
+    math: dict = field(default_factory=dict)
+
+    @property
+    def external_requests(self) -> list[str]:
+        out = []
+        for url in self.requests:
+            parsed = urlparse(url)
+            if parsed.scheme in ("data", "blob", "about", "javascript"):
+                continue
+            if parsed.hostname != LOCAL_HOST:
+                out.append(url)
+        return out
+
+    @property
+    def broken_images(self) -> list[dict]:
+        return [img for img in self.images if not img["naturalWidth"]]
+
+
+JS_IMAGES = """() => Array.from(document.images).map(i => ({
+    src: (i.currentSrc || i.src || '').slice(0, 120), naturalWidth: i.naturalWidth,
+    complete: i.complete}))"""
+
+JS_MATH = """async () => {
+    const sources = document.querySelectorAll('.math').length;
+    if (!sources) return {sources: 0, rendered: 0, errors: []};
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+        try { await MathJax.startup.promise; } catch (e) {}
+    }
+    return {sources: sources, rendered: document.querySelectorAll('mjx-container').length,
+            errors: Array.from(document.querySelectorAll('mjx-merror, [data-mjx-error]'))
+                         .map(e => e.getAttribute('data-mjx-error') || e.textContent)};
+}"""
+
+JS_WIDGET_VIEWS = """() => {
+    const stateTag = document.querySelector('script[type="application/vnd.jupyter.widget-state+json"]');
+    let state = {};
+    try { state = stateTag ? (JSON.parse(stateTag.textContent).state || {}) : {}; } catch (e) {}
+    return Array.from(document.querySelectorAll(
+        'script[type="application/vnd.jupyter.widget-view+json"]')).map(tag => {
+        let id = null;
+        try { id = JSON.parse(tag.textContent).model_id; } catch (e) {}
+        const prev = tag.previousElementSibling;
+        const rendered = !!(prev && prev.classList.contains('widget-subarea') &&
+                            prev.querySelector('.jupyter-widgets'));
+        return {model_id: id, in_state: id !== null && id in state, rendered: rendered};
+    });
+}"""
+
+JS_ALL_VIEWS_RENDERED = """() => {
+    const stateTag = document.querySelector('script[type="application/vnd.jupyter.widget-state+json"]');
+    let state = {};
+    try { state = stateTag ? (JSON.parse(stateTag.textContent).state || {}) : {}; } catch (e) {}
+    return Array.from(document.querySelectorAll(
+        'script[type="application/vnd.jupyter.widget-view+json"]')).every(tag => {
+        let id = null;
+        try { id = JSON.parse(tag.textContent).model_id; } catch (e) { return true; }
+        if (!(id in state)) return true;
+        const prev = tag.previousElementSibling;
+        return !!(prev && prev.classList.contains('widget-subarea') &&
+                  prev.querySelector('.jupyter-widgets'));
+    });
+}"""
+
+
+def _step_animations(page) -> list[dict]:
+    """Step every to_jshtml animation from its first frame to the next one."""
+    results = []
+    anims = page.locator("div.animation:has(img[id^='_anim_img'])")
+    for i in range(anims.count()):
+        anim = anims.nth(i)
+        img = anim.locator("img[id^='_anim_img']").first
+        slider = anim.locator("input.anim-slider").first
+        record = {"index": i, "frames": None, "changed": False, "error": None}
+        try:
+            # the Animation object is created in a setTimeout(0) that sets the first frame
+            page.wait_for_function("el => !!el.getAttribute('src')", arg=img.element_handle(),
+                                   timeout=10_000)
+            record["frames"] = int(slider.evaluate("el => Number(el.max)")) + 1
+            anim.locator("button[title='First frame']").click()
+            first_src = img.get_attribute("src")
+            first_pos = slider.evaluate("el => Number(el.value)")
+            anim.locator("button[title='Next frame']").click()
+            next_src = img.get_attribute("src")
+            next_pos = slider.evaluate("el => Number(el.value)")
+            record["changed"] = bool(first_src and next_src and first_src != next_src
+                                     and next_pos == first_pos + 1)
+        except Exception as exc:  # noqa: BLE001 - reported by the test
+            record["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+        results.append(record)
+    return results
+
+
+def visit_page(ctx, url: str) -> Visit:
+    visit = Visit(url=url)
+    page = ctx.new_page()
+
+    def on_console(msg):
+        if msg.type != "error":
+            return
+        loc = (msg.location or {}).get("url", "")
+        if urlparse(loc).path in ALLOWED_MISSING_PATHS and "404" in msg.text:
+            return
+        if any(p.search(msg.text) for p in ALLOWED_CONSOLE_ERRORS):
+            return
+        visit.console_errors.append(f"{msg.text} [{loc}]")
+
+    def on_pageerror(err):
+        text = str(err)
+        if not any(p.search(text) for p in ALLOWED_CONSOLE_ERRORS):
+            visit.console_errors.append(f"uncaught: {text}")
+
+    def on_response(resp):
+        if resp.status >= 400 and urlparse(resp.url).path not in ALLOWED_MISSING_PATHS:
+            visit.http_errors.append(f"HTTP {resp.status} {resp.url}")
+
+    def on_requestfailed(req):
+        if urlparse(req.url).hostname == LOCAL_HOST:
+            visit.http_errors.append(f"failed ({req.failure}) {req.url}")
+
+    page.on("request", lambda req: visit.requests.append(req.url))
+    page.on("console", on_console)
+    page.on("pageerror", on_pageerror)
+    page.on("response", on_response)
+    page.on("requestfailed", on_requestfailed)
+    try:
+        response = page.goto(url, wait_until="load")
+        visit.status = response.status if response else None
+        page.evaluate("() => document.querySelectorAll('img[loading=lazy]')"
+                      ".forEach(i => { i.loading = 'eager'; })")
+        with contextlib.suppress(Exception):
+            page.wait_for_function(
+                "() => Array.from(document.images).every(i => i.complete)",
+                timeout=10_000)
+        if page.locator("script[type='application/vnd.jupyter.widget-view+json']").count():
+            with contextlib.suppress(Exception):
+                page.wait_for_function(JS_ALL_VIEWS_RENDERED, timeout=20_000)
+        visit.widget_views = page.evaluate(JS_WIDGET_VIEWS)
+        if page.locator(".math").count():
+            with contextlib.suppress(Exception):  # MathJax is loaded with defer/async
+                page.wait_for_function("() => window.MathJax && MathJax.startup", timeout=10_000)
+        visit.math = page.evaluate(JS_MATH)
+        visit.animations = _step_animations(page)
+        visit.images = page.evaluate(JS_IMAGES)
+        visit.glue = page.evaluate(
+            "() => Array.from(document.querySelectorAll('span.pasted-text'))"
+            ".map(s => s.textContent)")
+        page.wait_for_timeout(300)  # late console messages (fonts, deferred scripts)
+    finally:
+        page.close()
+    return visit
+
+
+@pytest.fixture(scope="session")
+def book_server(built_book):
+    require_built(built_book)
+    with serve(built_book.html) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def book_visits(built_book, book_server, browser_context):
+    """One visit per toc page, shared by the checks below."""
+    return {d: visit_page(browser_context, f"{book_server}/{d}.html") for d in built_book.docnames}
+
+
+# ---- checks, one function per property; each returns a list of problems (empty = fine)
+def problems_loading(visit: Visit) -> list[str]:
+    out = []
+    if visit.status != 200:
+        out.append(f"page answered HTTP {visit.status}")
+    out += visit.http_errors
+    return out
+
+
+def problems_images(visit: Visit) -> list[str]:
+    return [f"image not displayed (naturalWidth 0): {img['src']}" for img in visit.broken_images]
+
+
+def problems_requests(visit: Visit) -> list[str]:
+    return [f"request leaves 127.0.0.1: {u}" for u in visit.external_requests]
+
+
+def problems_console(visit: Visit) -> list[str]:
+    return [f"console error: {e}" for e in visit.console_errors]
+
+
+def problems_glue(visit: Visit, expected: int) -> list[str]:
+    out = []
+    if len(visit.glue) < expected:
+        out.append(f"{expected} {{glue:text}} roles in the source but only {len(visit.glue)} "
+                   "span.pasted-text on the page")
+    for text in visit.glue:
+        if not text.strip():
+            out.append("a glued value (span.pasted-text) is empty")
+        elif re.search(r" object at 0x[0-9a-f]+", text):
+            out.append(f"a glued value is an object repr, not a number/text: {text!r}")
+    return out
+
+
+def problems_animations(visit: Visit) -> list[str]:
+    out = []
+    for a in visit.animations:
+        if a["error"]:
+            out.append(f"animation #{a['index']}: could not be stepped: {a['error']}")
+        elif (a["frames"] or 0) < 2:
+            out.append(f"animation #{a['index']}: has {a['frames']} frame(s)")
+        elif not a["changed"]:
+            out.append(f"animation #{a['index']}: the displayed frame did not change on 'Next frame'")
+    return out
+
+
+def problems_math(visit: Visit) -> list[str]:
+    m = visit.math or {}
+    out = []
+    if m.get("sources") and m.get("rendered", 0) < m["sources"]:
+        out.append(f"{m['sources']} math element(s) but only {m.get('rendered', 0)} typeset by "
+                   "MathJax (is _static/mathjax/tex-mml-chtml.js served?)")
+    out += [f"MathJax error: {e}" for e in m.get("errors", [])]
+    return out
+
+
+def problems_widgets(visit: Visit, executed_views: int) -> list[str]:
+    views = visit.widget_views
+    out = []
+    if executed_views and len(views) < executed_views:
+        out.append(f"the executed notebook displays {executed_views} widget(s) but the page "
+                   f"has only {len(views)} widget view script(s)")
+    if views and not any(v["rendered"] for v in views):
+        out.append(f"none of the {len(views)} widget view(s) rendered (no .jupyter-widgets "
+                   "element): is the widget JavaScript (_static/widgets/) served?")
+    not_rendered = [v["model_id"] for v in views if v["in_state"] and not v["rendered"]]
+    if not_rendered:
+        out.append(f"widget views whose model is in the saved state but did not render: {not_rendered}")
+    return out
+
+
+def _assert_no_problems(problems: list[str], where: str) -> None:
+    assert not problems, f"{where}:\n  " + "\n  ".join(problems)
+
+
+BOOK_DOCNAMES = toc_docnames()
+browser = pytest.mark.browser
+
+
+@browser
+@pytest.mark.parametrize("docname", BOOK_DOCNAMES)
+def test_page_loads(book_visits, docname):
+    _assert_no_problems(problems_loading(book_visits[docname]), docname)
+
+
+@browser
+@pytest.mark.parametrize("docname", BOOK_DOCNAMES)
+def test_page_images_display(book_visits, docname):
+    _assert_no_problems(problems_images(book_visits[docname]), docname)
+
+
+@browser
+@pytest.mark.parametrize("docname", BOOK_DOCNAMES)
+def test_page_requests_stay_local(book_visits, docname):
+    _assert_no_problems(problems_requests(book_visits[docname]), docname)
+
+
+@browser
+@pytest.mark.parametrize("docname", BOOK_DOCNAMES)
+def test_page_console_clean(book_visits, docname):
+    _assert_no_problems(problems_console(book_visits[docname]), docname)
+
+
+@browser
+def test_glued_values_render(book_visits, built_book):
+    pages = {d: expected_glue_count(d) for d in built_book.docnames}
+    pages = {d: n for d, n in pages.items() if n}
+    if not pages:
+        pytest.skip("no page uses {glue:text} yet")
+    problems = [f"{d}: {p}" for d, n in pages.items() for p in problems_glue(book_visits[d], n)]
+    _assert_no_problems(problems, f"glued values on {sorted(pages)}")
+
+
+@browser
+def test_animations_step(book_visits):
+    pages = [d for d, v in book_visits.items() if v.animations]
+    if not pages:
+        pytest.skip("no page has a to_jshtml animation yet")
+    problems = [f"{d}: {p}" for d in pages for p in problems_animations(book_visits[d])]
+    _assert_no_problems(problems, f"animations on {pages}")
+
+
+@browser
+def test_math_renders(book_visits):
+    pages = [d for d, v in book_visits.items() if v.math.get("sources")]
+    if not pages:
+        pytest.skip("no page has math")
+    problems = [f"{d}: {p}" for d in pages for p in problems_math(book_visits[d])]
+    _assert_no_problems(problems, f"math on {pages}")
+
+
+@browser
+def test_widgets_render(book_visits, built_book):
+    executed = {d: executed_widget_views(built_book.build_dir, d) for d in built_book.docnames}
+    pages = [d for d in built_book.docnames if executed[d] or book_visits[d].widget_views]
+    if not pages:
+        pytest.skip("no page displays an ipywidget yet")
+    problems = [f"{d}: {p}" for d in pages for p in problems_widgets(book_visits[d], executed[d])]
+    _assert_no_problems(problems, f"widgets on {pages}")
+
+
+# ----------------------------------------------------------------------------- canary book
+CANARY_GOOD = [
+    ("markdown", "# Canary: everything right\n\n"
+                 "The answer is {glue:text}`answer`, and pi is about {glue:text}`pi:.2f`.\n\n"
+                 "Math: $\\boldsymbol{W}^\\top x$ and\n\n"
+                 "$$\n\\frac{\\partial L}{\\partial w} = \\cancel{0} + \\delta\n$$"),
+    ("code", "from myst_nb import glue\nglue('answer', 42, display=False)\n"
+             "glue('pi', 3.14159, display=False)"),
+    ("code", "import ipywidgets as widgets\nwidgets.IntSlider(value=3, min=0, max=10)"),
+    ("code", "from tqdm.auto import tqdm\nfor _ in tqdm(range(3)):\n    pass"),
+    ("code", textwrap.dedent("""\
+        import re
+        import numpy as np
+        import matplotlib.pyplot as plt
+        from matplotlib.animation import FuncAnimation
+        from IPython.display import HTML
+        fig, ax = plt.subplots(figsize=(3, 2))
+        x = np.linspace(0, 6.3, 50)
+        line, = ax.plot(x, np.sin(x))
+        def frame(i):
+            line.set_ydata(np.sin(x + i))
+            return line,
+        anim = FuncAnimation(fig, frame, frames=3, interval=200)
+        plt.close(fig)
+        # to_jshtml() links Font Awesome 4 from a CDN; the theme already ships the icons
+        HTML(re.sub(r'<link rel="stylesheet"\\s+href="https://[^"]*font-awesome[^>]*>', '',
+                    anim.to_jshtml()))""")),
+    ("code", "plt.plot([0, 1], [1, 0])\nplt.show()"),
+]
+CANARY_BAD = [
+    ("markdown", "# Canary: everything wrong\n\n"
+                 '<img src="no-such-image.png" alt="missing">\n\n'
+                 '<script>console.error("canary console error");</script>\n\n'
+                 "Broken math: $\\frac{1}{$"),
+    ("code", textwrap.dedent("""\
+        import matplotlib.pyplot as plt
+        from matplotlib.animation import FuncAnimation
+        from IPython.display import HTML
+        fig, ax = plt.subplots(figsize=(3, 2))
+        anim = FuncAnimation(fig, lambda i: [], frames=2, interval=200)
+        plt.close(fig)
+        HTML(anim.to_jshtml())  # unpatched: requests font-awesome from a CDN""")),
+]
+
+
+def _write_notebook(path: Path, cells) -> None:
+    nb = {"cells": [], "nbformat": 4, "nbformat_minor": 5,
+          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                      "language": "python"}}}
+    for i, (kind, src) in enumerate(cells):
+        cell = {"cell_type": kind, "id": f"c{i}", "metadata": {}, "source": src}
+        if kind == "code":
+            cell.update(outputs=[], execution_count=None)
+        nb["cells"].append(cell)
+    path.write_text(json.dumps(nb, indent=1))
+
+
+@pytest.fixture(scope="session")
+def canary_book(tmp_path_factory) -> Book:
+    src = tmp_path_factory.mktemp("canary-src")
+    shutil.copy(ROOT / "_config.yml", src / "_config.yml")
+    shutil.copytree(ROOT / "book" / "vendor", src / "book" / "vendor")
+    (src / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nchapters:\n  - file: book/good\n  - file: book/bad\n")
+    (src / "book" / "intro.md").write_text("# Canary book\n\nBuilt by tests/test_book.py.\n")
+    _write_notebook(src / "book" / "good.ipynb", CANARY_GOOD)
+    _write_notebook(src / "book" / "bad.ipynb", CANARY_BAD)
+    return require_built(build_book(src, tmp_path_factory.mktemp("canary-build")), full=True)
+
+
+@browser
+@pytest.mark.slow
+def test_checks_catch_problems_on_canary_book(canary_book, browser_context):
+    with serve(canary_book.html) as base:
+        good = visit_page(browser_context, f"{base}/book/good.html")
+        bad = visit_page(browser_context, f"{base}/book/bad.html")
+
+    # the good page passes every check, and each feature was really there to be checked
+    good_problems = (problems_loading(good) + problems_images(good) + problems_requests(good)
+                     + problems_console(good)
+                     + problems_glue(good, expected_glue_count("book/good", canary_book.source))
+                     + problems_animations(good) + problems_math(good)
+                     + problems_widgets(good, executed_widget_views(canary_book.build_dir, "book/good")))
+    _assert_no_problems(good_problems, "canary good page")
+    assert good.glue == ["42", "3.14"], good.glue
+    assert len(good.animations) == 1 and good.animations[0]["frames"] == 3, good.animations
+    assert len(good.widget_views) == 2 and all(v["rendered"] for v in good.widget_views), \
+        good.widget_views
+    assert executed_widget_views(canary_book.build_dir, "book/good") == 2
+    assert len(good.images) >= 2 and not good.broken_images, good.images
+    assert good.math["sources"] == 2 and good.math["rendered"] >= 2, good.math
+
+    # the bad page is caught by the checks it breaks
+    assert any("no-such-image.png" in p for p in problems_loading(bad)), "404 not reported"
+    assert any("no-such-image.png" in p for p in problems_images(bad)), bad.images
+    assert any("font-awesome" in p for p in problems_requests(bad)), bad.requests
+    assert any("canary console error" in p for p in problems_console(bad)), bad.console_errors
+    assert problems_math(bad), bad.math

@@ -30,7 +30,12 @@ SCHEDULES = ("constant", "step", "exponential", "cosine", "onecycle")
 
 @dataclass(frozen=True)
 class SpiralConfig:
-    """Every knob of a spiral experiment; the defaults are the book's recipe."""
+    """Every knob of a spiral experiment; the defaults are the book's recipe.
+
+    The book's recipe trains the source chapter's network (2 -> 128 -> 128 -> 64
+    -> 1, BatchNorm, dropout 0.15, Adam) with a one-cycle learning rate that
+    peaks at 0.02: 60 epochs instead of the source's 500 at a constant 3e-3.
+    """
 
     # data
     n: int = 300                   # points per arm (the dataset has 2n points)
@@ -38,9 +43,9 @@ class SpiralConfig:
     data_seed: int = 42            # seed of the data generator (the source's)
     test_fraction: float = 0.2     # last 20% of the shuffled data is held out
     # architecture: 2 -> hidden... -> 1
-    hidden: tuple = (64, 64, 64)   # widths of the hidden layers
+    hidden: tuple = (128, 128, 64)  # widths of the hidden layers (the source's network)
     norm: str | None = "batch"     # "batch", "layer" or None, after each hidden Linear
-    dropout: float = 0.0           # drop probability after each hidden ReLU
+    dropout: float = 0.15          # drop probability after each hidden ReLU (source: keep 0.85)
     # optimisation
     optimizer: str = "adam"        # "sgd", "momentum" (SGD, momentum 0.9), "adam", "adamw"
     lr: float = 0.02               # peak learning rate

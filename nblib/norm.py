@@ -34,8 +34,11 @@ class BatchNorm(Module):
                              f"got {getattr(x, 'shape', type(x).__name__)}")
         if not self.training:
             inv_std = 1.0 / np.sqrt(self.running_var + self.eps)
-            self._xc, self._inv_std, self._eval = x - self.running_mean, inv_std, True
-            return self._xc * (self.weight.value * inv_std) + self.bias.value
+            self._x, self._inv_std, self._eval = x, inv_std, True
+            out = x - self.running_mean                   # one (N, D) array, updated in place
+            out *= self.weight.value * inv_std
+            out += self.bias.value
+            return out
         n = x.shape[0]
         if n < 2:
             raise ValueError("BatchNorm needs at least 2 rows per batch in training mode, got 1")
@@ -61,7 +64,8 @@ class BatchNorm(Module):
         The code never forms x_hat: x_hat = xc / std is folded into per-feature
         factors, which saves two passes over (N, D) arrays.
         """
-        xc, inv_std, n = self._xc, self._inv_std, dout.shape[0]
+        inv_std, n = self._inv_std, dout.shape[0]
+        xc = self._x - self.running_mean if self._eval else self._xc
         dout.sum(axis=0, out=self.bias.grad)                         # sum(dout)
         np.einsum("nd,nd->d", dout, xc, out=self.weight.grad)
         self.weight.grad *= inv_std                                  # sum(dout * x_hat)

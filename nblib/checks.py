@@ -1,0 +1,613 @@
+"""Self-checks for the exercises: run them on your own code, read PASS or FAIL and why.
+
+Each check takes the function or class you wrote, compares it with nblib's
+reference (``nblib.LayerNorm``, ``nblib.Adam``, ...) on small random inputs and
+prints one verdict.  It never crashes on your code: a stub that still raises
+``NotImplementedError`` is reported as "not implemented yet", any other error
+as a FAIL that quotes it.  Only a wrong *kind* of argument (not a class, not
+callable) raises ``TypeError``.
+
+Every check returns a ``CheckResult``: ``.passed`` (also its truth value),
+``.message`` and ``.details`` (the measured errors), so a grading script can
+collect them; ``grade(namespace)`` runs all of them, and ``python -m
+nblib.checks NOTEBOOK.ipynb`` grades a submitted notebook.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .gradcheck import check_layer, rel_error
+from .module import Module, Param
+from .norm import BatchNorm, LayerNorm
+from .optim import SGD, Adam, AdamW
+from .schedules import WarmupCosine
+
+GRAD_TOL = 1e-6
+"""A correct backward passes the gradient check with a relative error below this."""
+VALUE_TOL = 1e-7
+"""Outputs must match the reference to this relative error (float64 rounding is ~1e-16)."""
+
+
+@dataclass
+class CheckResult:
+    """The verdict of one self-check."""
+
+    name: str
+    passed: bool
+    message: str
+    details: dict = field(default_factory=dict)
+
+    def __bool__(self):
+        return self.passed
+
+    def __str__(self):
+        return f"{self.name}: {'PASS' if self.passed else 'FAIL'} - {self.message}"
+
+    def __repr__(self):
+        return f"CheckResult({self.name!r}, {'PASS' if self.passed else 'FAIL'})"
+
+
+class _Fail(Exception):
+    """Raised inside a check to stop it with a FAIL message."""
+
+    def __init__(self, message, **details):
+        super().__init__(message)
+        self.details = details
+
+
+def _where(err):
+    """' (in forward, line 12)': the innermost frame of the student's code, if any."""
+    frames = [f for f in traceback.extract_tb(err.__traceback__)
+              if not f.filename.replace("\\", "/").endswith(("nblib/checks.py",
+                                                               "nblib/gradcheck.py"))]
+    return f" (in {frames[-1].name}, line {frames[-1].lineno})" if frames else ""
+
+
+def _call(what, fn, *args, **kwargs):
+    """Call student code; turn any exception into a FAIL that says what was being done."""
+    try:
+        return fn(*args, **kwargs)
+    except _Fail:
+        raise
+    except NotImplementedError as err:
+        raise _Fail(f"not implemented yet: {what} raised NotImplementedError"
+                    + (f" ({err})" if str(err) else "")) from None
+    except Exception as err:  # noqa: BLE001 - any error of the student's code is a FAIL
+        raise _Fail(f"{what} raised {type(err).__name__}: {err}{_where(err)}") from None
+
+
+def _run(name, body, verbose):
+    try:
+        message, details = body()
+        result = CheckResult(name, True, message, details)
+    except _Fail as fail:
+        result = CheckResult(name, False, str(fail), fail.details)
+    if verbose:
+        print(result)
+    return result
+
+
+def _need_callable(obj, name, what):
+    if not callable(obj):
+        raise TypeError(f"{name} must be {what}, got {type(obj).__name__} {obj!r:.60}")
+
+
+def _need_class(obj, name, what):
+    if not isinstance(obj, type):
+        hint = " (pass the class itself, not an instance)" if isinstance(obj, Module) else ""
+        raise TypeError(f"{name} must be {what}{hint}, got {type(obj).__name__}")
+
+
+def _as_array(value, what, shape):
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise _Fail(f"{what} must be an array of shape {shape}, got "
+                    f"{type(value).__name__}") from None
+    if arr.shape != shape:
+        raise _Fail(f"{what} must have shape {shape}, got {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise _Fail(f"{what} contains NaN or inf")
+    return arr
+
+
+def _fmt_errors(errors):
+    return ", ".join(f"{k} {v:.1e}" for k, v in errors.items())
+
+
+def _rng_x(rng, n, d):
+    """Inputs with a non-zero mean and unequal scales, so mistakes of axis show."""
+    return rng.normal(0.5, 1.0, (n, d)) * rng.uniform(0.5, 3.0, d)
+
+
+# ----------------------------------------------------------------------------- exercise 1
+def layernorm(cls, *, verbose=True):
+    """Check a LayerNorm class: ``cls(num_features)`` with ``weight``/``bias`` Params.
+
+    Compares forward with ``nblib.LayerNorm`` (also on a batch of one) and
+    gradient-checks backward with ``nblib.check_layer``: the relative error of
+    the input, weight and bias gradients must be below ``GRAD_TOL``.
+    """
+    _need_class(cls, "cls", "a class (your LayerNorm)")
+
+    def body():
+        rng = np.random.default_rng(1)
+        d = 6
+        layer = _call(f"{cls.__name__}({d})", cls, d)
+        if not isinstance(layer, Module):
+            raise _Fail(f"{cls.__name__} must subclass nblib.Module (class "
+                        f"{cls.__name__}(Module): ...), so that it fits in a Sequential")
+        params = dict(_call("named_parameters()", layer.named_parameters))
+        for pname in ("weight", "bias"):
+            p = params.get(pname)
+            if not isinstance(p, Param) or p.value.shape != (d,):
+                raise _Fail(f"{cls.__name__}({d}) must have a Param '{pname}' of shape ({d},), "
+                            f"found parameters {sorted(params)}")
+        ref = LayerNorm(d)
+        for pname in ("weight", "bias"):
+            value = rng.normal(1.0 if pname == "weight" else 0.0, 0.5, d)
+            params[pname].value[...] = value
+            getattr(ref, pname).value[...] = value
+
+        x = _rng_x(rng, 5, d)
+        out = _as_array(_call("forward(x)", layer.forward, x.copy()), "forward(x)", x.shape)
+        expected = ref.forward(x.copy())
+        err = rel_error(out, expected)
+        if err > VALUE_TOL:
+            hint = ""
+            bn = BatchNorm(d)
+            bn.weight.value[...] = ref.weight.value
+            bn.bias.value[...] = ref.bias.value
+            if rel_error(out, bn.forward(x.copy())) < VALUE_TOL:
+                hint = (": it matches BatchNorm, which normalises each feature over the batch "
+                        "(axis 0); LayerNorm normalises each example over its features (axis 1)")
+            raise _Fail(f"forward(x) differs from nblib.LayerNorm: relative error {err:.1e}{hint}",
+                        forward=err)
+        one = _as_array(_call("forward(x[:1])", layer.forward, x[:1].copy()), "forward(x[:1])",
+                        (1, d))
+        err_one = rel_error(one, ref.forward(x[:1].copy()))
+        if err_one > VALUE_TOL:
+            raise _Fail(f"forward on a batch of one example differs from nblib.LayerNorm "
+                        f"(relative error {err_one:.1e}): a row must not depend on other rows",
+                        forward=err_one)
+
+        dout = rng.normal(size=x.shape)
+        _as_array(_call("backward(dout)", layer.backward, dout), "backward(dout)", x.shape)
+        errors = _call("the gradient check (forward then backward)", check_layer, layer, x,
+                       rng=np.random.default_rng(2))
+        bad = {k: v for k, v in errors.items() if not v < GRAD_TOL}
+        if bad:
+            worst = max(bad, key=lambda k: bad[k] if math.isfinite(bad[k]) else math.inf)
+            raise _Fail(f"gradient check failed for {', '.join(bad)}: relative error "
+                        f"{_fmt_errors(bad)} (a correct backward gives < {GRAD_TOL:.0e}); "
+                        f"look at the gradient with respect to {worst} first",
+                        forward=err, **errors)
+        return (f"forward matches nblib.LayerNorm (relative error {err:.1e}); gradient check: "
+                f"{_fmt_errors(errors)}", dict(forward=err, **errors))
+
+    return _run("layernorm", body, verbose)
+
+
+# ----------------------------------------------------------------------------- exercise 2
+def _reference_steps(opt_cls, w0, grads, lrs, **kwargs):
+    """Weights after each step of an nblib optimizer fed the given gradients."""
+    p = Param(w0.copy())
+    opt = opt_cls([p], lrs[0], **kwargs)
+    out = []
+    for g, lr in zip(grads, lrs):
+        opt.lr = lr
+        p.grad[...] = g
+        opt.step()
+        out.append(p.value.copy())
+    return out
+
+
+def _trajectory_error(got, ref):
+    return max(float(np.max(np.abs(a - b))) for a, b in zip(got, ref))
+
+
+def adam_l2(step_fn, *, verbose=True):
+    """Check ``step_fn(w, grad, m, v, t, *, lr, weight_decay, betas, eps) -> (w, m, v)``.
+
+    Six steps must match ``nblib.Adam(weight_decay=...)`` (that is
+    ``torch.optim.Adam``): L2 weight decay added to the gradient, then Adam with
+    bias correction.  ``t`` is 1 at the first step.
+    """
+    _need_callable(step_fn, "step_fn", "a function (your Adam + L2 step)")
+
+    def body():
+        rng = np.random.default_rng(3)
+        shape = (3, 4)
+        w0 = rng.normal(0, 1, shape)
+        # gradients of very different sizes per weight: L2 and decoupled decay then differ
+        grads = [rng.normal(0, 1, shape) * np.logspace(-3, 0, 12).reshape(shape)
+                 for _ in range(6)]
+        lr, wd, betas, eps = 0.01, 0.1, (0.9, 0.999), 1e-8
+        w, m, v = w0.copy(), np.zeros(shape), np.zeros(shape)
+        got = []
+        for t, g in enumerate(grads, start=1):
+            out = _call(f"step_fn(..., t={t})", step_fn, w.copy(), g.copy(), m.copy(), v.copy(),
+                        t, lr=lr, weight_decay=wd, betas=betas, eps=eps)
+            if not isinstance(out, tuple) or len(out) != 3:
+                raise _Fail(f"step_fn must return the tuple (w, m, v), got "
+                            f"{type(out).__name__}")
+            w, m, v = (_as_array(a, f"returned {n}", shape) for a, n in zip(out, "wmv"))
+            got.append(w.copy())
+        lrs = [lr] * len(grads)
+        ref = _reference_steps(Adam, w0, grads, lrs, betas=betas, eps=eps, weight_decay=wd)
+        err = _trajectory_error(got, ref)
+        if err < 1e-10:
+            return (f"six steps match nblib.Adam(weight_decay={wd}) "
+                    f"(largest difference {err:.1e})", dict(max_abs_error=err))
+        first_bad = next(i for i, (a, b) in enumerate(zip(got, ref))
+                         if np.max(np.abs(a - b)) >= 1e-10) + 1
+        alternatives = {
+            "AdamW: you decayed the weights directly (decoupled); here the decay must go "
+            "into the gradient, g = grad + weight_decay * w, before m and v":
+                _reference_steps(AdamW, w0, grads, lrs, betas=betas, eps=eps, weight_decay=wd),
+            "Adam without weight decay: add weight_decay * w to the gradient":
+                _reference_steps(Adam, w0, grads, lrs, betas=betas, eps=eps, weight_decay=0.0),
+        }
+        hint = next((h for h, traj in alternatives.items()
+                     if _trajectory_error(got, traj) < 1e-10), "")
+        if not hint:
+            nobc = _adam_no_bias_correction(w0, grads, lr, wd, betas, eps)
+            if _trajectory_error(got, nobc) < 1e-10:
+                hint = ("Adam without bias correction: divide m by (1 - beta1**t) and v by "
+                        "(1 - beta2**t)")
+        raise _Fail(f"weights differ from nblib.Adam(weight_decay={wd}) from step {first_bad} "
+                    f"on (largest difference {err:.1e})"
+                    + (f"; your update matches {hint}" if hint else ""), max_abs_error=err)
+
+    return _run("adam_l2", body, verbose)
+
+
+def _adam_no_bias_correction(w0, grads, lr, wd, betas, eps):
+    w, m, v, out = w0.copy(), 0.0, 0.0, []
+    for g in grads:
+        g = g + wd * w
+        m = betas[0] * m + (1 - betas[0]) * g
+        v = betas[1] * v + (1 - betas[1]) * g * g
+        w = w - lr * m / (np.sqrt(v) + eps)
+        out.append(w.copy())
+    return out
+
+
+# ----------------------------------------------------------------------------- exercise 3
+def best_hidden_size(choose_fn, *, verbose=True):
+    """Check ``choose_fn(sizes, val_losses, test_losses) -> (size, test_loss)``.
+
+    The choice must be made on the validation loss, and the loss reported for it
+    must be the chosen model's test loss: the one number that no choice has seen.
+    """
+    _need_callable(choose_fn, "choose_fn", "a function (your hidden-size choice)")
+    cases = [
+        # sizes, validation losses, test losses: the best on test is not the best on validation
+        ((8, 16, 32, 64, 128), (0.31, 0.22, 0.20, 0.21, 0.25), (0.30, 0.24, 0.23, 0.19, 0.26)),
+        ((64, 4, 32, 16), (0.18, 0.40, 0.21, 0.17), (0.15, 0.41, 0.22, 0.20)),
+    ]
+
+    def body():
+        for sizes, val, test in cases:
+            out = _call(f"choose_fn(sizes={list(sizes)}, ...)", choose_fn, list(sizes),
+                        np.array(val), np.array(test))
+            if not isinstance(out, tuple) or len(out) != 2:
+                raise _Fail(f"choose_fn must return the pair (size, test_loss), got "
+                            f"{type(out).__name__} {out!r:.60}")
+            size, loss = out
+            best = int(np.argmin(val))
+            by_test = int(np.argmin(test))
+            if size not in sizes:
+                hint = (" (that is a position in the list: return sizes[i])"
+                        if isinstance(size, (int, np.integer)) and 0 <= size < len(sizes) else "")
+                raise _Fail(f"chose {size!r}, which is not one of the sizes {list(sizes)}{hint}")
+            if size != sizes[best]:
+                why = (": that is the lowest *test* loss. Choosing on the test set makes its "
+                       "loss an optimistic estimate; choose on the validation loss"
+                       if size == sizes[by_test] else "")
+                raise _Fail(f"with sizes {list(sizes)}, validation losses {list(val)} and test "
+                            f"losses {list(test)} you chose {size}, expected {sizes[best]} "
+                            f"(lowest validation loss){why}")
+            try:
+                loss = float(loss)
+            except (TypeError, ValueError):
+                raise _Fail(f"the reported test loss must be a number, got {loss!r:.60}") from None
+            if not np.isclose(loss, test[best]):
+                why = ""
+                if np.isclose(loss, val[best]):
+                    why = (": that is its validation loss, which took part in the choice; "
+                           "report the chosen model's test loss")
+                elif np.isclose(loss, min(test)):
+                    why = ": that is the lowest test loss of all sizes, not the chosen model's"
+                raise _Fail(f"chose {size} correctly but reported loss {loss}, expected its "
+                            f"test loss {test[best]}{why}")
+        return "chooses on the validation loss and reports the chosen model's test loss", {}
+
+    return _run("best_hidden_size", body, verbose)
+
+
+# ----------------------------------------------------------------------------- exercise 4
+def sgd_momentum(step_fn, *, verbose=True):
+    """Check ``step_fn(w, grad, buf, *, lr, momentum) -> (w, buf)``, ``buf=None`` at first.
+
+    Six steps, with a learning rate that changes between steps, must match
+    ``nblib.SGD(momentum=...)`` (``torch.optim.SGD``):
+    ``buf = momentum * buf + grad`` (``buf = grad`` at the first step), ``w -= lr * buf``.
+    """
+    _need_callable(step_fn, "step_fn", "a function (your SGD-with-momentum step)")
+
+    def body():
+        rng = np.random.default_rng(4)
+        shape = (5,)
+        w0 = rng.normal(0, 1, shape)
+        grads = [rng.normal(0, 1, shape) for _ in range(6)]
+        lrs = [0.1, 0.1, 0.05, 0.05, 0.02, 0.2]     # as a schedule would
+        mu = 0.9
+        w, buf, got = w0.copy(), None, []
+        for k, (g, lr) in enumerate(zip(grads, lrs), start=1):
+            out = _call(f"step_fn(...) at step {k}", step_fn, w.copy(), g.copy(),
+                        None if buf is None else buf.copy(), lr=lr, momentum=mu)
+            if not isinstance(out, tuple) or len(out) != 2:
+                raise _Fail(f"step_fn must return the pair (w, buf), got {type(out).__name__}")
+            w = _as_array(out[0], "returned w", shape)
+            buf = _as_array(out[1], "returned buf", shape)
+            got.append(w.copy())
+        ref = _reference_steps(SGD, w0, grads, lrs, momentum=mu)
+        err = _trajectory_error(got, ref)
+        if err < 1e-12:
+            return (f"six steps match nblib.SGD(momentum={mu}) (largest difference {err:.1e})",
+                    dict(max_abs_error=err))
+        first_bad = next(i for i, (a, b) in enumerate(zip(got, ref))
+                         if np.max(np.abs(a - b)) >= 1e-12) + 1
+        variants = {
+            "the 'exponential average' form buf = momentum * buf + (1 - momentum) * grad; "
+            "PyTorch's (and nblib's) buffer is buf = momentum * buf + grad":
+                _momentum_variant(w0, grads, lrs, mu, "ema"),
+            "a buffer that holds lr * grad (buf = momentum * buf + lr * grad, w -= buf): it is "
+            "the same only while lr is constant; keep lr out of the buffer":
+                _momentum_variant(w0, grads, lrs, mu, "lr_inside"),
+            "plain SGD, without momentum: keep buf = momentum * buf + grad and step along buf":
+                _reference_steps(SGD, w0, grads, lrs),
+        }
+        hint = next((h for h, traj in variants.items() if _trajectory_error(got, traj) < 1e-12),
+                    "")
+        raise _Fail(f"weights differ from nblib.SGD(momentum={mu}) from step {first_bad} on "
+                    f"(largest difference {err:.1e})" + (f"; your update is {hint}" if hint
+                                                          else ""), max_abs_error=err)
+
+    return _run("sgd_momentum", body, verbose)
+
+
+def _momentum_variant(w0, grads, lrs, mu, kind):
+    w, buf, out = w0.copy(), None, []
+    for g, lr in zip(grads, lrs):
+        if kind == "ema":
+            buf = (1 - mu) * g if buf is None else mu * buf + (1 - mu) * g
+            w = w - lr * buf
+        else:
+            buf = lr * g if buf is None else mu * buf + lr * g
+            w = w - buf
+        out.append(w.copy())
+    return out
+
+
+# ----------------------------------------------------------------------------- exercise 5
+def warmup_cosine(schedule_fn, *, verbose=True):
+    """Check ``schedule_fn(step, lr, total_steps, warmup_steps=0, min_lr=0.0) -> float``.
+
+    Every step from 0 to past the end must match ``nblib.WarmupCosine``: a linear
+    warm-up to ``lr`` reached at step ``warmup_steps - 1``, then a cosine down to
+    ``min_lr`` at ``total_steps``, and ``min_lr`` after that.
+    """
+    _need_callable(schedule_fn, "schedule_fn", "a function (your learning-rate schedule)")
+    settings = [dict(lr=0.1, total_steps=100, warmup_steps=10, min_lr=0.0),
+                dict(lr=0.02, total_steps=40, warmup_steps=0, min_lr=0.001),
+                dict(lr=1.0, total_steps=7, warmup_steps=3, min_lr=0.1)]
+
+    def body():
+        checked = 0
+        for s in settings:
+            ref = WarmupCosine(s["lr"], s["total_steps"], s["warmup_steps"], s["min_lr"])
+            for step in range(s["total_steps"] + 5):
+                got = _call(f"schedule_fn({step}, ...)", schedule_fn, step, s["lr"],
+                            s["total_steps"], warmup_steps=s["warmup_steps"], min_lr=s["min_lr"])
+                try:
+                    got = float(got)
+                except (TypeError, ValueError):
+                    raise _Fail(f"schedule_fn must return a number, got {got!r:.60}") from None
+                want = ref(step)
+                if not math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12):
+                    phase = ("warm-up" if step < s["warmup_steps"] else
+                             "after the end" if step > s["total_steps"] else "cosine")
+                    hint = ""
+                    if phase == "warm-up" and math.isclose(got, s["lr"] * step / s["warmup_steps"]):
+                        hint = ("; the warm-up must reach lr at step warmup_steps - 1: "
+                                "lr * (step + 1) / warmup_steps")
+                    elif phase == "after the end":
+                        hint = "; past total_steps the rate must stay at min_lr"
+                    raise _Fail(f"at step {step} ({phase}) with {_kw(s)}: got {got:.6g}, "
+                                f"expected {want:.6g}{hint}", step=step, got=got, expected=want)
+                checked += 1
+        return f"all {checked} learning rates match nblib.WarmupCosine", {"checked": checked}
+
+    return _run("warmup_cosine", body, verbose)
+
+
+def _kw(d):
+    return ", ".join(f"{k}={v}" for k, v in d.items())
+
+
+# ----------------------------------------------------------------------------- exercise 6
+def dropout(cls, *, verbose=True):
+    """Check an inverted-dropout class: ``cls(p, rng=generator)``, ``p`` the probability to DROP.
+
+    In training mode about a fraction ``p`` of the activations must be zero and
+    the others scaled by ``1 / (1 - p)``; backward must use the same mask;
+    evaluation mode (``layer.eval()``) and ``p = 0`` must be the identity.
+    """
+    _need_class(cls, "cls", "a class (your Dropout)")
+
+    def body():
+        p = 0.3
+        layer = _call(f"{cls.__name__}({p}, rng=...)", cls, p, rng=np.random.default_rng(5))
+        if not isinstance(layer, Module):
+            raise _Fail(f"{cls.__name__} must subclass nblib.Module, so that it has train() "
+                        "and eval() and fits in a Sequential")
+        x = np.random.default_rng(6).uniform(0.5, 2.0, (400, 50))
+        out = _as_array(_call("forward(x)", layer.forward, x.copy()), "forward(x)", x.shape)
+        dropped = float(np.mean(out == 0))
+        if abs(dropped - (1 - p)) < 0.03:
+            raise _Fail(f"with p={p}, {dropped:.0%} of the activations were zeroed: your p is "
+                        "the probability to keep; in PyTorch (and nblib) p is the probability "
+                        "to drop", dropped=dropped)
+        if abs(dropped - p) > 0.03:
+            raise _Fail(f"with p={p}, {dropped:.1%} of the activations were zeroed, "
+                        f"expected about {p:.0%}", dropped=dropped)
+        kept = out != 0
+        scale = out[kept] / x[kept]
+        if not np.allclose(scale, 1 / (1 - p)):
+            why = (": survivors must be scaled by 1 / (1 - p), so that the expected activation "
+                   "is unchanged (inverted dropout)" if np.allclose(scale, 1.0) else "")
+            raise _Fail(f"kept activations were multiplied by {np.median(scale):.4g}, expected "
+                        f"1 / (1 - p) = {1 / (1 - p):.4g}{why}")
+        dout = np.random.default_rng(7).normal(size=x.shape)
+        dx = _as_array(_call("backward(dout)", layer.backward, dout.copy()), "backward(dout)",
+                       x.shape)
+        expected = dout * (out / x)
+        err = rel_error(dx, expected)
+        if err > VALUE_TOL:
+            raise _Fail(f"backward(dout) is not dout times the mask of the last forward "
+                        f"(relative error {err:.1e}); keep the mask from forward and reuse it",
+                        backward=err)
+        _call("eval()", layer.eval)
+        out_eval = _as_array(_call("forward(x) in eval mode", layer.forward, x.copy()),
+                             "forward(x) in eval mode", x.shape)
+        if not np.allclose(out_eval, x):
+            raise _Fail("in evaluation mode (after layer.eval()) forward must return x "
+                        "unchanged: check self.training")
+        _call("train()", layer.train)
+        zero = _call(f"{cls.__name__}(0.0, rng=...)", cls, 0.0, rng=np.random.default_rng(8))
+        out_zero = _as_array(_call("forward(x) with p=0", zero.forward, x.copy()),
+                             "forward(x) with p=0", x.shape)
+        if not np.allclose(out_zero, x):
+            raise _Fail("with p=0 nothing may be dropped: forward must return x unchanged")
+        if not isinstance(getattr(layer, "rng", None), np.random.Generator):
+            raise _Fail("keep the generator in self.rng and draw the mask from it, so that runs "
+                        "are reproducible and the gradient check can replay the mask")
+        fresh = _call(f"{cls.__name__}({p}, rng=...)", cls, p, rng=np.random.default_rng(9))
+        errors = _call("the gradient check (forward then backward)", check_layer, fresh,
+                       x[:4, :5].copy(), rng=np.random.default_rng(10))
+        if not errors["input"] < GRAD_TOL:
+            raise _Fail(f"gradient check failed for input: relative error {errors['input']:.1e} "
+                        f"(a correct backward gives < {GRAD_TOL:.0e})", **errors)
+        return (f"drops {dropped:.1%} at p={p}, scales survivors by 1/(1-p), backward reuses the "
+                f"mask, eval is the identity; gradient check: input {errors['input']:.1e}",
+                dict(dropped=dropped, **errors))
+
+    return _run("dropout", body, verbose)
+
+
+# ----------------------------------------------------------------------------- grading
+EXERCISES = {
+    # check name: (the name the student's object has in the notebook, the check)
+    "layernorm": ("MyLayerNorm", layernorm),
+    "adam_l2": ("adam_l2_step", adam_l2),
+    "best_hidden_size": ("choose_hidden_size", best_hidden_size),
+    "sgd_momentum": ("sgd_momentum_step", sgd_momentum),
+    "warmup_cosine": ("warmup_cosine", warmup_cosine),
+    "dropout": ("MyDropout", dropout),
+}
+
+
+def grade(namespace, *, verbose=True):
+    """Run every exercise's check on the objects found in ``namespace`` (e.g. ``globals()``).
+
+    Returns {check name: CheckResult}; a missing or wrongly typed object is a FAIL.
+    """
+    if not isinstance(namespace, dict):
+        raise TypeError(f"namespace must be a dict (such as globals()), "
+                        f"got {type(namespace).__name__}")
+    results = {}
+    for name, (obj_name, check) in EXERCISES.items():
+        obj = namespace.get(obj_name)
+        if obj is None:
+            results[name] = CheckResult(name, False, f"{obj_name} is not defined")
+            if verbose:
+                print(results[name])
+            continue
+        try:
+            results[name] = check(obj, verbose=verbose)
+        except TypeError as err:
+            results[name] = CheckResult(name, False, f"{obj_name}: {err}")
+            if verbose:
+                print(results[name])
+    return results
+
+
+_GRADE_CELL = """\
+import json as _json
+from nblib import checks as _checks
+_results = _checks.grade(globals(), verbose=False)
+print("NBLIB-GRADE " + _json.dumps({k: [r.passed, r.message] for k, r in _results.items()}))
+"""
+
+
+def grade_notebook(path, *, timeout=600):
+    """Execute a submitted notebook, then run ``grade`` inside its kernel.
+
+    Cells that raise are allowed (a student may leave a stub); the grade only
+    looks at the objects the notebook defined.  Returns {check name: CheckResult}.
+    """
+    import json
+    from pathlib import Path
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"path must be an existing notebook file, got {str(path)!r}")
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(_GRADE_CELL))
+    NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    for out in nb.cells[-1].get("outputs", []):
+        text = out.get("text", "")
+        for line in text.splitlines():
+            if line.startswith("NBLIB-GRADE "):
+                raw = json.loads(line[len("NBLIB-GRADE "):])
+                return {k: CheckResult(k, passed, message) for k, (passed, message) in raw.items()}
+    errors = [o for o in nb.cells[-1].get("outputs", []) if o.get("output_type") == "error"]
+    why = f": {errors[0]['ename']}: {errors[0]['evalue']}" if errors else ""
+    raise RuntimeError(f"the grading cell produced no result{why}")
+
+
+def main(argv=None):
+    """``python -m nblib.checks NOTEBOOK.ipynb ...``: grade notebooks, print a table."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: python -m nblib.checks NOTEBOOK.ipynb [NOTEBOOK.ipynb ...]")
+        return 0 if argv else 2
+    failures = 0
+    for nb_path in argv:
+        try:
+            results = grade_notebook(nb_path)
+        except (ValueError, RuntimeError) as err:
+            print(f"{nb_path}: could not be graded: {err}", file=sys.stderr)
+            failures += 1
+            continue
+        passed = sum(r.passed for r in results.values())
+        print(f"{nb_path}: {passed}/{len(results)} checks passed")
+        for r in results.values():
+            print(f"  {'PASS' if r.passed else 'FAIL'}  {r.name:<17} {r.message}")
+        failures += len(results) - passed
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

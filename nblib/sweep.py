@@ -1,0 +1,108 @@
+"""Train many configurations at once: one process per core, one progress bar.
+
+``sweep(configs)`` hands each ``SpiralConfig`` to ``train_spirals`` in a pool of
+worker processes and returns the results in the order of ``configs``.  The
+function a worker runs must be importable (defined in a module, not in a
+notebook), because it is sent to the worker by name.
+"""
+from __future__ import annotations
+
+import ctypes
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+from ._checks import check_int
+from .config import SpiralConfig, train_spirals
+
+
+def _one_blas_thread():
+    """Worker initializer: let OpenBLAS use one thread in this process.
+
+    With one training run per core, BLAS threads would only fight over the same
+    cores (and OpenBLAS threads spin while they wait, which is very slow when the
+    cores are busy).  The environment variable OPENBLAS_NUM_THREADS=1 does the
+    same, but only before NumPy is loaded, and a forked worker has it loaded
+    already.  Linux and OpenBLAS only; anywhere else this does nothing.
+    """
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps
+                     if "openblas" in line.lower() and line.split()[-1].startswith("/")}
+    except OSError:
+        return
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+                     "openblas_set_num_threads64_", "openblas_set_num_threads"):
+            set_threads = getattr(lib, name, None)
+            if set_threads is not None:
+                set_threads(1)
+                break
+
+
+def train_quietly(config):
+    """``train_spirals(config)`` without its per-epoch progress bar (the default ``run``)."""
+    return train_spirals(config, progress=False)
+
+
+def sweep(configs, workers=2, progress=True, run=train_quietly, cache=None):
+    """Train every config and return the results, in the order of ``configs``.
+
+    Inputs
+    - configs: an iterable of ``SpiralConfig``; identical configs are trained once
+      and share their result
+    - workers: processes to train in (>= 1); 1 trains here, in this process
+    - progress: show a tqdm bar that advances as runs complete
+    - run: ``run(config) -> result``, a module-level function (default
+      ``train_quietly``, that is ``train_spirals(config, progress=False)``)
+    - cache: a dict {config: result} or None; configs found in it are not trained
+      again, and every new result is added to it (give each ``run`` its own cache)
+
+    Returns
+    - a list with one result per config (``SpiralResult`` for the default ``run``)
+    """
+    if isinstance(configs, SpiralConfig):
+        raise TypeError("configs must be an iterable of SpiralConfig, got a single "
+                        "SpiralConfig: wrap it in a list")
+    try:
+        configs = list(configs)
+    except TypeError:
+        raise TypeError(f"configs must be an iterable of SpiralConfig, "
+                        f"got {type(configs).__name__}") from None
+    for i, config in enumerate(configs):
+        if not isinstance(config, SpiralConfig):
+            raise TypeError(f"configs[{i}] must be a SpiralConfig, got {type(config).__name__}")
+    workers = check_int(workers, "workers", minimum=1)
+    if not isinstance(progress, bool):
+        raise TypeError(f"progress must be a bool, got {type(progress).__name__}")
+    if not callable(run):
+        raise TypeError(f"run must be callable, got {type(run).__name__}")
+    if cache is not None and not isinstance(cache, dict):
+        raise TypeError(f"cache must be a dict or None, got {type(cache).__name__}")
+
+    done = {} if cache is None else cache
+    unique = [c for c in dict.fromkeys(configs) if c not in done]   # in order, no repeats
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(unique), desc="sweep", unit="run")
+    try:
+        if workers == 1 or len(unique) <= 1:
+            for config in unique:
+                done[config] = run(config)
+                if bar is not None:
+                    bar.update(1)
+        else:
+            with ProcessPoolExecutor(max_workers=min(workers, len(unique)),
+                                     initializer=_one_blas_thread) as pool:
+                futures = {pool.submit(run, config): config for config in unique}
+                for future in as_completed(futures):
+                    done[futures[future]] = future.result()   # re-raises a worker's error
+                    if bar is not None:
+                        bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return [done[config] for config in configs]

@@ -1,0 +1,76 @@
+"""nblib.sweep: many training runs in worker processes, results in the order given."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nblib
+from nblib import SpiralConfig
+from nblib.sweep import sweep as sweep_fn, train_quietly
+
+
+def tiny(**kw):
+    return SpiralConfig(n=40, hidden=(8,), epochs=2, **kw)
+
+
+def _boom(config):
+    raise RuntimeError(f"boom at seed {config.seed}")
+
+
+def _seed_of(config):
+    return config.seed
+
+
+def test_sweep_is_exported_from_nblib():
+    assert nblib.sweep is sweep_fn
+
+
+def test_results_follow_the_order_of_configs_and_match_a_single_process_run():
+    configs = [tiny(seed=s) for s in (3, 1, 2)]
+    parallel = nblib.sweep(configs, workers=2, progress=False)
+    serial = nblib.sweep(configs, workers=1, progress=False)
+    assert [r.config for r in parallel] == configs
+    for a, b, c in zip(parallel, serial, configs):
+        direct = train_quietly(c)
+        for k, v in a.history.metrics().items():
+            np.testing.assert_array_equal(v, b.history.metrics()[k])
+            np.testing.assert_array_equal(v, direct.history.metrics()[k])
+
+
+def test_identical_configs_are_trained_once_and_the_cache_is_reused():
+    calls = []
+    configs = [tiny(seed=0), tiny(seed=1), tiny(seed=0)]
+    cache = {}
+    out = nblib.sweep(configs, workers=1, progress=False, cache=cache,
+                      run=lambda c: calls.append(c) or c.seed)
+    assert out == [0, 1, 0] and calls == [tiny(seed=0), tiny(seed=1)]
+    assert set(cache) == {tiny(seed=0), tiny(seed=1)}
+    out = nblib.sweep([tiny(seed=1), tiny(seed=2)], workers=2, progress=False, cache=cache,
+                      run=_seed_of)
+    assert out == [1, 2] and len(cache) == 3      # seed 1 came from the cache
+
+
+def test_an_error_in_a_worker_reaches_the_caller():
+    with pytest.raises(RuntimeError, match="boom at seed"):
+        nblib.sweep([tiny(seed=0), tiny(seed=1)], workers=2, progress=False, run=_boom)
+
+
+def test_progress_bar_counts_completed_runs(capsys):
+    nblib.sweep([tiny(seed=0), tiny(seed=1)], workers=2, progress=True, run=_seed_of)
+    err = capsys.readouterr().err
+    assert "sweep" in err and "2/2" in err
+
+
+@pytest.mark.parametrize("kwargs, exc, words", [
+    (dict(configs=tiny()), TypeError, "got a single SpiralConfig"),
+    (dict(configs=5), TypeError, "configs must be an iterable"),
+    (dict(configs=[tiny(), "x"]), TypeError, r"configs\[1\] must be a SpiralConfig"),
+    (dict(configs=[tiny()], workers=0), ValueError, "workers must be >= 1"),
+    (dict(configs=[tiny()], workers=1.5), TypeError, "workers must be an integer"),
+    (dict(configs=[tiny()], progress="yes"), TypeError, "progress must be a bool"),
+    (dict(configs=[tiny()], run=3), TypeError, "run must be callable"),
+    (dict(configs=[tiny()], cache=[]), TypeError, "cache must be a dict"),
+])
+def test_bad_arguments_name_the_argument(kwargs, exc, words):
+    with pytest.raises(exc, match=words):
+        nblib.sweep(**kwargs)

@@ -13,12 +13,12 @@ class ReLU(Module):
 
     def forward(self, x):
         """x: (N, D) -> out: (N, D)"""
-        self._positive = check_input(x) > 0
-        return np.maximum(x, 0)
+        self._out = np.maximum(check_input(x), 0)
+        return self._out
 
     def backward(self, dout):
         """dout: (N, D) -> dx: (N, D)"""
-        return dout * self._positive
+        return dout * (self._out > 0)       # the output is positive exactly where x was
 
 
 class Sigmoid(Module):

@@ -35,9 +35,9 @@ class BatchNorm(Module):
         if not self.training:
             inv_std = 1.0 / np.sqrt(self.running_var + self.eps)
             self._x, self._inv_std, self._eval = x, inv_std, True
-            out = x - self.running_mean                   # one (N, D) array, updated in place
-            out *= self.weight.value * inv_std
-            out += self.bias.value
+            scale = self.weight.value * inv_std           # a per-feature affine map
+            out = x * scale
+            out += self.bias.value - self.running_mean * scale
             return out
         n = x.shape[0]
         if n < 2:

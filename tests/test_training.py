@@ -119,7 +119,7 @@ def test_on_epoch_end_returning_falsy_does_not_stop():
 
 
 # A recipe pinned here, so that tuning the book's defaults does not change these tests.
-PINNED = dict(hidden=(64, 64, 64), norm="batch", optimizer="adam", lr=0.02, schedule="onecycle",
+PINNED = dict(hidden=(64, 64, 64), norm="batch", dropout=0.0, optimizer="adam", lr=0.02, schedule="onecycle",
               batch_size=32)
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -37,7 +36,6 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 BUILD = ROOT / "_build"
 BUILD_STUDENT = ROOT / "_build_student"
-CONFIG = ROOT / "_config.yml"
 
 # Exactly this version: pip takes the CPU wheel from local disk on the build machines. A bare
 # "torch" (or a newer version) would download a multi-GB CUDA build.
@@ -161,26 +159,11 @@ def ensure_chromium() -> None:
 
 
 # ----------------------------------------------------------------------------- commands
-def jupyter_book_build(path_output: Path | None = None, config: Path | None = None) -> int:
-    cmd: list[str | Path] = [BIN / "jupyter-book", "build", ROOT, "-W", "-n", "--keep-going"]
+def jupyter_book_build(source: Path = ROOT, path_output: Path | None = None) -> int:
+    cmd: list[str | Path] = [BIN / "jupyter-book", "build", source, "-W", "-n", "--keep-going"]
     if path_output is not None:
         cmd += ["--path-output", path_output]
-    if config is not None:
-        cmd += ["--config", config]
     return run(cmd)
-
-
-def student_config() -> Path:
-    """_config.yml with sphinx-exercise's hide_solutions switched on."""
-    text = CONFIG.read_text()
-    pattern = re.compile(r"^(\s*hide_solutions:\s*)false\s*$", re.MULTILINE)
-    if len(pattern.findall(text)) != 1:
-        die(f"expected exactly one line 'hide_solutions: false' in {CONFIG.name} "
-            "(under sphinx: config:) to derive the student config")
-    BUILD_STUDENT.mkdir(parents=True, exist_ok=True)
-    cfg = BUILD_STUDENT / "_config_student.yml"
-    cfg.write_text(pattern.sub(r"\1true", text))
-    return cfg
 
 
 def cmd_book(args: list[str]) -> int:
@@ -196,7 +179,11 @@ def cmd_book(args: list[str]) -> int:
         shutil.rmtree(out_root)
     t0 = time.monotonic()
     if student:
-        rc = jupyter_book_build(path_output=BUILD_STUDENT, config=student_config())
+        # The student edition is its own source tree (solutions removed, hide_solutions on),
+        # written by nblib.student and then built like the teacher's book.
+        source = BUILD_STUDENT / "src"
+        run_or_die([PY, "-m", "nblib.student", source])
+        rc = jupyter_book_build(source, path_output=BUILD_STUDENT)
         index = BUILD_STUDENT / "_build" / "html" / "index.html"
     else:
         rc = jupyter_book_build()

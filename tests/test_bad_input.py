@@ -469,6 +469,10 @@ CASES.update({
         (lambda: nblib.hidden_activations(small_model(), X[:, 0]), V, r"\bX\b"),
         (lambda: nblib.hidden_activations(small_model(), X_NAN), V, r"\bX\b"),
     ],
+    "label_correlation": [
+        (lambda: nblib.label_correlation(np.ones(5), np.array([0, 1, 0, 1, 0])), V, r"\bactivations\b"),
+        (lambda: nblib.label_correlation(np.ones((5, 2)), np.ones(5, dtype=int) * 2), V, r"\by\b"),
+    ],
     "dead_units": [
         (lambda: nblib.dead_units("model", X), T, r"\bmodel\b"),
         (lambda: nblib.dead_units(small_model(), X[:0]), V, r"\bX\b"),

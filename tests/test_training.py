@@ -215,7 +215,7 @@ def test_overfits_twenty_points():
 
 
 def test_fit_with_batchnorm_and_dropout_learns_something():
-    cfg = SpiralConfig(dropout=0.1, epochs=30, **PINNED)
+    cfg = SpiralConfig(epochs=30, **{**PINNED, "dropout": 0.1})
     h = train_spirals(cfg, progress=False).history
     assert h.test_acc[-1] > 0.9 and h.train_loss[-1] < 0.5 * h.train_loss[0]
     assert any(isinstance(m, Dropout) for m in nblib.build_model(cfg).modules())

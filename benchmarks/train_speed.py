@@ -18,11 +18,11 @@ import os
 import sys
 import time
 
-# Both libraries run single-threaded: on these small products a second BLAS
-# thread does not help, and on a busy 2-core machine OpenBLAS's spinning
+# nblib runs with single-threaded BLAS: on these small products a second
+# OpenBLAS thread does not help, and on a busy 2-core machine its spinning
 # threads can make a run ten times slower.  Must be set before NumPy loads.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+# PyTorch is timed twice: with its default intra-op threads, and with one.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import nblib  # noqa: E402
@@ -42,11 +42,15 @@ def time_nblib(config):
     return time.perf_counter() - start, history
 
 
-def time_torch(config):
-    """(seconds of training, History-like dict) for the same run in PyTorch eager."""
+def time_torch(config, threads=None):
+    """(seconds of training, test accuracies) for the same run in PyTorch eager.
+
+    ``threads``: torch.set_num_threads(threads), or None for PyTorch's default.
+    """
     import torch
     from torch import nn
-    torch.set_num_threads(1)
+    if threads is not None:
+        torch.set_num_threads(threads)
     dtype = torch.float64 if config.dtype == "float64" else torch.float32
     X_train, X_test, y_train, y_test = make_data(config)
     ref = build_model(config)  # copy nblib's initial weights so both start alike
@@ -104,8 +108,8 @@ def time_torch(config):
     return time.perf_counter() - start, test_acc
 
 
-def best_of(fn, config, repeats):
-    runs = [fn(config) for _ in range(repeats)]
+def best_of(fn, config, repeats, **kwargs):
+    runs = [fn(config, **kwargs) for _ in range(repeats)]
     return min(runs, key=lambda r: r[0])
 
 
@@ -121,21 +125,28 @@ def main():
         print("PyTorch not installed: pip install torch==2.13.0 for the comparison")
     recipes = {"source recipe": nblib.SpiralConfig.source(),
                "book recipe": nblib.SpiralConfig()}
+    if have_torch:
+        import torch
+        default_threads = torch.get_num_threads()
+        print(f"PyTorch {torch.__version__}: default {default_threads} intra-op threads; "
+              "NumPy with 1 OpenBLAS thread")
     for name, config in recipes.items():
         print(f"== {name}: {config!r}")
         for dtype in ("float64", "float32"):
             cfg = config.replace(dtype=dtype)
             t_np, hist = best_of(time_nblib, cfg, args.repeats)
             t95 = hist.time_to_accuracy(0.95)
-            line = (f"  {dtype}: nblib {t_np:6.3f} s  (final test acc {hist.test_acc[-1]:.1%}, "
-                    f"95% after {t95:.3f} s)" if t95 is not None else
-                    f"  {dtype}: nblib {t_np:6.3f} s  (final test acc {hist.test_acc[-1]:.1%}, "
-                    f"never above 95%)")
+            reach = f"95% after {t95:.3f} s" if t95 is not None else "never above 95%"
+            print(f"  {dtype}: nblib {t_np:6.3f} s (final test acc {hist.test_acc[-1]:.1%}, "
+                  f"{reach}, epoch {hist.epoch_to_accuracy(0.95)})", flush=True)
             if have_torch:
-                t_pt, accs = best_of(time_torch, cfg, args.repeats)
-                line += (f" | torch eager {t_pt:6.3f} s (final test acc {accs[-1]:.1%})"
-                         f" | ratio nblib/torch {t_np / t_pt:.2f}")
-            print(line, flush=True)
+                for label, threads in ((f"default threads ({default_threads})", None),
+                                       ("1 thread", 1)):
+                    t_pt, accs = best_of(time_torch, cfg, args.repeats, threads=threads)
+                    print(f"           torch eager, {label}: {t_pt:6.3f} s "
+                          f"(final test acc {accs[-1]:.1%})  ratio nblib/torch {t_np / t_pt:.2f}",
+                          flush=True)
+                torch.set_num_threads(default_threads)
 
 
 if __name__ == "__main__":

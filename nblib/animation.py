@@ -10,6 +10,8 @@ with no Python behind the page.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ._checks import check_array, check_float, check_int, check_labels
@@ -202,4 +204,7 @@ def animation_html(anim, *, fps=8, frame_format="jpeg", quality=85, default_mode
     with TemporaryDirectory() as tmp:
         path = Path(tmp, "animation.html")
         anim.save(str(path), writer=writer, savefig_kwargs=savefig_kwargs)
-        return path.read_text()
+        html = path.read_text()
+    # matplotlib's player links Font Awesome from a CDN for its button icons: drop the
+    # link so the page makes no request off the machine (the buttons keep their labels).
+    return re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^>]*>\s*', "", html)

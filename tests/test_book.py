@@ -279,7 +279,7 @@ def serve(directory: Path, wait_s: float = 15.0):
 
 
 # ----------------------------------------------------------------------------- browser
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # closed before other modules start their own Playwright
 def browser_context(tmp_path_factory):
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not found: install Debian's Chromium (apt-get install -y "
@@ -470,7 +470,7 @@ def book_server(built_book):
         yield base
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def book_visits(built_book, book_server, browser_context):
     """One visit per toc page, shared by the checks below."""
     return {d: visit_page(browser_context, f"{book_server}/{d}.html") for d in built_book.docnames}

@@ -24,12 +24,6 @@ def recorded():
     return recorder, result
 
 
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
 def embedded_frames(html, fmt):
     """The base64 text of each frame (the player splits it over lines ending in a backslash)."""
     found = re.findall(rf"data:image/{fmt};base64,([A-Za-z0-9+/=\\\s]+)", html)

@@ -17,12 +17,6 @@ def result():
     return nblib.train_spirals(TINY, progress=False)
 
 
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
 def manual_hidden_outputs(model, X):
     """The outputs of each ReLU, by walking the layers by hand in evaluation mode."""
     model.eval()

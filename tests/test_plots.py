@@ -20,12 +20,6 @@ def result():
 
 
 @pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
-@pytest.fixture(autouse=True)
 def rcparams_unchanged():
     before = dict(matplotlib.rcParams)
     yield

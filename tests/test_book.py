@@ -555,28 +555,16 @@ BOOK_DOCNAMES = toc_docnames()
 browser = pytest.mark.browser
 
 
-@browser
-@pytest.mark.parametrize("docname", BOOK_DOCNAMES)
-def test_page_loads(book_visits, docname):
-    _assert_no_problems(problems_loading(book_visits[docname]), docname)
+PAGE_CHECKS = {"loads": problems_loading, "images_display": problems_images,
+               "requests_stay_local": problems_requests, "console_clean": problems_console}
 
 
 @browser
+@pytest.mark.parametrize("check", PAGE_CHECKS)
 @pytest.mark.parametrize("docname", BOOK_DOCNAMES)
-def test_page_images_display(book_visits, docname):
-    _assert_no_problems(problems_images(book_visits[docname]), docname)
-
-
-@browser
-@pytest.mark.parametrize("docname", BOOK_DOCNAMES)
-def test_page_requests_stay_local(book_visits, docname):
-    _assert_no_problems(problems_requests(book_visits[docname]), docname)
-
-
-@browser
-@pytest.mark.parametrize("docname", BOOK_DOCNAMES)
-def test_page_console_clean(book_visits, docname):
-    _assert_no_problems(problems_console(book_visits[docname]), docname)
+def test_page(book_visits, docname, check):
+    """Every page: loads, shows its images, stays on 127.0.0.1, logs no console errors."""
+    _assert_no_problems(PAGE_CHECKS[check](book_visits[docname]), docname)
 
 
 @browser

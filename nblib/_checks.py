@@ -51,6 +51,13 @@ def check_choice(value, name, choices):
     return value
 
 
+def check_instance(value, name, cls, what):
+    """Return ``value`` if it is a ``cls``; else a TypeError saying it must be ``what``."""
+    if not isinstance(value, cls):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
+    return value
+
+
 def check_float_dtype(dtype, name="dtype"):
     """Return ``np.dtype(dtype)`` if it names a floating-point type."""
     try:

@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 
-from ._checks import check_array, check_float, check_int, check_labels
+from ._checks import check_array, check_float, check_instance, check_int, check_labels
 from .module import Module
 from .plots import CLASS_COLOURS, _axes
 from .training import History, predict_proba
@@ -63,8 +63,7 @@ class BoundaryRecorder:
         """Called by ``fit`` after each epoch (0-based); returns False: never stops training."""
         if not isinstance(history, History):
             raise TypeError(f"history must be an nblib History, got {type(history).__name__}")
-        if not isinstance(model, Module):
-            raise TypeError(f"model must be an nblib Module, got {type(model).__name__}")
+        check_instance(model, "model", Module, "an nblib Module")
         if epoch + 1 in self.when:
             prob = predict_proba(model, self._grid.astype(_model_dtype(model), copy=False))
             self.epochs.append(epoch + 1)

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
-from ._checks import check_choice, check_float, check_int
+from ._checks import check_choice, check_float, check_instance, check_int
 from .activations import ReLU
-from .data import DEFAULT_NOISE, bayes_accuracy, make_spirals, _train_size, train_test_split
+from .data import DEFAULT_NOISE, bayes_ceiling, make_spirals, _train_size, train_test_split
 from .dropout import Dropout
 from .linear import Linear
 from .module import Sequential
@@ -108,8 +107,7 @@ class SpiralConfig:
 
 
 def _check_config(config):
-    if not isinstance(config, SpiralConfig):
-        raise TypeError(f"config must be a SpiralConfig, got {type(config).__name__}")
+    check_instance(config, "config", SpiralConfig, "a SpiralConfig")
 
 
 def make_data(config):
@@ -194,10 +192,10 @@ class SpiralResult:
         """Held-out accuracy after the last epoch (nan if it diverged at once)."""
         return self.history.test_acc[-1] if self.history.test_acc else float("nan")
 
-    @cached_property
+    @property
     def bayes_accuracy(self):
-        """Best possible accuracy on this config's data distribution."""
-        return bayes_accuracy(self.config.n, self.config.noise)
+        """Best possible accuracy on this config's data distribution (cached per data)."""
+        return bayes_ceiling(self.config.n, self.config.noise)
 
 
 def train_spirals(config=None, progress=True, on_epoch_end=None):

@@ -9,6 +9,8 @@ accuracy *any* classifier can reach on it can be computed exactly
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from ._checks import check_array, check_choice, check_float, check_int, check_labels
@@ -145,3 +147,18 @@ def bayes_accuracy(n=300, noise=DEFAULT_NOISE, variant="two-spiral", *, samples=
     X = centres[idx] + rng.normal(0, noise, (samples, 2))
     p1 = bayes_posterior(X, n, noise, variant)
     return float(np.maximum(p1, 1 - p1).mean())
+
+
+@lru_cache(maxsize=64)
+def bayes_ceiling(n, noise):
+    """Best possible accuracy on the spirals of ``n`` points per arm and this ``noise``.
+
+    ``bayes_accuracy`` costs about a second, so this is cached per (n, noise); the
+    playground and ``SpiralResult.bayes_accuracy`` share the cache.
+    Without noise only the origin, where both arms start, is ambiguous.
+    """
+    n = check_int(n, "n", minimum=1)
+    noise = check_float(noise, "noise", minimum=0.0)
+    if noise == 0.0:
+        return 1.0 - 1.0 / (2 * n)
+    return bayes_accuracy(n, noise)

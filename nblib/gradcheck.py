@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_float, check_rng
+from ._checks import check_array, check_float, check_instance, check_rng
 from .loss import bce_with_logits
 from .module import Module
 
@@ -75,8 +75,7 @@ def check_layer(layer, x, *, rng=None, h=1e-6):
     generator ``rng``: a random upstream gradient, because with ``dout = ones``
     some checks are vacuous (BatchNorm's input gradient is then exactly zero).
     """
-    if not isinstance(layer, Module):
-        raise TypeError(f"layer must be an nblib Module, got {type(layer).__name__}")
+    check_instance(layer, "layer", Module, "an nblib Module")
     x = check_array(x, "x", ndim=2).astype(np.float64, copy=True)
     rng = check_rng(rng)
     restore = _freeze_randomness(layer)
@@ -102,8 +101,7 @@ def check_model(model, X, y, *, h=1e-6):
 
     Returns {"0.weight": e, "1.weight": e, ...}, named as PyTorch names them.
     """
-    if not isinstance(model, Module):
-        raise TypeError(f"model must be an nblib Module, got {type(model).__name__}")
+    check_instance(model, "model", Module, "an nblib Module")
     X = check_array(X, "X", ndim=2)
     restore = _freeze_randomness(model)
     restore()

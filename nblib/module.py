@@ -8,6 +8,8 @@ There is no autograd graph: the chain rule is the order in which
 """
 from __future__ import annotations
 
+from ._checks import check_instance
+
 import numpy as np
 
 
@@ -90,8 +92,7 @@ class Sequential(Module):
 
     def __init__(self, *layers):
         for i, layer in enumerate(layers):
-            if not isinstance(layer, Module):
-                raise TypeError(f"layers[{i}] must be an nblib Module, got {type(layer).__name__}")
+            check_instance(layer, f"layers[{i}]", Module, "an nblib Module")
         self.layers = list(layers)
 
     def forward(self, x):

@@ -18,14 +18,13 @@ import io
 import threading
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
-from ._checks import check_choice, check_float, check_int
+from ._checks import check_choice, check_float, check_instance, check_int
 from .config import (SpiralConfig, _generators, build_model, make_data, make_optimizer,
                      make_schedule)
-from .data import _train_size, bayes_accuracy
+from .data import _train_size, bayes_ceiling
 from .plots import CLASS_COLOURS, decision_grid
 from .training import History, evaluate, train_epoch
 
@@ -74,20 +73,6 @@ PRESETS = {
 }
 
 
-@lru_cache(maxsize=64)
-def bayes_ceiling(n, noise):
-    """Best possible accuracy on the spirals of ``n`` points per arm and this ``noise``.
-
-    ``nblib.bayes_accuracy`` costs about a second, so it is cached per (n, noise).
-    Without noise only the origin, where both arms start, is ambiguous.
-    """
-    n = check_int(n, "n", minimum=1)
-    noise = check_float(noise, "noise", minimum=0.0)
-    if noise == 0.0:
-        return 1.0 - 1.0 / (2 * n)
-    return bayes_accuracy(n, noise)
-
-
 @dataclass
 class Run:
     """One training run kept for the comparison: its knobs and its curves."""
@@ -120,8 +105,7 @@ class Playground:
     def __init__(self, config=None, *, max_runs=4):
         if config is None:
             config = SpiralConfig()
-        if not isinstance(config, SpiralConfig):
-            raise TypeError(f"config must be a SpiralConfig, got {type(config).__name__}")
+        check_instance(config, "config", SpiralConfig, "a SpiralConfig")
         self.max_runs = check_int(max_runs, "max_runs", minimum=1)
         self.config = config
         self.runs = []

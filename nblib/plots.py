@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_choice, check_float, check_int, check_labels
+from ._checks import (check_array, check_choice, check_float, check_instance, check_int,
+                      check_labels)
 from .module import Module
 from .schedules import Schedule
 from .training import History, predict_proba
@@ -42,8 +43,7 @@ def decision_grid(model, extent=1.2, resolution=200):
 
     Returns (xx, yy, prob), each of shape (resolution, resolution).
     """
-    if not isinstance(model, Module):
-        raise TypeError(f"model must be an nblib Module, got {type(model).__name__}")
+    check_instance(model, "model", Module, "an nblib Module")
     extent = check_float(extent, "extent", minimum=0.0, min_inclusive=False)
     resolution = check_int(resolution, "resolution", minimum=2)
     xs = np.linspace(-extent, extent, resolution)

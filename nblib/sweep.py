@@ -10,7 +10,7 @@ from __future__ import annotations
 import ctypes
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
-from ._checks import check_int
+from ._checks import check_instance, check_int
 from .config import SpiralConfig, train_spirals
 
 
@@ -72,8 +72,7 @@ def sweep(configs, workers=2, progress=True, run=train_quietly, cache=None):
         raise TypeError(f"configs must be an iterable of SpiralConfig, "
                         f"got {type(configs).__name__}") from None
     for i, config in enumerate(configs):
-        if not isinstance(config, SpiralConfig):
-            raise TypeError(f"configs[{i}] must be a SpiralConfig, got {type(config).__name__}")
+        check_instance(config, f"configs[{i}]", SpiralConfig, "a SpiralConfig")
     workers = check_int(workers, "workers", minimum=1)
     if not isinstance(progress, bool):
         raise TypeError(f"progress must be a bool, got {type(progress).__name__}")

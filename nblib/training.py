@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import check_array, check_float, check_int, check_xy
+from ._checks import check_array, check_float, check_instance, check_int, check_xy
 from .loss import bce_with_logits, bce_with_logits_unchecked, sigmoid
 from .module import Module
 from .norm import BatchNorm
@@ -62,8 +62,7 @@ class History:
 
 
 def _check_model(model):
-    if not isinstance(model, Module):
-        raise TypeError(f"model must be an nblib Module, got {type(model).__name__}")
+    check_instance(model, "model", Module, "an nblib Module")
 
 
 def _check_optimizer(optimizer):

@@ -359,20 +359,9 @@ JS_WIDGET_VIEWS = """() => {
     });
 }"""
 
-JS_ALL_VIEWS_RENDERED = """() => {
-    const stateTag = document.querySelector('script[type="application/vnd.jupyter.widget-state+json"]');
-    let state = {};
-    try { state = stateTag ? (JSON.parse(stateTag.textContent).state || {}) : {}; } catch (e) {}
-    return Array.from(document.querySelectorAll(
-        'script[type="application/vnd.jupyter.widget-view+json"]')).every(tag => {
-        let id = null;
-        try { id = JSON.parse(tag.textContent).model_id; } catch (e) { return true; }
-        if (!(id in state)) return true;
-        const prev = tag.previousElementSibling;
-        return !!(prev && prev.classList.contains('widget-subarea') &&
-                  prev.querySelector('.jupyter-widgets'));
-    });
-}"""
+# Ready when every view whose model is in the saved state has rendered.
+JS_ALL_VIEWS_RENDERED = (f"() => ({JS_WIDGET_VIEWS})()"
+                         ".filter(v => v.in_state).every(v => v.rendered)")
 
 
 def _step_animations(page) -> list[dict]:

@@ -180,9 +180,9 @@ def cmd_book(args: list[str]) -> int:
     t0 = time.monotonic()
     if student:
         # The student edition is its own source tree (solutions removed, hide_solutions on),
-        # written by nblib.student and then built like the teacher's book.
+        # written by teacher/student_edition.py and then built like the teacher's book.
         source = BUILD_STUDENT / "src"
-        run_or_die([PY, "-m", "nblib.student", source])
+        run_or_die([PY, ROOT / "teacher" / "student_edition.py", source])
         rc = jupyter_book_build(source, path_output=BUILD_STUDENT)
         index = BUILD_STUDENT / "_build" / "html" / "index.html"
     else:
@@ -214,16 +214,11 @@ def cmd_test(args: list[str]) -> int:
 
 
 def cmd_student(args: list[str]) -> int:
-    """Hook for the student edition of the notebooks, implemented by nblib/student.py.
-
-    Runs `python -m nblib.student OUTDIR [ARGS...]` in the project environment.
-    """
+    """The student edition of the notebooks: `python teacher/student_edition.py OUTDIR [ARGS...]`."""
     if not args:
         die("usage: python3 tasks.py student OUTDIR", 2)
-    if not (ROOT / "nblib" / "student.py").exists():
-        die("the student edition is not available yet (nblib/student.py is missing)", 2)
     ensure_venv()
-    return run([PY, "-m", "nblib.student", *args])
+    return run([PY, ROOT / "teacher" / "student_edition.py", *args])
 
 
 COMMANDS = {"book": cmd_book, "test": cmd_test, "student": cmd_student}

@@ -2,10 +2,10 @@
 
 - every self-check PASSES on the notebook's own solutions, and FAILS with a message (never
   an exception) on the starter stubs and on subtly wrong implementations;
-- ``python -m nblib.student`` writes notebooks with no solution left in them, which run to
+- ``teacher/student_edition.py`` writes notebooks with no solution left in them, which run to
   the end with every self-check reporting "not implemented yet";
 - the student book builds with -W, and its HTML holds no solution text;
-- ``python -m nblib.checks`` grades a submitted notebook.
+- ``teacher/grade.py`` grades a submitted notebook.
 """
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 
 import nblib
-from nblib import Module, Param, checks, student
+from nblib import Module, Param, checks
+from teacher import grade, student_edition as student
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = ROOT / "book" / "05_exercises.ipynb"
@@ -379,7 +380,7 @@ def test_checks_reject_the_wrong_kind_of_argument(solutions):
 @pytest.fixture(scope="module")
 def student_book(tmp_path_factory):
     out = tmp_path_factory.mktemp("student") / "book-student"
-    proc = subprocess.run([sys.executable, "-m", "nblib.student", str(out)], cwd=ROOT,
+    proc = subprocess.run([sys.executable, str(ROOT / "teacher" / "student_edition.py"), str(out)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "warning" not in proc.stderr.lower() or "05_exercises" not in proc.stderr
@@ -535,7 +536,7 @@ def test_student_refuses_to_overwrite_other_folders(tmp_path):
         student.write_student_edition(tmp_path)
     with pytest.raises(ValueError, match="outdir must not be the book itself"):
         student.write_student_edition(ROOT / "book" / "x")
-    proc = subprocess.run([sys.executable, "-m", "nblib.student", str(tmp_path)], cwd=ROOT,
+    proc = subprocess.run([sys.executable, str(ROOT / "teacher" / "student_edition.py"), str(tmp_path)], cwd=ROOT,
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "not empty" in proc.stderr
     assert (tmp_path / "precious.txt").read_text() == "keep me"
@@ -550,8 +551,8 @@ def test_missing_glue_detects_keys_only_a_solution_glued():
 
 def test_teacher_guide_documents_the_student_edition_and_grading():
     guide = (ROOT / "book" / "teacher_guide.md").read_text()
-    for words in ("python -m nblib.student", "hide_solutions: true", "jupyter-book build",
-                  "python -m nblib.checks", "--nbval-lax", "Learning objectives"):
+    for words in ("teacher/student_edition.py", "hide_solutions: true", "jupyter-book build",
+                  "teacher/grade.py", "--nbval-lax", "Learning objectives"):
         assert words in guide, words
     for stage in ("01_data", "02_network", "03_training", "04_visualisation", "playground",
                   "05_exercises"):
@@ -570,7 +571,7 @@ def test_grade_notebook_of_a_completed_student_notebook(teacher, student_book, t
             cell.source = answers[cell.get("id")]
     done = tmp_path / "done.ipynb"
     nbformat.write(nb, done)
-    proc = subprocess.run([sys.executable, "-m", "nblib.checks", str(done),
+    proc = subprocess.run([sys.executable, str(ROOT / "teacher" / "grade.py"), str(done),
                            str(student_book / "book" / EXERCISES.name)], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
     assert f"done.ipynb: {len(CHECK_NAMES)}/{len(CHECK_NAMES)} checks passed" in proc.stdout, \

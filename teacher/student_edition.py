@@ -1,6 +1,6 @@
 """Write the student edition of the book: the exercises without their solutions.
 
-    python -m nblib.student OUTDIR [--source BOOK_ROOT]
+    python teacher/student_edition.py OUTDIR [--source BOOK_ROOT]
 
 OUTDIR receives a complete Jupyter Book that builds on its own
 (``jupyter-book build OUTDIR``):
@@ -196,7 +196,7 @@ def write_student_edition(outdir, source=None, *, warn=_warn):
         if (outdir / "book").exists():
             shutil.rmtree(outdir / "book")
     outdir.mkdir(parents=True, exist_ok=True)
-    (outdir / MARKER).write_text("Written by `python -m nblib.student`; safe to overwrite.\n")
+    (outdir / MARKER).write_text("Written by teacher/student_edition.py; safe to overwrite.\n")
 
     written = []
     for path in sorted((source / "book").rglob("*")):
@@ -231,7 +231,7 @@ def _default_source():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m nblib.student",
+        prog="python teacher/student_edition.py",
         description="Write the student edition of the book (solutions removed) into OUTDIR.")
     parser.add_argument("outdir", help="where to write it (empty, or an earlier student edition)")
     parser.add_argument("--source", default=None,

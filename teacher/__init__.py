@@ -1,0 +1,1 @@
+"""Teachers' tools: the student edition writer and the grader. Not part of nblib."""

@@ -42,6 +42,7 @@ class Module:
     """Base class: train/eval mode and parameter discovery."""
 
     training = True
+    min_rows_in_training = 1   # rows a training-mode forward needs (BatchNorm: 2)
 
     def forward(self, x):  # pragma: no cover - abstract
         raise NotImplementedError

@@ -17,6 +17,8 @@ class BatchNorm(Module):
     statistics, so a prediction does not depend on the rest of the batch.
     """
 
+    min_rows_in_training = 2   # the variance of one row is 0: nothing to normalise by
+
     def __init__(self, num_features, momentum=0.1, eps=1e-5, *, dtype=np.float64):
         self.num_features = check_int(num_features, "num_features", minimum=1)
         self.momentum = check_float(momentum, "momentum", minimum=0.0, maximum=1.0)

@@ -8,6 +8,11 @@ Standard library only: runs with any Python 3.11+ on a fresh machine.
     python3 tasks.py test [ARGS...]   # set up .venv + test extras, run pytest ARGS
     python3 tasks.py student OUTDIR   # write the student edition of the notebooks
 
+Every build runs `jupyter-book build SOURCE -W -n --keep-going --path-output OUT` from a
+clean OUT (`book_build_command`), executes each notebook once and ends with one line per
+notebook and its execution time (`notebook_times`). The tests build both editions the same
+way, once per session (tests/conftest.py).
+
 Environment setup (every command): create .venv if missing, then
 `pip install -r requirements.txt` and `pip install -e .`. A stamp file in .venv records a
 hash of requirements.txt, pyproject.toml and the Python version; while it matches, the
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -158,37 +164,87 @@ def ensure_chromium() -> None:
         say("WARNING: " + msg)
 
 
+# ----------------------------------------------------------------------------- the build
+def book_build_command(source: Path, out: Path, jupyter_book: Path | None = None) -> list[str]:
+    """The one book build: every warning (a failing cell, a broken reference) is an error."""
+    jb = jupyter_book or BIN / "jupyter-book"
+    return [str(jb), "build", str(source), "-W", "-n", "--keep-going", "--path-output", str(out)]
+
+
+def student_edition_command(source_dir: Path, python: Path | None = None) -> list[str]:
+    """Write the student edition's sources (solutions removed) into ``source_dir``."""
+    return [str(python or PY), str(ROOT / "teacher" / "student_edition.py"), str(source_dir)]
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# myst-nb logs "<path>.ipynb: Executed notebook in 8.55 seconds [mystnb]" for each notebook,
+# and "<path>.ipynb: Executing notebook failed: CellExecutionError [mystnb.exec]" on failure.
+EXECUTED = re.compile(r"^(?P<path>\S+)\.ipynb: Execut(?:ed notebook in (?P<seconds>[\d.]+) "
+                      r"seconds|ing notebook (?P<failed>failed))")
+
+
+def notebook_times(log: str, source: Path) -> dict[str, float | None]:
+    """{docname: execution seconds (None if it failed)} for each notebook the build ran."""
+    times: dict[str, float | None] = {}
+    source = source.resolve()
+    for line in ANSI.sub("", log).splitlines():
+        m = EXECUTED.match(line.strip())
+        if m:
+            path = Path(m["path"])
+            docname = path.relative_to(source).as_posix() if path.is_relative_to(source) \
+                else path.as_posix()
+            times[docname] = None if m["failed"] else float(m["seconds"])
+    return times
+
+
+def notebook_summary(log: str, source: Path, edition: str) -> str:
+    """One line per executed notebook and the total: what the CI log shows."""
+    times = notebook_times(log, source)
+    lines = [f"[{edition}] executed {docname:<24} "
+             + ("FAILED" if t is None else f"{t:6.1f} s") for docname, t in times.items()]
+    total = sum(t for t in times.values() if t is not None)
+    lines.append(f"[{edition}] {len(times)} notebooks executed once each, {total:.1f} s in total")
+    return "\n".join(lines)
+
+
+def run_and_log(cmd: list[str]) -> tuple[int, str]:
+    """Run a command from the repository root, showing its output as it comes; return
+    (exit code, output)."""
+    say("$ " + " ".join(cmd))
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, errors="replace")
+    log = []
+    for line in proc.stdout:
+        print(line, end="", flush=True)
+        log.append(line)
+    return proc.wait(), "".join(log)
+
+
 # ----------------------------------------------------------------------------- commands
-def jupyter_book_build(source: Path = ROOT, path_output: Path | None = None) -> int:
-    cmd: list[str | Path] = [BIN / "jupyter-book", "build", source, "-W", "-n", "--keep-going"]
-    if path_output is not None:
-        cmd += ["--path-output", path_output]
-    return run(cmd)
-
-
 def cmd_book(args: list[str]) -> int:
     student = "--student" in args
     unknown = [a for a in args if a != "--student"]
     if unknown:
         die(f"unknown arguments for 'book': {' '.join(unknown)}", 2)
     ensure_venv()
-    out_root = BUILD_STUDENT if student else BUILD
+    # The HTML goes to <out>/_build/html: _build/html, or _build_student/_build/html.
+    out = BUILD_STUDENT if student else ROOT
+    clean = BUILD_STUDENT if student else BUILD
     # A clean build every time: force-execution is skipped on an unchanged rebuild.
-    if out_root.exists():
-        say(f"removing {out_root.relative_to(ROOT)}/")
-        shutil.rmtree(out_root)
+    if clean.exists():
+        say(f"removing {clean.relative_to(ROOT)}/")
+        shutil.rmtree(clean)
     t0 = time.monotonic()
+    source = ROOT
     if student:
         # The student edition is its own source tree (solutions removed, hide_solutions on),
         # written by teacher/student_edition.py and then built like the teacher's book.
         source = BUILD_STUDENT / "src"
-        run_or_die([PY, ROOT / "teacher" / "student_edition.py", source])
-        rc = jupyter_book_build(source, path_output=BUILD_STUDENT)
-        index = BUILD_STUDENT / "_build" / "html" / "index.html"
-    else:
-        rc = jupyter_book_build()
-        index = BUILD / "html" / "index.html"
+        run_or_die(student_edition_command(source))
+    rc, log = run_and_log(book_build_command(source, out))
+    index = out / "_build" / "html" / "index.html"
     took = time.monotonic() - t0
+    print(notebook_summary(log, source, "student" if student else "teacher"), flush=True)
     if rc != 0 or not index.exists():
         reports = index.parent / "reports"
         hint = f" (notebook tracebacks: {reports.relative_to(ROOT)}/)" if reports.exists() else ""
@@ -218,7 +274,7 @@ def cmd_student(args: list[str]) -> int:
     if not args:
         die("usage: python3 tasks.py student OUTDIR", 2)
     ensure_venv()
-    return run([PY, ROOT / "teacher" / "student_edition.py", *args])
+    return run([*student_edition_command(Path(args[0])), *args[1:]])
 
 
 COMMANDS = {"book": cmd_book, "test": cmd_test, "student": cmd_student}

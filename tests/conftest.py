@@ -1,17 +1,46 @@
-"""Shared test setup: single-threaded BLAS, and no figure left open between tests.
+"""Shared test setup: single-threaded BLAS, no figure left open, and the two book builds.
 
 nblib multiplies small matrices, for which OpenBLAS's worker threads only add
 contention: on the 2-core machine under load, a 5-epoch run of the source
 recipe took 13 s with them and 0.7 s without.  The variables must be set
 before NumPy is first imported, which is why they live here.
+
+The book is built once per edition per session, exactly as ``python3 tasks.py book`` builds
+it (``tasks.book_build_command``: ``jupyter-book build SOURCE -W -n --keep-going
+--path-output OUT`` into an empty OUT), and every test that needs a build uses one of:
+
+- ``teacher_build``: the book from this repository;
+- ``student_build``: the student edition, written by ``teacher/student_edition.py OUT/src``
+  and built the same way (``.source`` is that student source root).
+
+Both are ``BookBuild`` objects: ``.root`` (the source root that was built), ``.html``,
+``.returncode``, ``.log``, ``.executed(docname)`` (the notebook as myst-nb executed it).
+Each notebook is executed once per edition: the other tests read the executed copies and the
+HTML. The builds start in the background as soon as the session starts (only if a selected
+test needs them), and the tests that use them run last, so the builds overlap the unit tests.
+The pytest summary prints each notebook's execution time per edition.
 """
+from __future__ import annotations
+
 import os
+import re
+import subprocess
 import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+
+import tasks  # noqa: E402  (the repository's runner, standard library only)
+
+ROOT = tasks.ROOT
+BUILD_TIMEOUT_S = 1500       # one edition, every notebook executed (each has a 300 s limit)
+BUILD_FIXTURES = ("teacher_build", "student_build")
 
 
 @pytest.fixture(autouse=True)
@@ -20,3 +49,167 @@ def close_figures():
     yield
     if "matplotlib.pyplot" in sys.modules:
         sys.modules["matplotlib.pyplot"].close("all")
+
+
+# ----------------------------------------------------------------------------- book builds
+@dataclass
+class BookBuild:
+    """One ``jupyter-book build`` of a source tree, and what it left behind."""
+
+    edition: str              # "teacher", "student", or a test's own name
+    root: Path                # the source root that was built
+    out: Path                 # --path-output: the build is in out/_build
+    returncode: int
+    log: str
+    seconds: float
+    source: Path | None = None   # the student edition's source root (== root)
+
+    @property
+    def build_dir(self) -> Path:
+        return self.out / "_build"
+
+    @property
+    def html(self) -> Path:
+        return self.build_dir / "html"
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and (self.html / "index.html").is_file()
+
+    def executed_path(self, docname: str) -> Path:
+        return self.build_dir / "jupyter_execute" / f"{docname}.ipynb"
+
+    def executed(self, docname: str):
+        """The executed notebook of e.g. ``"book/02_network"`` (an nbformat node)."""
+        import nbformat
+
+        return nbformat.read(self.executed_path(docname), as_version=4)
+
+    def notebook_times(self) -> dict[str, float | None]:
+        """{docname: execution seconds, or None if it failed}, from the build log."""
+        return tasks.notebook_times(self.log, self.root)
+
+    def error_log(self, docname: str) -> str | None:
+        """myst-nb's traceback report of a notebook that failed to execute, if any."""
+        path = self.html / "reports" / f"{docname}.err.log"
+        return tasks.ANSI.sub("", path.read_text()) if path.is_file() else None
+
+    def failure_report(self) -> str:
+        """Why the build failed: its warnings, the end of its log, the notebook tracebacks."""
+        lines = [tasks.ANSI.sub("", line) for line in self.log.splitlines()
+                 if "[IPKernelApp]" not in line]
+        warnings = [line for line in lines if re.search(r"\bWARNING\b|\bERROR\b", line)]
+        report = [f"{self.edition} book build FAILED (exit code {self.returncode}) in "
+                  f"{self.seconds:.0f} s: {self.root}",
+                  f"--- warnings/errors ({len(warnings)}) ---", *warnings[:40],
+                  "--- last lines of the build log ---", *lines[-15:]]
+        reports = self.html / "reports"
+        for err_log in sorted(reports.rglob("*.err.log"))[:5] if reports.is_dir() else []:
+            report += [f"--- {err_log.relative_to(reports)} (last 40 lines) ---",
+                       *tasks.ANSI.sub("", err_log.read_text()).splitlines()[-40:]]
+        return "\n".join(report)
+
+
+def _run(cmd: list[str], timeout: float) -> tuple[int, str]:
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, errors="replace",
+                              timeout=timeout)
+        return proc.returncode, proc.stdout + proc.stderr
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        return -1, out + f"\nTIMEOUT after {timeout:.0f} s: {' '.join(cmd)}"
+
+
+def build_book(source: Path, out: Path, edition: str = "book") -> BookBuild:
+    """Build ``source`` into the empty folder ``out`` as ``python3 tasks.py book`` does."""
+    jb = Path(sys.executable).with_name("jupyter-book")
+    cmd = tasks.book_build_command(source, out, jupyter_book=jb if jb.exists() else None)
+    t0 = time.monotonic()
+    rc, log = _run(cmd, BUILD_TIMEOUT_S)
+    return BookBuild(edition, source, out, rc, f"$ {' '.join(cmd)}\n{log}", time.monotonic() - t0)
+
+
+def build_student_book(out: Path) -> BookBuild:
+    """Write the student edition into out/src and build it into out/_build."""
+    source = out / "src"
+    t0 = time.monotonic()
+    rc, log = _run(tasks.student_edition_command(source, python=Path(sys.executable)), 300)
+    if rc != 0:
+        return BookBuild("student", source, out, rc, log, time.monotonic() - t0, source)
+    build = build_book(source, out, "student")
+    build.log = log + build.log
+    build.seconds = time.monotonic() - t0
+    build.source = source
+    return build
+
+
+class _Background(threading.Thread):
+    """A build running while other tests run; ``result()`` waits for it."""
+
+    def __init__(self, build):
+        super().__init__(daemon=True)
+        self._build, self._result, self._error = build, None, None
+        self.start()
+
+    def run(self):
+        try:
+            self._result = self._build()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test that waits
+            self._error = exc
+
+    def result(self) -> BookBuild:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+_BUILDS: dict[str, _Background] = {}
+
+
+def pytest_collection_modifyitems(items):
+    """Tests that need a book build run last: the builds overlap everything before them."""
+    items.sort(key=lambda item: any(f in item.fixturenames for f in BUILD_FIXTURES))
+
+
+def _start(edition: str, tmp_path_factory) -> None:
+    if edition in _BUILDS:
+        return
+    out = tmp_path_factory.mktemp(f"book-{edition}", numbered=False)
+    build = (lambda: build_book(ROOT, out, "teacher")) if edition == "teacher" \
+        else (lambda: build_student_book(out))
+    _BUILDS[edition] = _Background(build)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _start_book_builds(request, tmp_path_factory):
+    """Start the builds the selected tests need, in parallel, when the session starts."""
+    for fixture in BUILD_FIXTURES:
+        if any(fixture in item.fixturenames for item in request.session.items):
+            _start(fixture.removesuffix("_build"), tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def teacher_build(tmp_path_factory) -> BookBuild:
+    """The teacher's book, built once per session (it may have failed: check ``.ok``)."""
+    _start("teacher", tmp_path_factory)
+    return _BUILDS["teacher"].result()
+
+
+@pytest.fixture(scope="session")
+def student_build(tmp_path_factory) -> BookBuild:
+    """The student edition, written and built once per session (check ``.ok``)."""
+    _start("student", tmp_path_factory)
+    return _BUILDS["student"].result()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The CI log: each edition's notebooks, executed once each, with their times."""
+    done = {e: b._result for e, b in _BUILDS.items() if not b.is_alive() and b._result}
+    if not done:
+        return
+    terminalreporter.section("book builds: notebook execution times")
+    for edition, build in done.items():
+        terminalreporter.write_line(tasks.notebook_summary(build.log, build.root, edition))
+        terminalreporter.write_line(f"[{edition}] build {'ok' if build.ok else 'FAILED'} in "
+                                    f"{build.seconds:.0f} s: {build.html}")

@@ -16,62 +16,86 @@ import numpy as np
 from ._checks import check_array, check_choice, check_float, check_int, check_labels
 
 VARIANTS = ("two-spiral", "source")
+"""The generator's variants: this book's, and the source chapter's (``make_source_spirals``)."""
 DEFAULT_NOISE = 0.03
 """Default noise: the Bayes-optimal accuracy there is about 98.6% (n=300)."""
 
 
-def spiral_centres(n, variant="two-spiral"):
-    """Noise-free positions of the points of both arms.
+def spiral_centres(n):
+    """Noise-free points of both arms, n per arm.
+
+    Arm 0 is r (cos t, sin t) with r = t / 4π at n evenly spaced t in [0, 4π]: two
+    turns, from the origin out to radius 1.  Arm 1 is arm 0 rotated by π.
 
     Returns
-    - C0, C1: arrays of shape (n, 2), the centres of arm 0 and arm 1.
+    - arm0, arm1: arrays of shape (n, 2)
     """
-    n = check_int(n, "n", minimum=1)
-    check_choice(variant, "variant", VARIANTS)
-    theta = np.linspace(0, 4 * np.pi, n)
-    if variant == "source":
-        # The source chapter adds the offset *before* computing the radius, so
-        # arm 1 lies on arm 0's own curve, shifted half a turn along it.
-        arms = []
-        for offset in (0.0, np.pi):
-            t = theta + offset
-            r = t / (4 * np.pi)
-            arms.append(np.stack([r * np.cos(t), r * np.sin(t)], axis=1))
-        return arms[0], arms[1]
-    r = theta / (4 * np.pi)
-    C0 = np.stack([r * np.cos(theta), r * np.sin(theta)], axis=1)
-    return C0, -C0  # rotation by π maps (x, y) to (-x, -y)
+    check_int(n, "n", minimum=1)
+    t = np.linspace(0, 4 * np.pi, n)                    # two full turns
+    r = t / (4 * np.pi)                                 # the radius grows with the angle
+    arm0 = np.stack([r * np.cos(t), r * np.sin(t)], axis=1)
+    return arm0, -arm0                                  # rotating by π maps x to -x
 
 
-def make_spirals(n=300, noise=DEFAULT_NOISE, seed=42, variant="two-spiral"):
+def make_spirals(n=300, noise=DEFAULT_NOISE, seed=42):
     """Sample the two-spiral dataset, shuffled.
 
     Inputs
     - n: points per arm (>= 1)
-    - noise: standard deviation of the Gaussian jitter (>= 0)
-    - seed: seed of the generator (an int)
-    - variant: "two-spiral" (correct) or "source" (the source chapter's
-      generator, reproduced bit for bit, whose arms coincide)
-
+    - noise: standard deviation of the Gaussian jitter of each coordinate (>= 0)
+    - seed: seed of the random generator (an int >= 0)
     Returns
     - X: inputs, of shape (2n, 2), float64
-    - y: labels in {0, 1}, of shape (2n,), int64
+    - y: labels in {0, 1}, of shape (2n,), int64: the arm each point comes from
     """
-    n = check_int(n, "n", minimum=1)
-    noise = check_float(noise, "noise", minimum=0.0)
-    seed = check_int(seed, "seed", minimum=0)
-    check_choice(variant, "variant", VARIANTS)
-    rng = np.random.default_rng(seed)
+    check_int(n, "n", minimum=1), check_float(noise, "noise", minimum=0.0)
+    rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
     arms = []
-    for centres in spiral_centres(n, variant):
-        # Same draw order as the source: all x-noise of an arm, then all y-noise.
-        dx = rng.normal(0, noise, n)
-        dy = rng.normal(0, noise, n)
-        arms.append(np.stack([centres[:, 0] + dx, centres[:, 1] + dy], axis=1))
+    for centres in spiral_centres(n):
+        dx = rng.normal(0, noise, n)       # all x-noise of an arm, then all y-noise,
+        dy = rng.normal(0, noise, n)       # in the source chapter's order
+        arms.append(centres + np.stack([dx, dy], axis=1))
     X = np.vstack(arms)
-    y = np.array([0] * n + [1] * n, dtype=np.int64)
-    perm = rng.permutation(len(y))
-    return X[perm], y[perm]
+    y = np.repeat([0, 1], n)
+    order = rng.permutation(2 * n)         # shuffle X and y together
+    return X[order], y[order]
+
+
+def source_spiral_centres(n):
+    """The source chapter's arms, as published: both on one curve.
+
+    The source adds the offset π to the angle *before* computing the radius, so arm 1
+    is arm 0's own curve half a turn further along, not arm 0 rotated.
+
+    Returns
+    - arm0, arm1: arrays of shape (n, 2)
+    """
+    check_int(n, "n", minimum=1)
+    arms = []
+    for offset in (0.0, np.pi):
+        theta = np.linspace(0, 4 * np.pi, n) + offset
+        r = theta / (4 * np.pi)                          # the bug: r follows the shifted angle
+        arms.append(np.stack([r * np.cos(theta), r * np.sin(theta)], axis=1))
+    return arms[0], arms[1]
+
+
+def make_source_spirals(n=300, noise=0.08, seed=42):
+    """The source chapter's generator, bit for bit (its default noise 0.08 included).
+
+    Returns
+    - X (2n, 2), y (2n,): as ``make_spirals``, but with the source's arms
+    """
+    check_int(n, "n", minimum=1), check_float(noise, "noise", minimum=0.0)
+    rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
+    arms = [c + np.stack([rng.normal(0, noise, n), rng.normal(0, noise, n)], axis=1)
+            for c in source_spiral_centres(n)]
+    X, y = np.vstack(arms), np.repeat([0, 1], n)
+    order = rng.permutation(2 * n)
+    return X[order], y[order]
+
+
+CENTRES = {"two-spiral": spiral_centres, "source": source_spiral_centres}
+"""The arms of each variant of the generator, for the Bayes classifier."""
 
 
 def _train_size(n_rows, test_fraction):
@@ -110,7 +134,7 @@ def bayes_posterior(X, n=300, noise=DEFAULT_NOISE, variant="two-spiral"):
     """
     X = check_array(X, "X", shape=(None, 2))
     noise = check_float(noise, "noise", minimum=0.0, min_inclusive=False)
-    C0, C1 = spiral_centres(n, variant)
+    C0, C1 = CENTRES[check_choice(variant, "variant", VARIANTS)](n)
     out = np.empty(len(X))
     for start in range(0, len(X), 4096):  # chunked: (chunk, n) distance tables
         xb = X[start:start + 4096]
@@ -141,7 +165,7 @@ def bayes_accuracy(n=300, noise=DEFAULT_NOISE, variant="two-spiral", *, samples=
     seed = check_int(seed, "seed", minimum=0)
     check_choice(variant, "variant", VARIANTS)
     rng = np.random.default_rng(seed)
-    C0, C1 = spiral_centres(n, variant)
+    C0, C1 = CENTRES[variant](n)
     centres = np.vstack([C0, C1])
     idx = rng.integers(0, 2 * n, samples)
     X = centres[idx] + rng.normal(0, noise, (samples, 2))

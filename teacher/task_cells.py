@@ -111,7 +111,7 @@ def _header(source):
     for i, line in enumerate(lines):
         if line.startswith(("def ", "class ", "@")):
             return "\n".join(lines[:i]).rstrip() + "\n"
-    return ""
+    return "\n".join(l for l in lines if l != "# (generated)").rstrip() + "\n"   # a new cell
 
 
 def _src(cell):

@@ -1,7 +1,10 @@
 """nblib: the small NumPy library behind "Neural Net from Scratch (NumPy only)".
 
 The path data takes: ``data`` (make_spirals) -> ``config`` (SpiralConfig) ->
-``training`` (fit) -> ``History`` -> ``plots``.
+``experiment`` (train_spirals) -> ``training`` (fit, train_epoch) -> ``History`` -> ``plots``.
+
+Needs only NumPy and matplotlib; the extras add tqdm's progress bars (``progress``),
+the playground's widgets (``widgets``) and single-threaded BLAS in sweep workers (``sweep``).
 """
 import types as _types
 
@@ -9,11 +12,11 @@ from .activation_stats import deep_stack, layer_stats, plot_layer_stats
 from .activations import ReLU, Sigmoid
 from .animation import (BoundaryRecorder, animate_boundary, animation_html, plot_snapshot,
                         snapshot_epochs)
-from .config import (SpiralConfig, SpiralResult, build_model, make_data, make_optimizer,
-                     make_schedule, train_spirals)
+from .config import SpiralConfig, build_model, make_data, make_optimizer, make_schedule
 from .data import (DEFAULT_NOISE, bayes_accuracy, bayes_posterior, make_spirals,
                    spiral_centres, train_test_split)
 from .dropout import Dropout
+from .experiment import SpiralResult, train_spirals
 from .gradcheck import check_layer, check_model, numerical_gradient, rel_error
 from .hidden_units import (dead_units, hidden_activations, label_correlation,
                            most_variable_units, plot_unit_maps, unit_maps)

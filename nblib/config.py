@@ -1,8 +1,9 @@
-"""The chapter's recipe in one place: ``SpiralConfig`` and ``train_spirals``.
+"""The chapter's recipe in one place: ``SpiralConfig`` holds every knob of an experiment.
 
-Every number in the book comes from ``train_spirals(SpiralConfig(...))``: the
-config holds every knob, the function turns it into data, a model, an
-optimizer and a schedule, trains, and returns all of it.
+``make_data``, ``build_model``, ``make_optimizer`` and ``make_schedule`` turn a config into
+what training needs; ``nblib.experiment.train_spirals`` runs it.  Optimizer and schedule
+names are looked up in one table each (``OPTIMIZERS``, ``SCHEDULES``): a config with any
+other name is refused when it is made.
 """
 from __future__ import annotations
 
@@ -13,18 +14,33 @@ import numpy as np
 
 from ._checks import check_choice, check_float, check_instance, check_int
 from .activations import ReLU
-from .data import DEFAULT_NOISE, bayes_ceiling, make_spirals, _train_size, train_test_split
+from .data import DEFAULT_NOISE, _train_size, make_spirals, train_test_split
 from .dropout import Dropout
 from .linear import Linear
 from .module import Sequential
 from .norm import BatchNorm, LayerNorm
 from .optim import SGD, Adam, AdamW
-from .schedules import Constant, OneCycle, StepDecay, Exponential, WarmupCosine
-from .training import History, fit
+from .schedules import Constant, Exponential, OneCycle, StepDecay, WarmupCosine
 
 NORMS = ("batch", "layer", None)
-OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
-SCHEDULES = ("constant", "step", "exponential", "cosine", "onecycle")
+
+# name -> optimizer(params, config): the optimizers a config can name
+OPTIMIZERS = {
+    "sgd": lambda params, c: SGD(params, c.lr, weight_decay=c.weight_decay),
+    "momentum": lambda params, c: SGD(params, c.lr, momentum=c.momentum,
+                                      weight_decay=c.weight_decay),
+    "adam": lambda params, c: Adam(params, c.lr, weight_decay=c.weight_decay),
+    "adamw": lambda params, c: AdamW(params, c.lr, weight_decay=c.weight_decay),
+}
+
+# name -> schedule(config, total_steps): the learning-rate schedules a config can name
+SCHEDULES = {
+    "constant": lambda c, total: Constant(c.lr),
+    "step": lambda c, total: StepDecay(c.lr, step_size=max(1, total // 3), gamma=0.1),
+    "exponential": lambda c, total: Exponential(c.lr, gamma=0.01 ** (1 / total)),  # ends 100x lower
+    "cosine": lambda c, total: WarmupCosine(c.lr, total, warmup_steps=total // 10),
+    "onecycle": lambda c, total: OneCycle(c.lr, max(total, 2)),
+}
 
 
 @dataclass(frozen=True)
@@ -69,11 +85,11 @@ class SpiralConfig:
         object.__setattr__(self, "hidden", tuple(self.hidden))
         check_choice(self.norm, "norm", NORMS)
         check_float(self.dropout, "dropout", minimum=0.0, maximum=1.0, max_inclusive=False)
-        check_choice(self.optimizer, "optimizer", OPTIMIZERS)
+        check_choice(self.optimizer, "optimizer", tuple(OPTIMIZERS))
         check_float(self.lr, "lr", minimum=0.0, min_inclusive=False)
         check_float(self.momentum, "momentum", minimum=0.0, maximum=1.0)
         check_float(self.weight_decay, "weight_decay", minimum=0.0)
-        check_choice(self.schedule, "schedule", SCHEDULES)
+        check_choice(self.schedule, "schedule", tuple(SCHEDULES))
         check_int(self.epochs, "epochs", minimum=1)
         check_int(self.batch_size, "batch_size", minimum=1)
         check_int(self.seed, "seed", minimum=0)
@@ -122,6 +138,12 @@ def _generators(seed):
     return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)]
 
 
+def make_shuffle_rng(config):
+    """The generator that orders the mini-batches of ``config``'s run (from ``config.seed``)."""
+    _check_config(config)
+    return _generators(config.seed)[2]
+
+
 def build_model(config):
     """2 -> hidden... -> 1: each hidden block is Linear, norm, ReLU, dropout.
 
@@ -149,65 +171,13 @@ def build_model(config):
 
 
 def make_optimizer(config, params):
-    """The optimizer named by ``config.optimizer``."""
+    """The optimizer named by ``config.optimizer`` (a key of ``OPTIMIZERS``)."""
     _check_config(config)
-    if config.optimizer == "sgd":
-        return SGD(params, config.lr, weight_decay=config.weight_decay)
-    if config.optimizer == "momentum":
-        return SGD(params, config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
-    if config.optimizer == "adam":
-        return Adam(params, config.lr, weight_decay=config.weight_decay)
-    return AdamW(params, config.lr, weight_decay=config.weight_decay)
+    return OPTIMIZERS[config.optimizer](params, config)
 
 
 def make_schedule(config):
     """The learning-rate schedule named by ``config.schedule``, over the whole run."""
     _check_config(config)
-    total = config.epochs * config.steps_per_epoch
-    if config.schedule == "constant":
-        return Constant(config.lr)
-    if config.schedule == "step":
-        return StepDecay(config.lr, step_size=max(1, total // 3), gamma=0.1)
-    if config.schedule == "exponential":
-        return Exponential(config.lr, gamma=0.01 ** (1 / total))  # ends 100x lower
-    if config.schedule == "cosine":
-        return WarmupCosine(config.lr, total, warmup_steps=total // 10)
-    return OneCycle(config.lr, max(total, 2))
-
-
-@dataclass
-class SpiralResult:
-    """Everything one training run produced."""
-
-    config: SpiralConfig
-    model: Sequential
-    history: History
-    X_train: np.ndarray
-    X_test: np.ndarray
-    y_train: np.ndarray
-    y_test: np.ndarray
-
-    @property
-    def test_accuracy(self):
-        """Held-out accuracy after the last epoch (nan if it diverged at once)."""
-        return self.history.test_acc[-1] if self.history.test_acc else float("nan")
-
-    @property
-    def bayes_accuracy(self):
-        """Best possible accuracy on this config's data distribution (cached per data)."""
-        return bayes_ceiling(self.config.n, self.config.noise)
-
-
-def train_spirals(config=None, progress=True, on_epoch_end=None):
-    """Train the network described by ``config`` (default: the book's recipe)."""
-    if config is None:
-        config = SpiralConfig()
-    _check_config(config)
-    X_train, X_test, y_train, y_test = make_data(config)
-    shuffle_rng = _generators(config.seed)[2]
-    model = build_model(config)
-    optimizer = make_optimizer(config, model.parameters())
-    history = fit(model, optimizer, X_train, y_train, X_test, y_test, epochs=config.epochs,
-                  batch_size=config.batch_size, schedule=make_schedule(config),
-                  rng=shuffle_rng, progress=progress, on_epoch_end=on_epoch_end)
-    return SpiralResult(config, model, history, X_train, X_test, y_train, y_test)
+    total_steps = config.epochs * config.steps_per_epoch
+    return SCHEDULES[config.schedule](config, total_steps)

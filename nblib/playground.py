@@ -1,8 +1,10 @@
 """The playground's logic: a live, resumable spiral experiment in a plain Python object.
 
 ``Playground`` holds a ``SpiralConfig`` (every knob), the model being trained and
-its ``History``.  It trains one epoch at a time, so a caller can draw a frame
-after each epoch (``on_frame``) and stop between epochs (``stop``).  It
+its ``History``.  It trains through ``nblib.fit``, the loop every run of the book goes
+through, with a callback after each epoch, so a caller can draw a frame after each
+epoch (``on_frame``) and stop between epochs (``stop``): a whole run gives exactly
+``train_spirals``' curves.  It
 remembers the initial weights: after a change of the optimizer, the learning
 rate, the schedule or the regularisation, the next run starts from exactly the
 same weights, and the last few runs are kept for a fair side-by-side comparison.
@@ -16,17 +18,16 @@ from __future__ import annotations
 import dataclasses
 import io
 import threading
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from ._checks import check_choice, check_float, check_instance, check_int
-from .config import (SpiralConfig, _generators, build_model, make_data, make_optimizer,
-                     make_schedule)
-from .data import _train_size, bayes_ceiling
+from .config import (SpiralConfig, build_model, make_data, make_optimizer, make_schedule,
+                     make_shuffle_rng)
+from .data import bayes_ceiling
 from .plots import CLASS_COLOURS, decision_grid
-from .training import History, evaluate, train_epoch
+from .training import History, check_batch_size, fit
 
 FIELDS = tuple(f.name for f in dataclasses.fields(SpiralConfig))
 KNOBS = FIELDS + ("depth", "width")   # depth and width set ``hidden`` to (width,) * depth
@@ -146,10 +147,8 @@ class Playground:
                 knobs.pop("width"), "width", minimum=WIDTHS[0], maximum=WIDTHS[1])
             knobs["hidden"] = (width,) * depth
         new = self.config.replace(**knobs)   # SpiralConfig validates, naming the field
-        n_train = _train_size(2 * new.n, new.test_fraction)
-        if new.norm == "batch" and min(n_train % new.batch_size or new.batch_size, n_train) < 2:
-            raise ValueError(f"batch_size={new.batch_size} leaves a last batch of one row out "
-                             f"of {n_train}, which BatchNorm cannot normalise; pick another")
+        n_train = len(make_data(new)[0])
+        check_batch_size(build_model(new), n_train, new.batch_size)   # fit's rule, now
         changed = [f for f in FIELDS if getattr(new, f) != getattr(self.config, f)]
         if not changed:
             return self
@@ -207,17 +206,22 @@ class Playground:
             self._stop.clear()
             if self.finished:
                 self._restart()
+            if not self.runs or self.runs[-1].history is not self.history:
+                self.runs.append(Run(self.config, self.history))     # kept for the overlay
+                del self.runs[:-self.max_runs]
             remaining = self.config.epochs - self.epoch
-            for _ in range(remaining if epochs is None else min(epochs, remaining)):
-                alive = self._train_one_epoch()
+            fit(self.model, self.optimizer, self.X_train, self.y_train, self.X_test,
+                self.y_test, epochs=remaining if epochs is None else min(epochs, remaining),
+                batch_size=self.config.batch_size, schedule=self._schedule,
+                rng=self._shuffle_rng, progress=False, history=self.history,
+                on_epoch_end=lambda epoch, history, model: self._after_epoch(on_frame))
+            if self.history.diverged:
+                self.status = f"Diverged in epoch {self.epoch + 1}: {self._blame()}."
                 if on_frame is not None:
                     on_frame(self)
-                if not alive:
-                    break
-                if self._stop.is_set():
-                    self.status = (f"Stopped after epoch {self._progress()}. Train continues "
-                                   "the run; Reset starts it again from the same weights.")
-                    break
+            elif self._stop.is_set() and not self.finished:
+                self.status = (f"Stopped after epoch {self._progress()}. Train continues "
+                               "the run; Reset starts it again from the same weights.")
         finally:
             self._stop.clear()
             self._busy.release()
@@ -305,54 +309,22 @@ class Playground:
             p.value[...] = v                   # ... with the saved initial values
         self.optimizer = make_optimizer(cfg, params)
         self._schedule = make_schedule(cfg)
-        self._shuffle_rng = _generators(cfg.seed)[2]   # the batch order of train_spirals
-        dtype = np.dtype(cfg.dtype)
-        self._X_train = self.X_train.astype(dtype, copy=False)
-        self._X_test = self.X_test.astype(dtype, copy=False)
-        self.history = History()
-        self._run = None                       # joins ``runs`` once it has trained
-        self._seconds = 0.0
+        self._shuffle_rng = make_shuffle_rng(cfg)   # the batch order of train_spirals
+        self.history = History()               # joins ``runs`` once it trains
 
-    def _train_one_epoch(self):
-        """One epoch and its evaluation, as ``nblib.fit`` does; False if it diverged."""
-        cfg, h = self.config, self.history
-        if self._run is None:
-            self._run = Run(cfg, h)
-            self.runs.append(self._run)
-            del self.runs[:-self.max_runs]
-        start = time.perf_counter()
-        with np.errstate(over="raise", invalid="raise", divide="raise"):
-            try:
-                loss, _, lrs = train_epoch(self.model, self.optimizer, self._X_train,
-                                           self.y_train, batch_size=cfg.batch_size,
-                                           rng=self._shuffle_rng, schedule=self._schedule,
-                                           step=len(h.lr))
-                if np.isfinite(loss):
-                    loss, acc = evaluate(self.model, self._X_train, self.y_train)
-                    test_loss, test_acc = evaluate(self.model, self._X_test, self.y_test)
-            except FloatingPointError as err:
-                loss, lrs, reason = np.nan, [], f"a floating-point error ({err})"
-            else:
-                reason = "the training loss became NaN or infinite"
-        self._seconds += time.perf_counter() - start
-        h.lr.extend(lrs)
-        if not np.isfinite(loss):
-            h.diverged = True
-            h.stop_reason = f"diverged in epoch {h.epochs + 1}: {reason}; {self._blame()}"
-            self.status = f"Diverged in epoch {h.epochs + 1}: {reason}. {self._blame()}."
-            return False
-        h.train_loss.append(loss)
-        h.train_acc.append(acc)
-        h.test_loss.append(test_loss)
-        h.test_acc.append(test_acc)
-        h.seconds.append(self._seconds)
+    def _after_epoch(self, on_frame):
+        """fit's ``on_epoch_end``: the status line, a frame, and the Stop button."""
+        cfg, acc = self.config, self.test_accuracy
         if self.epoch >= cfg.epochs:
-            self.status = (f"Finished {cfg.epochs} epochs in {self._seconds:.2f} s of training: "
-                           f"test accuracy {test_acc:.1%}, Bayes ceiling {self.bayes:.1%}.")
+            self.status = (f"Finished {cfg.epochs} epochs in {self.history.seconds[-1]:.2f} s "
+                           f"of training: test accuracy {acc:.1%}, Bayes ceiling "
+                           f"{self.bayes:.1%}.")
         else:
-            self.status = (f"Epoch {self._progress()}: test accuracy {test_acc:.1%} "
+            self.status = (f"Epoch {self._progress()}: test accuracy {acc:.1%} "
                            f"(Bayes ceiling {self.bayes:.1%}).")
-        return True
+        if on_frame is not None:
+            on_frame(self)
+        return self._stop.is_set()
 
     def _blame(self):
         """What most likely made the run diverge, and what to change."""

@@ -7,39 +7,26 @@ notebook), because it is sent to the worker by name.
 """
 from __future__ import annotations
 
-import ctypes
+import importlib.util
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from ._checks import check_instance, check_int
-from .config import SpiralConfig, train_spirals
+from .config import SpiralConfig
+from .experiment import train_spirals
+from .progress import progress_bar
 
 
 def _one_blas_thread():
-    """Worker initializer: let OpenBLAS use one thread in this process.
+    """Worker initializer: one BLAS thread in this process.
 
     With one training run per core, BLAS threads would only fight over the same
     cores (and OpenBLAS threads spin while they wait, which is very slow when the
     cores are busy).  The environment variable OPENBLAS_NUM_THREADS=1 does the
-    same, but only before NumPy is loaded, and a forked worker has it loaded
-    already.  Linux and OpenBLAS only; anywhere else this does nothing.
+    same, but only before NumPy is loaded, and a forked worker has it loaded already.
     """
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = {line.split()[-1] for line in maps
-                     if "openblas" in line.lower() and line.split()[-1].startswith("/")}
-    except OSError:
-        return
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for name in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-                     "openblas_set_num_threads64_", "openblas_set_num_threads"):
-            set_threads = getattr(lib, name, None)
-            if set_threads is not None:
-                set_threads(1)
-                break
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
 
 
 def train_quietly(config):
@@ -83,10 +70,11 @@ def sweep(configs, workers=2, progress=True, run=train_quietly, cache=None):
 
     done = {} if cache is None else cache
     unique = [c for c in dict.fromkeys(configs) if c not in done]   # in order, no repeats
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(unique), desc="sweep", unit="run")
+    if workers > 1 and len(unique) > 1 and importlib.util.find_spec("threadpoolctl") is None:
+        raise ImportError("sweep with workers > 1 needs threadpoolctl to keep each worker on "
+                          "one BLAS thread: pip install threadpoolctl (or nblib[sweep]), "
+                          "or pass workers=1")
+    bar = progress_bar(len(unique), "sweep", "run") if progress else None
     try:
         if workers == 1 or len(unique) <= 1:
             for config in unique:

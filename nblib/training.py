@@ -1,4 +1,9 @@
-"""The training loop: ``fit`` runs epochs of mini-batch steps and records a ``History``."""
+"""The training loop: ``train_epoch`` is one epoch of mini-batch steps; ``fit`` runs
+epochs of it, evaluates after each and records a ``History``.
+
+Every training run of the book goes through ``fit``: ``train_spirals``, the sweeps and the
+playground (which calls it one epoch or a few at a time, continuing its ``History``).
+"""
 from __future__ import annotations
 
 import time
@@ -7,10 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._checks import check_array, check_float, check_instance, check_int, check_xy
-from .loss import bce_with_logits, bce_with_logits_unchecked, sigmoid
+from .loss import bce_with_logits, sigmoid
 from .module import Module
-from .norm import BatchNorm
 from .optim import Optimizer
+from .progress import progress_bar
 from .schedules import Schedule
 
 
@@ -22,8 +27,10 @@ class History:
     training set (``train_loss``, ``train_acc``) and on the held-out set
     (``test_loss``, ``test_acc``), so the two curves compare like with like:
     the running average over an epoch's mini-batches would mix in dropout,
-    batch statistics and the weights of earlier steps.  ``diverged`` is True when the
-    loss stopped being finite; ``stop_reason`` then says why training stopped.
+    batch statistics and the weights of earlier steps.  ``diverged`` is True when a
+    step overflowed or made a NaN; ``stop_reason`` says why training stopped early.
+    ``seconds`` is the training time (steps and evaluations, not callbacks) at each
+    epoch's end.
     """
 
     train_loss: list = field(default_factory=list)
@@ -33,7 +40,7 @@ class History:
     lr: list = field(default_factory=list)
     diverged: bool = False
     stop_reason: str = ""
-    seconds: list = field(default_factory=list, compare=False)  # wall time at each epoch end
+    seconds: list = field(default_factory=list, compare=False)  # not a result: a timing
 
     @property
     def epochs(self):
@@ -66,17 +73,31 @@ def _check_model(model):
 
 
 def _check_optimizer(optimizer):
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"optimizer must be an nblib Optimizer, got {type(optimizer).__name__}")
+    check_instance(optimizer, "optimizer", Optimizer, "an nblib Optimizer")
 
 
-def _check_batches(model, n, batch_size):
-    """BatchNorm cannot normalise a mini-batch of one row in training mode."""
-    last = n % batch_size or batch_size
-    if min(last, n) < 2 and any(isinstance(m, BatchNorm) for m in model.modules()):
-        raise ValueError(f"batch_size={batch_size} leaves a mini-batch of 1 row out of {n}, "
-                         "which BatchNorm cannot normalise in training mode; choose a "
-                         "batch_size >= 2 that does not leave a remainder of 1")
+def _check_schedule(schedule):
+    if schedule is not None and not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule must be an nblib Schedule or None, got {type(schedule).__name__}")
+
+
+def _check_rng(rng):
+    check_instance(rng, "rng", np.random.Generator, "a numpy.random.Generator")
+
+
+def check_batch_size(model, n, batch_size):
+    """Every mini-batch of an epoch of ``n`` rows must have the rows each layer of ``model``
+    needs in training mode (``min_rows_in_training``: BatchNorm needs 2)."""
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    smallest = min(n, n % batch_size or batch_size)        # the last mini-batch
+    for layer in model.modules():
+        needed = getattr(layer, "min_rows_in_training", 1)
+        if smallest < needed:
+            raise ValueError(
+                f"batch_size={batch_size} leaves a mini-batch of {smallest} row(s) out of {n}, "
+                f"and {type(layer).__name__} needs {needed} in training mode; choose a "
+                "batch_size that leaves no such remainder")
+    return batch_size
 
 
 def _chunk_rows(model):
@@ -127,116 +148,110 @@ def evaluate(model, X, y):
     return loss, float(np.mean((logits > 0) == (y == 1)))
 
 
-def train_epoch(model, optimizer, X, y, *, batch_size, rng, schedule=None, step=0):
-    """One pass over (X, y) in shuffled mini-batches.
-
-    Returns (mean loss, accuracy, learning rates used), all as seen during the
-    epoch.  ``step`` is the optimizer step the schedule starts counting from.
-    The loss may come back non-finite: the caller decides what to do.
-    """
+def _check_epoch(model, optimizer, X, y, batch_size, rng, schedule, step):
+    """train_epoch's argument checks; returns X and y as arrays."""
     _check_model(model)
     _check_optimizer(optimizer)
+    _check_rng(rng)
+    _check_schedule(schedule)
     X, y = check_xy(X, y)
-    batch_size = check_int(batch_size, "batch_size", minimum=1)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    if schedule is not None and not isinstance(schedule, Schedule):
-        raise TypeError(f"schedule must be an nblib Schedule or None, got {type(schedule).__name__}")
-    step = check_int(step, "step", minimum=0)
-    _check_batches(model, len(X), batch_size)
-    model.train()
-    n = len(X)
-    perm = rng.permutation(n)
-    total_loss = correct = 0.0
-    lrs = []
-    for start in range(0, n, batch_size):
-        idx = perm[start:start + batch_size]
-        xb, yb = X[idx], y[idx]
+    check_batch_size(model, len(X), batch_size)
+    check_int(step, "step", minimum=0)
+    return X, y
+
+
+def train_epoch(model, optimizer, X, y, *, batch_size, rng, schedule=None, step=0):
+    """One pass over (X, y) in shuffled mini-batches; returns the mean mini-batch loss.
+
+    Inputs
+    - X: inputs, of shape (N, D); y: labels in {0, 1}, of shape (N,)
+    - batch_size: rows per mini-batch (the last one may be smaller)
+    - rng: the ``np.random.Generator`` that shuffles the rows
+    - schedule: sets the learning rate of every step, ``schedule(step)``; None keeps it
+    - step: how many optimizer steps came before this epoch (the schedule's clock)
+    """
+    X, y = _check_epoch(model, optimizer, X, y, batch_size, rng, schedule, step)
+    model.train()                               # batch statistics, dropout on
+    order = rng.permutation(len(X))             # a new shuffle every epoch
+    losses = []
+    for start in range(0, len(X), batch_size):
+        batch = order[start:start + batch_size]
         if schedule is not None:
             optimizer.lr = schedule(step)
-        lrs.append(optimizer.lr)
-        logits = model.forward(xb)
-        loss, dlogits = bce_with_logits_unchecked(logits, yb)  # X and y were checked above
-        if not np.isfinite(loss):
-            return loss, correct / n, lrs
-        model.backward(dlogits)
-        optimizer.step()
-        total_loss += loss * len(idx)
-        correct += np.count_nonzero((logits[:, 0] > 0) == (yb == 1))
+        logits = model.forward(X[batch])                        # (B, 1)
+        loss, dlogits = bce_with_logits(logits, y[batch])
+        model.backward(dlogits)                 # writes every param.grad
+        optimizer.step()                        # moves every param.value
+        losses.append(loss)
         step += 1
-    return total_loss / n, correct / n, lrs
+    return float(np.mean(losses))
 
 
 def fit(model, optimizer, X_train, y_train, X_test, y_test, *, epochs, batch_size,
-        schedule=None, rng, progress=True, on_epoch_end=None):
-    """Train ``model`` with ``optimizer`` and return its ``History``.
+        schedule=None, rng, progress=True, on_epoch_end=None, history=None):
+    """Train ``model`` with ``optimizer`` for ``epochs`` epochs and return its ``History``.
 
     Inputs
     - X_train (N, D), y_train (N,), X_test (M, D), y_test (M,): data, labels in {0, 1}
     - epochs, batch_size: positive ints; the last batch of an epoch may be smaller
     - schedule: a ``Schedule`` giving the learning rate of each step, or None
     - rng: the ``np.random.Generator`` that shuffles the batches
-    - progress: show a tqdm progress bar (a widget in Jupyter)
+    - progress: show a progress bar (tqdm's if installed: a widget in Jupyter)
     - on_epoch_end: ``callback(epoch, history, model)`` after each epoch; return
       True from it to stop early (live plots, a Stop button)
+    - history: a ``History`` to continue (its epochs count, and the schedule's
+      steps go on from ``len(history.lr)``); None starts a new one
 
-    Training stops early, with ``history.diverged = True`` and a reason, when
-    the loss turns NaN or infinite or a floating-point overflow occurs.
+    After each epoch the model is evaluated on both sets (``evaluate``: evaluation
+    mode).  Training stops early, with ``history.diverged = True`` and a reason,
+    when a floating-point overflow or a NaN occurs.
     """
     _check_model(model)
     _check_optimizer(optimizer)
+    _check_rng(rng)
+    _check_schedule(schedule)
     X_train, y_train = check_xy(X_train, y_train, "X_train", "y_train")
     X_test, y_test = check_xy(X_test, y_test, "X_test", "y_test", features=X_train.shape[1])
     epochs = check_int(epochs, "epochs", minimum=1)
-    batch_size = check_int(batch_size, "batch_size", minimum=1)
-    if schedule is not None and not isinstance(schedule, Schedule):
-        raise TypeError(f"schedule must be an nblib Schedule or None, got {type(schedule).__name__}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    batch_size = check_batch_size(model, len(X_train), batch_size)
     if on_epoch_end is not None and not callable(on_epoch_end):
         raise TypeError("on_epoch_end must be callable or None")
-    _check_batches(model, len(X_train), batch_size)
-    dtype = optimizer.params[0].value.dtype
+    history = History() if history is None else check_instance(history, "history", History,
+                                                               "a History or None")
+    dtype = model.parameters()[0].value.dtype         # float32 models get float32 data
     X_train, X_test = X_train.astype(dtype, copy=False), X_test.astype(dtype, copy=False)
+    steps = -(-len(X_train) // batch_size)             # mini-batches per epoch
+    history.stop_reason = ""
 
-    history = History()
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=epochs, desc="training", unit="epoch", leave=True)
-    start = time.perf_counter()
-    try:
-        with np.errstate(over="raise", invalid="raise", divide="raise"):
-            for epoch in range(epochs):
-                try:
-                    loss, _, lrs = train_epoch(model, optimizer, X_train, y_train,
-                                               batch_size=batch_size, rng=rng,
-                                               schedule=schedule, step=len(history.lr))
-                    if np.isfinite(loss):
-                        loss, acc = evaluate(model, X_train, y_train)
-                        test_loss, test_acc = evaluate(model, X_test, y_test)
-                except FloatingPointError as err:
-                    loss, lrs, reason = np.nan, [], f"floating-point error ({err})"
-                else:
-                    reason = "the training loss became NaN or infinite"
-                history.lr.extend(lrs)
-                if not np.isfinite(loss):
-                    history.diverged = True
-                    history.stop_reason = (f"diverged in epoch {epoch + 1}: {reason}; "
-                                           "the learning rate is probably too high")
-                    break
-                history.train_loss.append(loss)
-                history.train_acc.append(acc)
-                history.test_loss.append(test_loss)
-                history.test_acc.append(test_acc)
-                history.seconds.append(time.perf_counter() - start)
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{loss:.3f}", test_acc=f"{test_acc:.1%}", refresh=False)
-                if on_epoch_end is not None and on_epoch_end(epoch, history, model):
-                    history.stop_reason = f"stopped by on_epoch_end after epoch {epoch + 1}"
-                    break
-    finally:
+    bar = progress_bar(epochs, "training", "epoch") if progress else None
+    for _ in range(epochs):
+        epoch, step = history.epochs, len(history.lr)  # this epoch, counted over the run
+        start = time.perf_counter()
+        try:
+            with np.errstate(over="raise", invalid="raise", divide="raise"):
+                train_epoch(model, optimizer, X_train, y_train, batch_size=batch_size, rng=rng,
+                            schedule=schedule, step=step)
+                train_loss, train_acc = evaluate(model, X_train, y_train)
+                test_loss, test_acc = evaluate(model, X_test, y_test)
+        except FloatingPointError as err:
+            history.diverged = True
+            history.stop_reason = (f"diverged in epoch {epoch + 1}: floating-point error "
+                                   f"({err}); the learning rate is probably too high")
+            break
+        history.train_loss.append(train_loss)
+        history.train_acc.append(train_acc)
+        history.test_loss.append(test_loss)
+        history.test_acc.append(test_acc)
+        history.lr.extend(schedule(s) if schedule else optimizer.lr
+                          for s in range(step, step + steps))
+        trained_before = history.seconds[-1] if history.seconds else 0.0
+        history.seconds.append(trained_before + time.perf_counter() - start)
         if bar is not None:
-            bar.close()
+            bar.set_postfix(loss=f"{train_loss:.3f}", test_acc=f"{test_acc:.1%}", refresh=False)
+            bar.update(1)
+        if on_epoch_end is not None and on_epoch_end(epoch, history, model):
+            history.stop_reason = f"stopped by on_epoch_end after epoch {epoch + 1}"
+            break
+    if bar is not None:
+        bar.close()
     return history

@@ -2,11 +2,26 @@
 
 Every public function validates what it is given and raises a ``TypeError`` or
 ``ValueError`` that names the argument and says what was expected, so that a
-student sees "X must have shape (N, 2)" instead of a broadcasting traceback
+student sees "x must have shape (N, 2)" instead of a broadcasting traceback
 from deep inside NumPy.
+
+Two ways to use them:
+
+- ``check_int(n, "n", minimum=1)`` and friends: one line in a function body;
+- ``@arguments(lr=positive, rng=generator)``: a decorator that reads like a
+  specification, checks and converts those arguments, and keeps the checks out of
+  the function body.  A spec is a callable ``spec(value, name, args) -> value``;
+  ``args`` holds the arguments checked before it, so a bound may name another
+  argument (``min_lr=real(minimum=0.0, maximum="lr")``).
+
+Layers get one more, cheap, check on their hot path: ``checked_forward`` and
+``checked_backward``, installed by ``Module`` around every ``forward`` and
+``backward``.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import numbers
 
 import numpy as np
@@ -58,15 +73,22 @@ def check_instance(value, name, cls, what):
     return value
 
 
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def check_float_dtype(dtype, name="dtype"):
-    """Return ``np.dtype(dtype)`` if it names a floating-point type."""
+    """Return ``np.dtype(dtype)`` if it is float32 or float64.
+
+    float16 is refused: Adam's eps (1e-8) and the squared gradients underflow to 0
+    there, and NumPy has no fast float16 matrix products anyway.
+    """
     try:
         dt = np.dtype(dtype)
     except TypeError as err:
         raise TypeError(f"{name} must be a floating-point dtype such as np.float64, "
                         f"got {dtype!r}") from err
-    if dt.kind != "f":
-        raise TypeError(f"{name} must be a floating-point dtype such as np.float64, got {dt}")
+    if dt not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must be np.float32 or np.float64, got {dt}")
     return dt
 
 
@@ -133,3 +155,197 @@ def check_xy(X, y, x_name="X", y_name="y", features=None):
         raise ValueError(f"{x_name} must contain at least one row")
     y = check_labels(y, y_name, len(X))
     return X, y
+
+
+# --- specs for @arguments ---------------------------------------------------------------------
+# A spec is ``spec(value, name, args) -> value``: it raises TypeError/ValueError naming the
+# argument, or returns the value converted (an int seed becomes a Generator, "float32" a dtype).
+
+def _bound(bound, args):
+    """A bound is a number, or the name of an argument checked before this one."""
+    return args[bound] if isinstance(bound, str) else bound
+
+
+def integer(*, minimum=None, maximum=None, below=None):
+    """An int (not a bool) with optional bounds; ``below`` is strict."""
+    def spec(value, name, args):
+        value = check_int(value, name, minimum=_bound(minimum, args), maximum=_bound(maximum, args))
+        if below is not None and value >= _bound(below, args):
+            raise ValueError(f"{name} must be < {below} = {_bound(below, args)}, got {value}")
+        return value
+    return spec
+
+
+def real(*, minimum=None, maximum=None, above=None, below=None):
+    """A finite float; ``minimum``/``maximum`` are inclusive bounds, ``above``/``below`` strict."""
+    def spec(value, name, args):
+        low = minimum if above is None else above
+        high = maximum if below is None else below
+        return check_float(value, name, minimum=_bound(low, args), min_inclusive=above is None,
+                           maximum=_bound(high, args), max_inclusive=below is None)
+    return spec
+
+
+positive_int = integer(minimum=1)
+positive = real(above=0.0)            # a learning rate, eps, h
+nonnegative = real(minimum=0.0)       # weight decay
+unit_interval = real(minimum=0.0, maximum=1.0)        # momentum
+probability_below_one = real(minimum=0.0, below=1.0)  # dropout's p, Adam's betas
+
+
+def boolean(value, name, args=None):
+    """True or False (not 1, not "yes")."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return value
+
+
+def generator(value, name, args=None):
+    """A ``np.random.Generator``; None or an int seed make a new one."""
+    return check_rng(value, name)
+
+
+def float_dtype(value, name, args=None):
+    """np.float32 or np.float64 (or their names), returned as an ``np.dtype``."""
+    return check_float_dtype(value, name)
+
+
+def one_of(*choices):
+    def spec(value, name, args):
+        return check_choice(value, name, choices)
+    return spec
+
+
+def instance(cls, what):
+    """An instance of ``cls``; the error says it must be ``what``."""
+    def spec(value, name, args):
+        return check_instance(value, name, cls, what)
+    return spec
+
+
+def pair(item):
+    """A tuple or list of two values, each checked by ``item`` as ``name[0]``, ``name[1]``."""
+    def spec(value, name, args):
+        if not isinstance(value, (tuple, list)) or len(value) != 2:
+            raise TypeError(f"{name} must be a pair of two numbers, got {value!r}")
+        return tuple(item(v, f"{name}[{i}]", args) for i, v in enumerate(value))
+    return spec
+
+
+def each(item):
+    """For ``*args``: every element checked by ``item`` as ``name[0]``, ``name[1]``, ..."""
+    def spec(values, name, args):
+        return tuple(item(v, f"{name}[{i}]", args) for i, v in enumerate(values))
+    return spec
+
+
+def function(value, name, args=None):
+    if not callable(value):
+        raise TypeError(f"{name} must be callable, got {type(value).__name__}")
+    return value
+
+
+def array(*, ndim=None, shape=None, finite=True, dtype_kind="fiu", convert=True, scalar=False):
+    """An ndarray, see ``check_array``; a nested list is converted unless ``convert=False``,
+    a real number too when ``scalar=True``."""
+    def spec(value, name, args):
+        if scalar and isinstance(value, numbers.Real) and not isinstance(value, bool):
+            value = np.asarray(value, dtype=float)
+        if not convert and not isinstance(value, np.ndarray):
+            raise TypeError(f"{name} must be a numpy array, got {type(value).__name__}")
+        return check_array(value, name, ndim=ndim, shape=shape, finite=finite,
+                           dtype_kind=dtype_kind)
+    return spec
+
+
+def check_options(values, specs, where=""):
+    """Check a dict of named values with ``specs``, in the specs' order; unknown keys fail.
+
+    ``where`` prefixes the names in messages, e.g. ``"params[1]"`` gives
+    ``params[1]['weight_decay'] must be >= 0.0``.
+    """
+    unknown = set(values) - set(specs)
+    if unknown:
+        raise ValueError(f"{where or 'options'}: unknown option(s) {sorted(unknown)}; "
+                         f"known: {list(specs)}")
+    checked = {}
+    for key, spec in specs.items():
+        if key in values:
+            label = f"{where}[{key!r}]" if where else key
+            checked[key] = spec(values[key], label, checked)
+    return checked
+
+
+def arguments(**specs):
+    """Decorator: check and convert the named arguments before the function runs.
+
+    >>> @arguments(n=positive_int, rng=generator)          # doctest: +SKIP
+    ... def make(n, rng=None): ...
+
+    Arguments are checked in the order the specs are given (defaults included),
+    so a later spec may refer to an earlier argument by name.  The undecorated
+    function stays reachable as ``fn.__wrapped__``.
+    """
+    def decorate(fn):
+        signature = inspect.signature(fn)
+        unknown = set(specs) - set(signature.parameters)
+        if unknown:
+            raise TypeError(f"@arguments names {sorted(unknown)}, which {fn.__qualname__} "
+                            "does not take")
+
+        @functools.wraps(fn)
+        def checked(*args, **kwargs):
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            values = bound.arguments
+            for name, spec in specs.items():
+                values[name] = spec(values[name], name, values)
+            return fn(*bound.args, **bound.kwargs)
+
+        checked.argument_specs = specs
+        return checked
+    return decorate
+
+
+# --- the shared checks on a layer's hot path ----------------------------------------------------
+
+def checked_forward(forward):
+    """Wrap a Module's ``forward(x)``: check x cheaply, remember the output's shape.
+
+    x must be a floating-point ndarray; a layer that names its width
+    (``input_width = "in_features"``) gets x of shape (N, width); a layer with
+    ``min_rows_in_training = 2`` (BatchNorm) gets at least 2 rows in training mode.
+    """
+    @functools.wraps(forward)
+    def checked(self, x, *args, **kwargs):
+        width = self.input_width and getattr(self, self.input_width)
+        if not isinstance(x, np.ndarray) or (width and (x.ndim != 2 or x.shape[1] != width)):
+            want = f"an array of shape (N, {width})" if width else "a numpy array"
+            got = x.shape if isinstance(x, np.ndarray) else type(x).__name__
+            raise (ValueError if width else TypeError)(f"x must be {want}, got {got}")
+        if x.dtype.kind != "f":
+            raise TypeError(f"x must be a floating-point array, got dtype {x.dtype}; "
+                            "convert it with x.astype(np.float64)")
+        if self.training and self.min_rows_in_training > 1 and len(x) < self.min_rows_in_training:
+            raise ValueError(f"{type(self).__name__} needs at least {self.min_rows_in_training} "
+                             f"rows per batch in training mode, got {len(x)}")
+        out = forward(self, x, *args, **kwargs)
+        self._forward_shape = getattr(out, "shape", None)
+        return out
+    return checked
+
+
+def checked_backward(backward):
+    """Wrap a Module's ``backward(dout)``: forward must have run, dout must match its output."""
+    @functools.wraps(backward)
+    def checked(self, dout, *args, **kwargs):
+        shape = self._forward_shape
+        if shape is None:
+            raise RuntimeError(f"{type(self).__name__}.backward was called before forward: "
+                               "call forward(x) first, it keeps what backward needs")
+        if not isinstance(dout, np.ndarray) or dout.shape != shape:
+            got = dout.shape if isinstance(dout, np.ndarray) else type(dout).__name__
+            raise ValueError(f"dout must be an array of the shape of forward's output, {shape}, "
+                             f"got {got}")
+        return backward(self, dout, *args, **kwargs)
+    return checked

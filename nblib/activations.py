@@ -3,9 +3,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_input
-from ._stable import exp_neg_abs
+from ._checks import arguments, array
 from .module import Module
+
+
+@arguments(z=array(finite=False, scalar=True))
+def sigmoid(z):
+    """The logistic function ``1 / (1 + exp(-z))``, elementwise: z of any shape (or a number).
+
+    Written with ``e = exp(-|z|)``, which never overflows: ``1 / (1 + e)`` for
+    z >= 0 and ``e / (1 + e)`` for z < 0.  For |z| > 745 (float64) e underflows
+    to 0 and the result is exactly 0 or 1, which is harmless.
+    """
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0, e) / (1.0 + e)
 
 
 class ReLU(Module):
@@ -13,24 +24,23 @@ class ReLU(Module):
 
     def forward(self, x):
         """x: (N, D) -> out: (N, D)"""
-        self._out = np.maximum(check_input(x), 0)
-        return self._out
+        self.out = np.maximum(x, 0)
+        return self.out
 
     def backward(self, dout):
         """dout: (N, D) -> dx: (N, D)"""
-        return dout * (self._out > 0)       # the output is positive exactly where x was
+        return dout * (self.out > 0)       # the output is positive exactly where x was
 
 
 class Sigmoid(Module):
-    """``1 / (1 + exp(-x))``; its gradient is ``s (1 - s)``, which vanishes for large |x|."""
+    """``sigmoid(x)``; its gradient ``s (1 - s)`` vanishes for large |x|."""
 
     def forward(self, x):
-        """x: (N, D) -> out: (N, D), computed without overflow for any x."""
-        e = exp_neg_abs(check_input(x))                          # in (0, 1]: never overflows
-        self._out = np.where(x >= 0, 1.0, e) / (1.0 + e)
-        return self._out
+        """x: (N, D) -> out: (N, D)"""
+        self.out = sigmoid(x)
+        return self.out
 
     def backward(self, dout):
         """dout: (N, D) -> dx: (N, D)"""
-        s = self._out
-        return dout * s * (1.0 - s)
+        s = self.out
+        return dout * s * (1 - s)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_float, check_instance, check_rng
+from ._checks import arguments, array, function, generator, instance, positive
 from .loss import bce_with_logits
 from .module import Module
 
@@ -25,19 +25,14 @@ def rel_error(a, b):
     return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
 
 
+# x is perturbed in place, so it must be f's own array: a converted copy would never reach f
+@arguments(f=function, x=array(dtype_kind="f", convert=False), h=positive)
 def numerical_gradient(f, x, h=1e-6):
     """Centred finite-difference gradient of the scalar function ``f()`` w.r.t. array ``x``.
 
     ``x`` is perturbed in place, one element at a time, and restored.
     Returns an array of x's shape.
     """
-    if not callable(f):
-        raise TypeError("f must be callable")
-    if not isinstance(x, np.ndarray):  # a converted copy would never reach f
-        raise TypeError(f"x must be a numpy array (it is perturbed in place), "
-                        f"got {type(x).__name__}")
-    x = check_array(x, "x", dtype_kind="f")
-    h = check_float(h, "h", minimum=0.0, min_inclusive=False)
     grad = np.zeros_like(x, dtype=float)
     it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
     for _ in it:
@@ -68,6 +63,10 @@ def _freeze_randomness(module):
     return restore
 
 
+_module = instance(Module, "an nblib Module")
+
+
+@arguments(layer=_module, x=array(ndim=2), rng=generator, h=positive)
 def check_layer(layer, x, *, rng=None, h=1e-6):
     """Relative errors of a layer's gradients: {"input": e, "weight": e, ...}.
 
@@ -75,9 +74,7 @@ def check_layer(layer, x, *, rng=None, h=1e-6):
     generator ``rng``: a random upstream gradient, because with ``dout = ones``
     some checks are vacuous (BatchNorm's input gradient is then exactly zero).
     """
-    check_instance(layer, "layer", Module, "an nblib Module")
-    x = check_array(x, "x", ndim=2).astype(np.float64, copy=True)
-    rng = check_rng(rng)
+    x = x.astype(np.float64)                          # a copy: it is perturbed in place
     restore = _freeze_randomness(layer)
     restore()
     out = layer.forward(x)
@@ -96,13 +93,12 @@ def check_layer(layer, x, *, rng=None, h=1e-6):
     return errors
 
 
+@arguments(model=_module, X=array(ndim=2), h=positive)
 def check_model(model, X, y, *, h=1e-6):
     """Relative error of every parameter's gradient for the BCE loss of the whole model.
 
     Returns {"0.weight": e, "1.weight": e, ...}, named as PyTorch names them.
     """
-    check_instance(model, "model", Module, "an nblib Module")
-    X = check_array(X, "X", ndim=2)
     restore = _freeze_randomness(model)
     restore()
     logits = model.forward(X)

@@ -1,48 +1,93 @@
 """The building blocks every layer shares: ``Param``, ``Module`` and ``Sequential``.
 
 A layer is a plain object with ``forward(x)`` and ``backward(dout)``: forward
-caches what backward needs, backward writes each parameter's gradient into
-``param.grad`` (in place) and returns the gradient with respect to the input.
-There is no autograd graph: the chain rule is the order in which
-``Sequential.backward`` visits the layers.
+keeps what backward needs, backward sets each parameter's gradient
+``param.grad`` and returns the gradient with respect to the input.  There is
+no autograd graph: the chain rule is the order in which ``Sequential.backward``
+visits the layers.
 """
 from __future__ import annotations
 
-from ._checks import check_instance
-
 import numpy as np
+
+from ._checks import (FLOAT_DTYPES, arguments, boolean, checked_backward, checked_forward, each,
+                      instance)
 
 
 class Param:
-    """A trainable array and the gradient of the loss with respect to it.
+    """A trainable array, ``value``, and the gradient of the loss with respect to it, ``grad``.
 
-    ``value`` and ``grad`` have the same shape.  Layers write gradients into
-    ``grad`` in place (they *set* it; nothing accumulates across calls), which
-    lets an optimizer keep all parameters in one contiguous buffer.
+    Layers *set* ``grad`` in backward (nothing accumulates across calls).
+    Optimizers update ``value`` in place, so an array taken from a layer stays
+    that layer's weights.  ``grad`` is None (no gradient: optimizers skip the
+    Param) or an array of ``value``'s shape, stored in ``value``'s dtype.
     """
 
-    __slots__ = ("value", "grad")
+    __slots__ = ("_value", "_grad")
 
     def __init__(self, value):
-        if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
-            raise TypeError("value must be a floating-point numpy array, got "
-                            f"{getattr(value, 'dtype', type(value).__name__)}")
+        self._value = None
         self.value = value
         self.grad = np.zeros_like(value)
 
     @property
+    def value(self):
+        return self._value
+
+    @value.setter
+    def value(self, value):
+        if not isinstance(value, np.ndarray) or value.dtype not in FLOAT_DTYPES:
+            raise TypeError("value must be a float32 or float64 numpy array, got "
+                            f"{getattr(value, 'dtype', type(value).__name__)}")
+        if self._value is not None and value.shape != self._value.shape:
+            raise ValueError(f"value must keep its shape {self._value.shape}, got {value.shape}")
+        self._value = value
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, grad):
+        if grad is not None:
+            grad = np.asarray(grad, dtype=self._value.dtype)   # no copy when it already is
+            if grad.shape != self._value.shape:
+                raise ValueError(f"grad must have the shape of value, {self._value.shape}, "
+                                 f"got {grad.shape}")
+        self._grad = grad
+
+    @property
     def shape(self):
-        return self.value.shape
+        return self._value.shape
 
     def __repr__(self):
-        return f"Param(shape={self.value.shape}, dtype={self.value.dtype})"
+        return f"Param(shape={self._value.shape}, dtype={self._value.dtype})"
 
 
 class Module:
-    """Base class: train/eval mode and parameter discovery."""
+    """Base class: train/eval mode, parameter discovery and the shared input checks.
+
+    Every ``forward`` and ``backward`` a subclass defines is wrapped by one
+    cheap check (``nblib._checks.checked_forward``/``checked_backward``): x must
+    be a floating-point array, of shape (N, width) when the class names its
+    width in ``input_width``; backward must follow a forward and get a ``dout``
+    of the forward output's shape.  The methods themselves hold only the maths.
+    """
 
     training = True
     min_rows_in_training = 1   # rows a training-mode forward needs (BatchNorm: 2)
+    input_width = None         # name of the attribute forward checks x.shape[1] against
+    checks_calls = True        # wrap forward/backward in the shared checks
+    _forward_shape = None      # the shape of the last forward's output
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.checks_calls:
+            return
+        if "forward" in vars(cls):
+            cls.forward = checked_forward(vars(cls)["forward"])
+        if "backward" in vars(cls):
+            cls.backward = checked_backward(vars(cls)["backward"])
 
     def forward(self, x):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -70,10 +115,9 @@ class Module:
             out.extend(child.modules())
         return out
 
+    @arguments(mode=boolean)
     def train(self, mode=True):
         """Switch to training mode (``mode=True``) or evaluation mode."""
-        if not isinstance(mode, bool):
-            raise TypeError(f"mode must be a bool, got {type(mode).__name__}")
         for m in self.modules():
             m.training = mode
         return self
@@ -91,9 +135,10 @@ class Sequential(Module):
     >>> Sequential(Linear(2, 8), ReLU(), Linear(8, 1))   # doctest: +SKIP
     """
 
+    checks_calls = False   # each layer inside checks its own input and call order
+
+    @arguments(layers=each(instance(Module, "an nblib Module")))
     def __init__(self, *layers):
-        for i, layer in enumerate(layers):
-            check_instance(layer, f"layers[{i}]", Module, "an nblib Module")
         self.layers = list(layers)
 
     def forward(self, x):

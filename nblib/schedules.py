@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from ._checks import check_choice, check_float, check_int
+from ._checks import arguments, check_int, integer, one_of, positive, positive_int, real
 
 
 class Schedule:
@@ -30,8 +30,9 @@ class Schedule:
 class Constant(Schedule):
     """The same learning rate at every step."""
 
+    @arguments(lr=positive)
     def __init__(self, lr):
-        self.lr = check_float(lr, "lr", minimum=0.0, min_inclusive=False)
+        self.lr = lr
 
     def lr_at(self, step):
         return self.lr
@@ -40,10 +41,9 @@ class Constant(Schedule):
 class StepDecay(Schedule):
     """``lr * gamma ** (step // step_size)``, as ``torch.optim.lr_scheduler.StepLR``."""
 
+    @arguments(lr=positive, step_size=positive_int, gamma=real(above=0.0, maximum=1.0))
     def __init__(self, lr, step_size, gamma=0.1):
-        self.lr = check_float(lr, "lr", minimum=0.0, min_inclusive=False)
-        self.step_size = check_int(step_size, "step_size", minimum=1)
-        self.gamma = check_float(gamma, "gamma", minimum=0.0, maximum=1.0, min_inclusive=False)
+        self.lr, self.step_size, self.gamma = lr, step_size, gamma
 
     def lr_at(self, step):
         return self.lr * self.gamma ** (step // self.step_size)
@@ -52,9 +52,9 @@ class StepDecay(Schedule):
 class Exponential(Schedule):
     """``lr * gamma ** step``, as ``torch.optim.lr_scheduler.ExponentialLR``."""
 
+    @arguments(lr=positive, gamma=real(above=0.0, maximum=1.0))
     def __init__(self, lr, gamma):
-        self.lr = check_float(lr, "lr", minimum=0.0, min_inclusive=False)
-        self.gamma = check_float(gamma, "gamma", minimum=0.0, maximum=1.0, min_inclusive=False)
+        self.lr, self.gamma = lr, gamma
 
     def lr_at(self, step):
         return self.lr * self.gamma ** step
@@ -67,12 +67,12 @@ class WarmupCosine(Schedule):
     with ``T_max=total_steps``; past ``total_steps`` the rate stays at ``min_lr``.
     """
 
+    @arguments(lr=positive, total_steps=positive_int,
+               warmup_steps=integer(minimum=0, below="total_steps"),
+               min_lr=real(minimum=0.0, maximum="lr"))
     def __init__(self, lr, total_steps, warmup_steps=0, min_lr=0.0):
-        self.lr = check_float(lr, "lr", minimum=0.0, min_inclusive=False)
-        self.total_steps = check_int(total_steps, "total_steps", minimum=1)
-        self.warmup_steps = check_int(warmup_steps, "warmup_steps", minimum=0,
-                                      maximum=self.total_steps - 1)
-        self.min_lr = check_float(min_lr, "min_lr", minimum=0.0, maximum=self.lr)
+        self.lr, self.total_steps, self.warmup_steps, self.min_lr = (lr, total_steps,
+                                                                     warmup_steps, min_lr)
 
     def lr_at(self, step):
         if step < self.warmup_steps:
@@ -91,15 +91,13 @@ class OneCycle(Schedule):
     (``anneal="cos"``) or a straight line (``anneal="linear"``).
     """
 
+    @arguments(max_lr=positive, total_steps=integer(minimum=2),
+               pct_start=real(above=0.0, below=1.0), div_factor=real(minimum=1.0),
+               final_div_factor=real(minimum=1.0), anneal=one_of("cos", "linear"))
     def __init__(self, max_lr, total_steps, pct_start=0.3, div_factor=25.0,
                  final_div_factor=1e4, anneal="cos"):
-        self.max_lr = check_float(max_lr, "max_lr", minimum=0.0, min_inclusive=False)
-        self.total_steps = check_int(total_steps, "total_steps", minimum=2)
-        self.pct_start = check_float(pct_start, "pct_start", minimum=0.0, maximum=1.0,
-                                     min_inclusive=False, max_inclusive=False)
-        self.div_factor = check_float(div_factor, "div_factor", minimum=1.0)
-        self.final_div_factor = check_float(final_div_factor, "final_div_factor", minimum=1.0)
-        self.anneal = check_choice(anneal, "anneal", ("cos", "linear"))
+        self.max_lr, self.total_steps, self.pct_start = max_lr, total_steps, pct_start
+        self.div_factor, self.final_div_factor, self.anneal = div_factor, final_div_factor, anneal
 
     def lr_at(self, step):
         initial = self.max_lr / self.div_factor

@@ -949,30 +949,34 @@ def pieces_from_notebook(path):
     return namespace
 
 
-def collect_pieces(here, folder=".", *, verbose=True):
+def collect_pieces(here, page, folder=".", *, verbose=True):
     """Every task's piece: yours where its check passes, nblib's where it does not.
 
     Inputs
-    - here: the namespace of the running notebook (``globals()``), for the tasks of
-      this page; the tasks of the other pages are read from their notebooks in ``folder``
+    - here: the namespace of the running notebook (``globals()``), which holds the
+      pieces of the tasks of ``page``
+    - page: the running notebook's file name, e.g. "03_training.ipynb"; the pieces of
+      the other pages are read from their notebooks in ``folder``
     Returns
     - pieces: dict task id -> the object to use
     - table: list of (task id, "yours" or "nblib's", the check's message)
     """
     if not isinstance(here, dict):
         raise TypeError(f"here must be a dict (globals()), got {type(here).__name__}")
+    pages = {task.notebook for task in TASKS.values()}
+    if page not in pages:
+        raise ValueError(f"page must be one of {sorted(pages)}, got {page!r}")
     folder = Path(folder)
-    loaded, pieces, table = {}, {}, []
+    namespaces = {page: here}
+    pieces, table = {}, []
     for task_id, task in TASKS.items():
-        if task.name in here and task.notebook not in loaded:
-            namespace = here
-        else:
-            if task.notebook not in loaded:
-                try:
-                    loaded[task.notebook] = pieces_from_notebook(folder / task.notebook)
-                except Exception as err:  # noqa: BLE001 - a broken cell: use nblib's pieces
-                    loaded[task.notebook] = {"__error__": f"{type(err).__name__}: {err}"}
-            namespace = loaded[task.notebook]
+        if task.notebook not in namespaces:
+            try:
+                namespaces[task.notebook] = pieces_from_notebook(folder / task.notebook)
+            except Exception as err:  # noqa: BLE001 - a broken cell: use nblib's pieces
+                namespaces[task.notebook] = {"__error__": f"{task.notebook} did not run: "
+                                                          f"{type(err).__name__}: {err}"}
+        namespace = namespaces[task.notebook]
         piece = namespace.get(task.name)
         if piece is None:
             why = namespace.get("__error__", f"{task.name} is not defined")

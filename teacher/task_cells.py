@@ -10,8 +10,10 @@ markers (nbgrader turns the rest, signatures and docstrings, into the starter),
 and writes the task's self-check and grade cells. The tests run the check, so a
 change to nblib that is not copied into the book fails them.
 
-A task cell keeps what it has above its first definition (its imports); the rest
-is generated. Only cells whose nbgrader ``grade_id`` names a task are touched.
+A solution cell starts with the imports its code needs (every global name it uses,
+imported from the nblib module that defines the piece); the cell is generated whole.
+Only cells whose nbgrader ``grade_id`` names a task, and self-check cells whose
+metadata names a task, are touched.
 """
 from __future__ import annotations
 
@@ -82,11 +84,39 @@ def with_markers(source, methods):
     return "\n".join(lines) + "\n"
 
 
-def solution_cell_source(task_id, header):
-    parts = [with_markers(inspect.getsource(_resolve(dotted)), methods)
-             for dotted, methods in TASK_OBJECTS[task_id]]
-    return header.rstrip("\n") + "\n\n\n" + "\n\n".join(parts) if header.strip() else \
-        "\n\n".join(parts)
+def imports(objects):
+    """The import lines a cell defining ``objects`` needs: every global name they use.
+
+    A name bound to a module is imported as that module (``import numpy as np``); any
+    other name is imported from the module that defines the object, where it is bound.
+    """
+    modules, names = {}, {}
+    defined = {obj.__name__ for obj in objects}
+    for obj in objects:
+        module = sys.modules[obj.__module__]
+        tree = ast.parse(textwrap.dedent(inspect.getsource(obj)))
+        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        for name in sorted(used - defined):
+            if name not in vars(module):
+                continue                                  # a builtin or a local name
+            value = vars(module)[name]
+            if inspect.ismodule(value):
+                modules[name] = value.__name__
+            else:
+                names.setdefault(obj.__module__, set()).add(name)
+    lines = [f"import {m}" if m == alias else f"import {m} as {alias}"
+             for alias, m in sorted(modules.items(), key=lambda kv: kv[1])]
+    if names:
+        lines.append("")
+    lines += [f"from {m} import {', '.join(sorted(ns))}" for m, ns in sorted(names.items())]
+    return "\n".join(lines) + "\n"
+
+
+def solution_cell_source(task_id, header=None):
+    objects = [_resolve(dotted) for dotted, _ in TASK_OBJECTS[task_id]]
+    parts = [with_markers(inspect.getsource(obj), methods)
+             for obj, (_, methods) in zip(objects, TASK_OBJECTS[task_id])]
+    return imports(objects) + "\n\n" + "\n\n".join(parts)
 
 
 def self_check_source(task_id):
@@ -105,15 +135,6 @@ def grade_source(task_id):
             f"{'### END HIDDEN TESTS'}")
 
 
-def _header(source):
-    """What a cell holds above its first top-level definition."""
-    lines = source.splitlines()
-    for i, line in enumerate(lines):
-        if line.startswith(("def ", "class ", "@")):
-            return "\n".join(lines[:i]).rstrip() + "\n"
-    return "\n".join(l for l in lines if l != "# (generated)").rstrip() + "\n"   # a new cell
-
-
 def _src(cell):
     s = cell["source"]
     return "".join(s) if isinstance(s, list) else s
@@ -126,7 +147,7 @@ def expected_sources(nb):
         meta = cell.get("metadata", {}).get("nbgrader", {})
         grade_id = meta.get("grade_id", "")
         if meta.get("solution") and grade_id in TASK_OBJECTS:
-            out[i] = solution_cell_source(grade_id, _header(_src(cell)))
+            out[i] = solution_cell_source(grade_id)
         elif cell.get("metadata", {}).get("task") in TASK_OBJECTS:     # the self-check
             out[i] = self_check_source(cell["metadata"]["task"])
         elif meta.get("grade") and grade_id.startswith("test-") and grade_id[5:] in TASK_OBJECTS:

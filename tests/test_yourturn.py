@@ -1,0 +1,165 @@
+"""The "your turn" tasks: solutions pass, usual mistakes fail with their name, one copy of the code.
+
+* Every task's solution cell, as the notebook holds it (run in a fresh namespace, so the
+  pieces are the notebook's objects, not nblib's), passes its self-check.
+* Every mistake in ``teacher/mistakes.py`` (two or more per task) fails its self-check
+  with a message that names it.
+* The solution cells are nblib's real source (``teacher/task_cells.py`` finds none stale).
+* The pieces of the solution cells, put together as "your own network" is in 03_training,
+  train to more than 95% held-out accuracy.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nblib
+from nblib import yourturn
+from teacher import task_cells
+from teacher.mistakes import MISTAKES
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+
+
+@pytest.fixture(scope="module")
+def solved():
+    """Each task's piece from its notebook's your-turn cells, run: the teacher's solutions."""
+    namespaces = {notebook: yourturn.pieces_from_notebook(BOOK / notebook)
+                  for notebook in {t.notebook for t in yourturn.TASKS.values()}}
+    merged = {k: v for ns in namespaces.values() for k, v in ns.items()}
+    merged.update({t.name: namespaces[t.notebook][t.name] for t in yourturn.TASKS.values()})
+    return merged
+
+
+def test_every_task_has_a_solution_cell_self_check_and_grade_cell():
+    cells = {}
+    for path in BOOK.glob("*.ipynb"):
+        for cell in json.loads(path.read_text())["cells"]:
+            meta = cell.get("metadata", {})
+            grade_id = meta.get("nbgrader", {}).get("grade_id")
+            if grade_id:
+                cells[grade_id] = (path.name, meta)
+            if meta.get("task"):
+                cells["check-" + meta["task"]] = (path.name, meta)
+    for task_id, task in yourturn.TASKS.items():
+        for key in (task_id, "check-" + task_id, "test-" + task_id):
+            assert key in cells, f"{task_id}: no cell {key}"
+            assert cells[key][0] == task.notebook, (key, cells[key][0])
+        solution = cells[task_id][1]
+        assert solution["nbgrader"]["solution"] and "your-turn" in solution["tags"]
+        grade = cells["test-" + task_id][1]
+        assert grade["nbgrader"]["grade"] and grade["nbgrader"]["points"] == task.points
+        assert "remove-cell" in grade["tags"]          # hidden tests never reach a book
+
+
+def test_solution_cells_are_nblibs_source():
+    assert task_cells.stale_cells() == []
+
+
+def test_stale_cell_detection_can_fail(tmp_path):
+    nb_path = BOOK / yourturn.TASKS["relu"].notebook
+    nb = json.loads(nb_path.read_text())
+    for cell in nb["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "relu":
+            cell["source"] = "".join(cell["source"]).replace("np.maximum", "np.fmax")
+    (tmp_path / nb_path.name).write_text(json.dumps(nb))
+    assert [p.name for p, _ in task_cells.stale_cells(tmp_path)] == [nb_path.name]
+
+
+def test_markers_wrap_exactly_the_bodies():
+    marked = task_cells.with_markers("def f(x):\n    '''doc'''\n    y = x\n    return y\n", None)
+    assert marked == ("def f(x):\n    '''doc'''\n    ### BEGIN SOLUTION\n    y = x\n"
+                      "    return y\n    ### END SOLUTION\n")
+
+
+@pytest.mark.parametrize("task_id", list(yourturn.TASKS))
+def test_the_solution_passes_its_self_check(task_id, solved, capsys):
+    task = yourturn.TASKS[task_id]
+    piece = solved[task.name]
+    assert piece is not task.reference                 # the notebook's own object
+    result = task.check(piece)
+    assert result.passed, result.message
+    assert "PASS" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("task_id,index", [(t, i) for t, ms in MISTAKES.items()
+                                           for i in range(len(ms))])
+def test_a_usual_mistake_fails_with_its_name(task_id, index, solved):
+    mistake = MISTAKES[task_id][index]
+    result = yourturn.TASKS[task_id].check(mistake.build(solved), verbose=False)
+    assert not result.passed, mistake.title
+    assert mistake.words in result.message, (mistake.title, result.message)
+
+
+def test_every_task_has_at_least_two_mistakes():
+    assert set(MISTAKES) == set(yourturn.TASKS)
+    assert min(len(m) for m in MISTAKES.values()) >= 2
+
+
+def test_a_stub_is_not_implemented_yet_and_nothing_raises(solved):
+    class Linear(nblib.Module):
+        def __init__(self, in_features, out_features, *, bias=True, rng=None):
+            raise NotImplementedError()
+
+    result = yourturn.check_linear(Linear, verbose=False)
+    assert not result.passed and "not implemented yet" in result.message
+
+    def make_spirals(n, noise, seed):
+        return 1 / 0
+
+    result = yourturn.check_make_spirals(make_spirals, verbose=False)
+    assert not result.passed and "ZeroDivisionError" in result.message
+
+
+def test_checks_reject_the_wrong_kind_of_argument():
+    with pytest.raises(TypeError, match="cls must be a class"):
+        yourturn.check_linear(nblib.Linear(2, 3))
+    with pytest.raises(TypeError, match="fn must be a function"):
+        yourturn.check_bce_with_logits(nblib.ReLU)
+
+
+def test_collect_pieces_uses_yours_where_they_pass_and_nblibs_elsewhere(tmp_path, solved):
+    class ReLU(nblib.Module):
+        def forward(self, x):
+            raise NotImplementedError()
+
+    here = {"ReLU": ReLU}
+    pieces, table = yourturn.collect_pieces(here, "02_network.ipynb", BOOK, verbose=False)
+    whose = {task: w for task, w, _ in table}
+    assert set(pieces) == set(yourturn.TASKS)
+    # 02_network's pieces come from `here`, the other notebooks' from their files
+    assert whose["relu"] == "nblib's" and pieces["relu"] is nblib.ReLU
+    assert whose["linear"] == "nblib's"            # not in `here`, and 02 is this page
+    assert whose["make_spirals"] == "yours" and pieces["make_spirals"] is not nblib.make_spirals
+    assert whose["adam"] == "yours"
+
+
+def test_own_network_from_the_solutions_trains_past_95_percent(solved):
+    """The pieces of the solution cells, put together as 03_training does."""
+    pieces = {task_id: solved[task.name] for task_id, task in yourturn.TASKS.items()}
+    config = nblib.SpiralConfig()
+    X, y = pieces["make_spirals"](config.n, config.noise, config.data_seed)
+    X_tr, X_te, y_tr, y_te = nblib.train_test_split(X, y, config.test_fraction)
+    rng = np.random.default_rng(config.seed)
+    layers, width = [], 2
+    for h in config.hidden:
+        layers += [pieces["linear"](width, h, bias=False, rng=rng), pieces["batchnorm"](h),
+                   pieces["relu"]()]
+        if config.dropout:
+            layers.append(pieces["dropout"](config.dropout, rng=rng))
+        width = h
+    model = nblib.Sequential(*layers, pieces["linear"](width, 1, rng=rng))
+    total = config.epochs * config.steps_per_epoch
+    optimizer = pieces["adam"](model.parameters(), lr=config.lr)
+    schedule = pieces["warmup_cosine"](config.lr, total, warmup_steps=total // 10)
+    shuffle = np.random.default_rng(config.seed)
+    for epoch in range(config.epochs):
+        pieces["train_epoch"](model, optimizer, X_tr, y_tr, batch_size=config.batch_size,
+                              rng=shuffle, schedule=schedule,
+                              step=epoch * config.steps_per_epoch)
+    _, acc = nblib.evaluate(model, X_te, y_te)
+    assert acc > 0.95

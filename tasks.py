@@ -178,14 +178,15 @@ def student_edition_command(source_dir: Path, python: Path | None = None) -> lis
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # myst-nb logs "<path>.ipynb: Executed notebook in 8.55 seconds [mystnb]" for each notebook,
-# and "<path>.ipynb: Executing notebook failed: CellExecutionError [mystnb.exec]" on failure.
-EXECUTED = re.compile(r"^(?P<path>\S+)\.ipynb: Execut(?:ed notebook in (?P<seconds>[\d.]+) "
-                      r"seconds|ing notebook (?P<failed>failed))")
+# and "<path>.ipynb: WARNING: Executing notebook failed: CellExecutionError" on failure.
+EXECUTED = re.compile(r"^(?P<path>\S+)\.ipynb: (?:WARNING: )?Execut(?:ed notebook in "
+                      r"(?P<seconds>[\d.]+) seconds|ing notebook (?P<failed>failed))")
 
 
-def notebook_times(log: str, source: Path) -> dict[str, float | None]:
-    """{docname: execution seconds (None if it failed)} for each notebook the build ran."""
-    times: dict[str, float | None] = {}
+def notebook_runs(log: str, source: Path) -> list[tuple[str, float | None]]:
+    """(docname, execution seconds or None if it failed) for each notebook execution in a
+    build log, in order: a notebook executed twice appears twice."""
+    runs = []
     source = source.resolve()
     for line in ANSI.sub("", log).splitlines():
         m = EXECUTED.match(line.strip())
@@ -193,17 +194,18 @@ def notebook_times(log: str, source: Path) -> dict[str, float | None]:
             path = Path(m["path"])
             docname = path.relative_to(source).as_posix() if path.is_relative_to(source) \
                 else path.as_posix()
-            times[docname] = None if m["failed"] else float(m["seconds"])
-    return times
+            runs.append((docname, None if m["failed"] else float(m["seconds"])))
+    return runs
 
 
 def notebook_summary(log: str, source: Path, edition: str) -> str:
-    """One line per executed notebook and the total: what the CI log shows."""
-    times = notebook_times(log, source)
-    lines = [f"[{edition}] executed {docname:<24} "
-             + ("FAILED" if t is None else f"{t:6.1f} s") for docname, t in times.items()]
-    total = sum(t for t in times.values() if t is not None)
-    lines.append(f"[{edition}] {len(times)} notebooks executed once each, {total:.1f} s in total")
+    """One line per notebook execution and the total: what the CI log shows."""
+    runs = notebook_runs(log, source)
+    lines = [f"[{edition}] executed {docname:<24} " + ("FAILED" if t is None else f"{t:6.1f} s")
+             for docname, t in runs]
+    total = sum(t for _, t in runs if t is not None)
+    lines.append(f"[{edition}] {len(runs)} notebook executions "
+                 f"({len({d for d, _ in runs})} notebooks), {total:.1f} s in total")
     return "\n".join(lines)
 
 

@@ -85,9 +85,9 @@ class BookBuild:
 
         return nbformat.read(self.executed_path(docname), as_version=4)
 
-    def notebook_times(self) -> dict[str, float | None]:
-        """{docname: execution seconds, or None if it failed}, from the build log."""
-        return tasks.notebook_times(self.log, self.root)
+    def notebook_runs(self) -> list[tuple[str, float | None]]:
+        """(docname, execution seconds or None if it failed) per execution, from the log."""
+        return tasks.notebook_runs(self.log, self.root)
 
     def error_log(self, docname: str) -> str | None:
         """myst-nb's traceback report of a notebook that failed to execute, if any."""

@@ -1,10 +1,15 @@
-"""Build the whole book the way CI does, then check the HTML in a real browser.
+"""The book as CI builds it: each edition built once, every notebook executed once.
 
-* ``built_book`` (session fixture) runs ``jupyter-book build <root> -W -n --keep-going`` from
-  scratch into a temporary ``--path-output``: every notebook is executed, and any warning
-  (a failing cell, a broken reference, a missing glue key) fails the build.
-* The browser tests (marker ``browser``) serve the HTML with ``python -m http.server`` on
-  127.0.0.1 and drive Debian's Chromium through Playwright. Each page in ``_toc.yml`` is
+* ``teacher_build`` / ``student_build`` (tests/conftest.py) build each edition once per session
+  with ``jupyter-book build SOURCE -W -n --keep-going`` from scratch, exactly as
+  ``python3 tasks.py book`` does. ``test_*_book_builds_without_warnings`` fails on any warning
+  (a failing cell, a broken reference, a missing glue key) and checks that every notebook of
+  ``_toc.yml`` was executed exactly once.
+* ``test_*_notebook_runs_clean`` (one per notebook and edition) reads the executed copy of the
+  notebook and fails on every cell that raised without a ``raises-exception`` tag, showing the
+  cell's source and traceback, and on cells the execution never reached.
+* The browser tests (marker ``browser``) serve the teacher's HTML with ``python -m http.server``
+  on 127.0.0.1 and drive Debian's Chromium through Playwright. Each page in ``_toc.yml`` is
   visited once; the visit records the HTTP status, every request, every console error,
   the images, the glued values, the matplotlib animations and the widget views, and one test
   per property asserts on the record.
@@ -20,11 +25,11 @@
       ``application/vnd.jupyter.widget-view+json``) or the page carries a widget view script ->
       the html-manager must render a ``.widget-subarea`` holding a ``.jupyter-widgets``
       element for every view whose model is in the saved widget state.
-* ``test_checks_catch_problems_on_canary_book`` builds a two-page book in a temporary folder
-  (with the real ``_config.yml`` and widget JavaScript): one page with a widget, a tqdm bar,
-  glue and an animation must pass every check, and one page with an external stylesheet,
-  a missing image and a console error must fail the corresponding checks. It proves the
-  checks can fail, and that widgets render offline, whatever the book's content is.
+* The canary book (a two-page book in a temporary folder, with the real ``_config.yml`` and
+  widget JavaScript) proves the checks can fail: its good page has a widget, a tqdm bar, glue
+  and an animation and must pass every check; its bad page has an external stylesheet, a
+  missing image, a console error and, last, a cell that raises, and must fail the
+  corresponding checks, the notebook check included.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import textwrap
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -48,13 +54,15 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
+import tasks
+from conftest import BookBuild, build_book
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path(os.environ.get("BOOK_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-BUILD_TIMEOUT_S = 1500  # the whole book, every notebook executed (each has a 300 s limit)
 LOCAL_HOST = "127.0.0.1"
 
 # Console noise of sphinx-book-theme that is not a problem of this book.
@@ -151,93 +159,91 @@ def executed_widget_views(build_dir: Path, docname: str) -> int:
                for out in cell.get("outputs", []) if WIDGET_VIEW_MIME in out.get("data", {}))
 
 
-@dataclass
-class Book:
-    source: Path
-    build_dir: Path          # the _build folder (html/, jupyter_execute/, reports/)
-    seconds: float
-    log: str
-    docnames: list[str]
-    error: str | None = None  # failure report when the build failed
-
-    @property
-    def html(self) -> Path:
-        return self.build_dir / "html"
-
-    def page(self, docname: str) -> Path:
-        return self.html / f"{docname}.html"
+def page(build: BookBuild, docname: str) -> Path:
+    return build.html / f"{docname}.html"
 
 
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def _failure_report(cmd: list[str], returncode: int, seconds: float, log: str,
-                    build_dir: Path) -> str:
-    lines = [ANSI.sub("", line) for line in log.splitlines() if "[IPKernelApp]" not in line]
-    warnings = [line for line in lines if re.search(r"\bWARNING\b|\bERROR\b", line)]
-    report = [f"book build FAILED (exit code {returncode}) in {seconds:.0f} s: {' '.join(cmd)}",
-              f"--- warnings/errors ({len(warnings)}) ---", *warnings[:40],
-              "--- last lines of the build log ---", *lines[-15:]]
-    reports = build_dir / "html" / "reports"
-    # myst-nb saves the traceback of every notebook that failed to execute here
-    for err_log in sorted(reports.rglob("*.err.log"))[:5] if reports.is_dir() else []:
-        report += [f"--- {err_log.relative_to(reports)} (last 40 lines) ---",
-                   *ANSI.sub("", err_log.read_text()).splitlines()[-40:]]
-    return "\n".join(report)
-
-
-def build_book(source: Path, out: Path) -> Book:
-    """jupyter-book build from scratch, as CI does. On failure, Book.error holds the report."""
-    jb = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(source),
-           "--path-output", str(out), "-W", "-n", "--keep-going"]
-    build_dir = out / "_build"
-    t0 = time.monotonic()
-    try:
-        proc = subprocess.run(cmd, cwd=source, capture_output=True, text=True,
-                              timeout=BUILD_TIMEOUT_S)
-        returncode, log = proc.returncode, proc.stdout + proc.stderr
-    except subprocess.TimeoutExpired as exc:
-        returncode = -1
-        log = ((exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes)
-               else (exc.stdout or "")) + f"\nTIMEOUT after {BUILD_TIMEOUT_S} s"
-    seconds = time.monotonic() - t0
-    error = None
-    if returncode != 0 or not (build_dir / "html" / "index.html").exists():
-        error = _failure_report(cmd, returncode, seconds, log, build_dir)
-    return Book(source=source, build_dir=build_dir, seconds=seconds, log=log,
-                docnames=toc_docnames(source / "_toc.yml"), error=error)
-
-
-def require_built(book: Book, full: bool = False) -> Book:
+def require_ok(build: BookBuild, full: bool = False) -> BookBuild:
     """Fail (do not skip) when the build failed; the full report only once."""
-    if book.error:
-        pytest.fail(book.error if full else
-                    "the book did not build: see test_book_builds_without_warnings", pytrace=False)
-    return book
+    if not build.ok:
+        pytest.fail(build.failure_report() if full else
+                    f"the {build.edition} book did not build: see "
+                    f"test_{build.edition}_book_builds_without_warnings", pytrace=False)
+    return build
 
 
-@pytest.fixture(scope="session")
-def built_book(tmp_path_factory) -> Book:
-    return build_book(ROOT, tmp_path_factory.mktemp("book-build"))
+BOOK_DOCNAMES = toc_docnames()
+NOTEBOOKS = [d for d in BOOK_DOCNAMES if source_of(d).suffix == ".ipynb"]
+
+
+def check_build(build: BookBuild) -> None:
+    print(f"\n{build.edition} book build time: {build.seconds:.1f} s (-W -n --keep-going, "
+          f"from scratch)\n" + tasks.notebook_summary(build.log, build.root, build.edition))
+    require_ok(build, full=True)
+    docnames = toc_docnames(build.root / "_toc.yml")
+    missing = [d for d in docnames if not page(build, d).is_file()]
+    assert not missing, f"toc pages without HTML output: {missing}"
+    warnings = [line for line in build.log.splitlines()
+                if re.search(r"\bWARNING\b", line) and "[IPKernelApp]" not in line]
+    assert not warnings, "build log has warnings:\n" + "\n".join(warnings[:30])
+    # execute_notebooks: force must have run every notebook of the book, and only once
+    notebooks = [d for d in docnames if source_of(d, build.root).suffix == ".ipynb"]
+    runs = Counter(d for d, _ in build.notebook_runs())
+    assert {d: runs[d] for d in notebooks} == {d: 1 for d in notebooks}, \
+        f"executions per notebook: {dict(runs)}"
 
 
 @pytest.mark.slow
-def test_book_builds_without_warnings(built_book: Book, record_property):
-    print(f"\nbook build time: {built_book.seconds:.1f} s "
-          f"({len(built_book.docnames)} pages, -W -n --keep-going, from scratch)")
-    record_property("book_build_seconds", round(built_book.seconds, 1))
-    require_built(built_book, full=True)
-    missing = [d for d in built_book.docnames if not built_book.page(d).is_file()]
-    assert not missing, f"toc pages without HTML output: {missing}"
-    warnings = [line for line in built_book.log.splitlines()
-                if re.search(r"\bWARNING\b", line) and "[IPKernelApp]" not in line]
-    assert not warnings, "build log has warnings:\n" + "\n".join(warnings[:30])
-    # execute_notebooks: force must really have run every notebook of the book
-    notebooks = [d for d in built_book.docnames if source_of(d).suffix == ".ipynb"]
-    not_run = [d for d in notebooks
-               if not (built_book.build_dir / "jupyter_execute" / f"{d}.ipynb").exists()]
-    assert not not_run, f"notebooks not executed by the build: {not_run}"
+def test_teacher_book_builds_without_warnings(teacher_build):
+    check_build(teacher_build)
+
+
+@pytest.mark.slow
+def test_student_book_builds_without_warnings(student_build):
+    check_build(student_build)
+
+
+# ----------------------------------------------------------------------------- notebooks
+def notebook_errors(nb) -> list[str]:
+    """What went wrong in an executed notebook: each error a cell raised without a
+    ``raises-exception`` tag (with the cell's source and traceback), and the code cells
+    the execution never reached."""
+    problems, not_run = [], []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        tags = cell.metadata.get("tags", [])
+        if cell.get("execution_count") is None and "skip-execution" not in tags:
+            not_run.append(i)
+        for out in cell.get("outputs", []):
+            if out.output_type == "error" and "raises-exception" not in tags:
+                traceback = tasks.ANSI.sub("", "\n".join(out.get("traceback", [])))
+                problems.append(f"cell {i} (id {cell.get('id')}) raised {out.ename}: "
+                                f"{out.evalue}\n--- source ---\n{cell.source}\n"
+                                f"--- traceback ---\n{traceback}")
+    if not_run:
+        problems.append(f"code cells never executed (execution stopped before them): {not_run}")
+    return problems
+
+
+def check_notebook(build: BookBuild, docname: str) -> None:
+    if not build.executed_path(docname).is_file():
+        pytest.fail(f"{docname} has no executed copy in the {build.edition} build\n"
+                    + (build.error_log(docname) or build.failure_report()), pytrace=False)
+    problems = notebook_errors(build.executed(docname))
+    if problems:
+        pytest.fail(f"{build.edition} edition, {docname}:\n\n" + "\n\n".join(problems),
+                    pytrace=False)
+
+
+@pytest.mark.parametrize("docname", NOTEBOOKS)
+def test_teacher_notebook_runs_clean(teacher_build, docname):
+    check_notebook(teacher_build, docname)
+
+
+@pytest.mark.parametrize("docname", NOTEBOOKS)
+def test_student_notebook_runs_clean(student_build, docname):
+    check_notebook(student_build, docname)
 
 
 # ----------------------------------------------------------------------------- serving
@@ -453,16 +459,16 @@ def visit_page(ctx, url: str) -> Visit:
 
 
 @pytest.fixture(scope="session")
-def book_server(built_book):
-    require_built(built_book)
-    with serve(built_book.html) as base:
+def book_server(teacher_build):
+    require_ok(teacher_build)
+    with serve(teacher_build.html) as base:
         yield base
 
 
 @pytest.fixture(scope="module")
-def book_visits(built_book, book_server, browser_context):
+def book_visits(book_server, browser_context):
     """One visit per toc page, shared by the checks below."""
-    return {d: visit_page(browser_context, f"{book_server}/{d}.html") for d in built_book.docnames}
+    return {d: visit_page(browser_context, f"{book_server}/{d}.html") for d in BOOK_DOCNAMES}
 
 
 # ---- checks, one function per property; each returns a list of problems (empty = fine)
@@ -540,7 +546,6 @@ def _assert_no_problems(problems: list[str], where: str) -> None:
     assert not problems, f"{where}:\n  " + "\n  ".join(problems)
 
 
-BOOK_DOCNAMES = toc_docnames()
 browser = pytest.mark.browser
 
 
@@ -557,8 +562,8 @@ def test_page(book_visits, docname, check):
 
 
 @browser
-def test_glued_values_render(book_visits, built_book):
-    pages = {d: expected_glue_count(d) for d in built_book.docnames}
+def test_glued_values_render(book_visits):
+    pages = {d: expected_glue_count(d) for d in BOOK_DOCNAMES}
     pages = {d: n for d, n in pages.items() if n}
     if not pages:
         pytest.skip("no page uses {glue:text} yet")
@@ -585,9 +590,9 @@ def test_math_renders(book_visits):
 
 
 @browser
-def test_widgets_render(book_visits, built_book):
-    executed = {d: executed_widget_views(built_book.build_dir, d) for d in built_book.docnames}
-    pages = [d for d in built_book.docnames if executed[d] or book_visits[d].widget_views]
+def test_widgets_render(book_visits, teacher_build):
+    executed = {d: executed_widget_views(teacher_build.build_dir, d) for d in BOOK_DOCNAMES}
+    pages = [d for d in BOOK_DOCNAMES if executed[d] or book_visits[d].widget_views]
     if not pages:
         pytest.skip("no page displays an ipywidget yet")
     problems = [f"{d}: {p}" for d in pages for p in problems_widgets(book_visits[d], executed[d])]
@@ -636,6 +641,8 @@ CANARY_BAD = [
         anim = FuncAnimation(fig, lambda i: [], frames=2, interval=200)
         plt.close(fig)
         HTML(anim.to_jshtml())  # unpatched: requests font-awesome from a CDN""")),
+    ("code", "def ratio(a, b):\n    return a / b\n\nratio(1, 0)   # raises, and is not tagged"),
+    ("code", "print('never reached')"),
 ]
 
 
@@ -652,7 +659,9 @@ def _write_notebook(path: Path, cells) -> None:
 
 
 @pytest.fixture(scope="session")
-def canary_book(tmp_path_factory) -> Book:
+def canary_book(tmp_path_factory) -> BookBuild:
+    """The canary book, built as the book is. The build fails (its bad page has a cell that
+    raises), but --keep-going writes every page."""
     src = tmp_path_factory.mktemp("canary-src")
     shutil.copy(ROOT / "_config.yml", src / "_config.yml")
     shutil.copytree(ROOT / "book" / "vendor", src / "book" / "vendor")
@@ -661,12 +670,46 @@ def canary_book(tmp_path_factory) -> Book:
     (src / "book" / "intro.md").write_text("# Canary book\n\nBuilt by tests/test_book.py.\n")
     _write_notebook(src / "book" / "good.ipynb", CANARY_GOOD)
     _write_notebook(src / "book" / "bad.ipynb", CANARY_BAD)
-    return require_built(build_book(src, tmp_path_factory.mktemp("canary-build")), full=True)
+    build = build_book(src, tmp_path_factory.mktemp("canary-build"), "canary")
+    if not (page(build, "book/good").is_file() and page(build, "book/bad").is_file()):
+        pytest.fail(build.failure_report(), pytrace=False)
+    return build
+
+
+@pytest.mark.slow
+def test_notebook_checks_catch_a_failing_cell_on_canary_book(canary_book):
+    assert canary_book.returncode != 0                 # -W: the failing cell fails the build
+    runs = dict(canary_book.notebook_runs())
+    assert set(runs) == {"book/good", "book/bad"} and runs["book/bad"] is None
+    assert notebook_errors(canary_book.executed("book/good")) == []
+    problems = notebook_errors(canary_book.executed("book/bad"))
+    assert len(problems) == 2, problems
+    raised, not_run = problems
+    assert raised.startswith("cell 2 (id c2) raised ZeroDivisionError: division by zero")
+    assert "ratio(1, 0)   # raises" in raised                       # the cell's source ...
+    assert "return a / b" in raised.split("--- traceback ---")[1]    # ... and its traceback
+    assert not_run == "code cells never executed (execution stopped before them): [3]"
+    with pytest.raises(pytest.fail.Exception, match="ZeroDivisionError"):
+        check_notebook(canary_book, "book/bad")
+
+
+def test_notebook_errors_allows_raises_exception_tags():
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell("1 / 0", execution_count=1,
+                                     metadata={"tags": ["raises-exception"]})
+    cell.outputs = [nbformat.v4.new_output("error", ename="ZeroDivisionError",
+                                           evalue="division by zero", traceback=["tb"])]
+    nb = nbformat.v4.new_notebook(cells=[cell, nbformat.v4.new_code_cell("x = 1",
+                                                                         execution_count=2)])
+    assert notebook_errors(nb) == []
+    cell.metadata["tags"] = []
+    assert len(notebook_errors(nb)) == 1
 
 
 @browser
 @pytest.mark.slow
-def test_checks_catch_problems_on_canary_book(canary_book, browser_context):
+def test_browser_checks_catch_problems_on_canary_book(canary_book, browser_context):
     with serve(canary_book.html) as base:
         good = visit_page(browser_context, f"{base}/book/good.html")
         bad = visit_page(browser_context, f"{base}/book/bad.html")
@@ -674,7 +717,7 @@ def test_checks_catch_problems_on_canary_book(canary_book, browser_context):
     # the good page passes every check, and each feature was really there to be checked
     good_problems = (problems_loading(good) + problems_images(good) + problems_requests(good)
                      + problems_console(good)
-                     + problems_glue(good, expected_glue_count("book/good", canary_book.source))
+                     + problems_glue(good, expected_glue_count("book/good", canary_book.root))
                      + problems_animations(good) + problems_math(good)
                      + problems_widgets(good, executed_widget_views(canary_book.build_dir, "book/good")))
     _assert_no_problems(good_problems, "canary good page")

@@ -29,6 +29,9 @@ EPOCHS = 300            # long enough that Stop arrives mid-run
 ALLOWED_FAILED_REQUESTS = (re.compile(r"^https://cdn\.jsdelivr\.net/npm/@fortawesome/"),
                            re.compile(r"/favicon\.ico$"))
 ALLOWED_CONSOLE = (re.compile(r"^Failed to load resource: net::ERR_"),)
+# JupyterLab extensions installed for other tools (Notebook 7, nbgrader's teacher UI) that
+# cannot load in Voila's page: they would only log "Shared module ... doesn't exist".
+NOT_FOR_VOILA = ["@jupyter-notebook/lab-extension", "@jupyter/nbgrader"]
 
 
 def _free_port():
@@ -58,7 +61,8 @@ def voila_url(tmp_path_factory):
     log = open(folder / "voila.log", "w")
     server = subprocess.Popen(
         [sys.executable, "-m", "voila", "--no-browser", f"--port={port}",
-         "--Voila.ip=127.0.0.1", "playground.ipynb"],
+         "--Voila.ip=127.0.0.1", f"--VoilaConfiguration.extension_denylist={NOT_FOR_VOILA}",
+         "playground.ipynb"],
         cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:

@@ -115,6 +115,15 @@ def _x(rng, n, d):
     return rng.normal(0.5, 1.0, (n, d)) * rng.uniform(0.5, 3.0, d)
 
 
+def _rng(seed, k):
+    """The k-th generator of a check: the self-check's fixed inputs, or others for ``seed``.
+
+    A grader passes a ``seed`` (hidden tests), so that outputs hard-coded to pass the
+    visible self-check do not pass there.
+    """
+    return np.random.default_rng(k if seed is None else [seed, k])
+
+
 def _first_difference(got, expected, tol):
     """(1-based index, size) of the first of two sequences of arrays that differ."""
     for i, (a, b) in enumerate(zip(got, expected)):
@@ -125,7 +134,7 @@ def _first_difference(got, expected, tol):
 
 
 # ----------------------------------------------------------------------------- 01 data
-def check_make_spirals(fn, *, verbose=True):
+def check_make_spirals(fn, *, verbose=True, seed=None):
     """Check ``make_spirals(n, noise, seed) -> (X, y)``: X (2n, 2) float, y (2n,) in {0, 1}.
 
     Noise-free points must lie on arm 0, ``r = t / 4π`` for ``t`` in [0, 4π], and on arm 1,
@@ -135,8 +144,8 @@ def check_make_spirals(fn, *, verbose=True):
     """
     _need_callable(fn, "your make_spirals")
 
-    def sample(n, noise, seed):
-        out = _call(f"make_spirals({n}, {noise}, {seed})", fn, n, noise, seed)
+    def sample(n, noise, data_seed):
+        out = _call(f"make_spirals({n}, {noise}, {data_seed})", fn, n, noise, data_seed)
         if not isinstance(out, tuple) or len(out) != 2:
             raise _Fail(f"make_spirals must return the pair (X, y), got {type(out).__name__}")
         X = _as_array(out[0], "X", (2 * n, 2))
@@ -152,7 +161,8 @@ def check_make_spirals(fn, *, verbose=True):
     def body():
         n = 60
         C0, C1 = _data.spiral_centres(n)
-        X, y = sample(n, 0.0, 0)
+        base = 0 if seed is None else 1000 + seed % 10**6   # the data seeds the check uses
+        X, y = sample(n, 0.0, base)
         def on(points, centres):
             d = np.linalg.norm(points[:, None, :] - centres[None, :, :], axis=2)
             return d.min(axis=1) < 1e-9
@@ -184,8 +194,8 @@ def check_make_spirals(fn, *, verbose=True):
         noise = 0.01         # few points per arm, far apart: each noisy point's centre is clear
         C0s, C1s = _data.spiral_centres(8)
         residuals = []
-        for seed in range(100, 150):
-            Xn, yn = sample(8, noise, seed)
+        for s in range(base + 100, base + 150):
+            Xn, yn = sample(8, noise, s)
             for k, C in enumerate((C0s, C1s)):
                 P = Xn[yn == k]
                 d = np.linalg.norm(P[:, None, :] - C[None, :, :], axis=2)
@@ -198,16 +208,20 @@ def check_make_spirals(fn, *, verbose=True):
             raise _Fail(f"the noise has standard deviation {std:.3g} per coordinate, expected "
                         f"noise = {noise}")
 
-        np.random.seed(0)
-        first = sample(n, 0.03, 7)
-        np.random.seed(1)
-        again = sample(n, 0.03, 7)
+        saved = np.random.get_state()        # the global state is the student's: restore it
+        try:
+            np.random.seed(0)
+            first = sample(n, 0.03, base + 7)
+            np.random.seed(1)
+            again = sample(n, 0.03, base + 7)
+        finally:
+            np.random.set_state(saved)
         if not all(np.array_equal(a, b) for a, b in zip(first, again)):
             raise _Fail("the same seed gave different data: draw everything from "
                         "rng = np.random.default_rng(seed), not from np.random's global state")
-        other = sample(n, 0.03, 8)
+        other = sample(n, 0.03, base + 8)
         if np.array_equal(first[0], other[0]):
-            raise _Fail("seeds 7 and 8 gave the same data: the seed must seed the generator")
+            raise _Fail("two different seeds gave the same data: the seed must seed the generator")
         return (f"arms, labels, noise (std {std:.3f} for {noise}), shuffling and seeding are "
                 "right", {"noise_std": std})
 
@@ -215,7 +229,7 @@ def check_make_spirals(fn, *, verbose=True):
 
 
 # ----------------------------------------------------------------------------- 02 Linear
-def check_linear(cls, *, verbose=True):
+def check_linear(cls, *, verbose=True, seed=None):
     """Check ``Linear(in_features, out_features, *, bias=True, rng=None)``.
 
     ``weight`` (out, in) drawn from N(0, 2 / in) (He), ``bias`` (out,) zeros;
@@ -227,7 +241,7 @@ def check_linear(cls, *, verbose=True):
     def body():
         name = cls.__name__
         big = _module_instance(_call(f"{name}(400, 300, rng=...)", cls, 400, 300,
-                                     rng=np.random.default_rng(0)), name)
+                                     rng=_rng(seed, 0)), name)
         w = _param(big, "weight", (300, 400), name).value
         if big.bias is not None:
             b = _param(big, "bias", (300,), name).value
@@ -245,14 +259,14 @@ def check_linear(cls, *, verbose=True):
             hint = next((h for s, h in hints.items() if abs(std / s - 1) < 0.03), "")
             raise _Fail(f"the initial weights have std {std:.4g}, He initialisation gives "
                         f"sqrt(2 / in_features) = {he:.4g}" + (f": you used {hint}" if hint else ""))
-        a = _call(f"{name}(4, 3, rng=seed 5)", cls, 4, 3, rng=np.random.default_rng(5))
-        b = _call(f"{name}(4, 3, rng=seed 5)", cls, 4, 3, rng=np.random.default_rng(5))
+        a = _call(f"{name}(4, 3, rng=seed 5)", cls, 4, 3, rng=_rng(seed, 5))
+        b = _call(f"{name}(4, 3, rng=seed 5)", cls, 4, 3, rng=_rng(seed, 5))
         if not np.array_equal(a.weight.value, b.weight.value):
             raise _Fail("two layers built with generators of the same seed have different "
                         "weights: draw them from rng (rng.normal), not np.random")
 
-        rng = np.random.default_rng(1)
-        layer = _call(f"{name}(5, 3, rng=...)", cls, 5, 3, rng=np.random.default_rng(2))
+        rng = _rng(seed, 1)
+        layer = _call(f"{name}(5, 3, rng=...)", cls, 5, 3, rng=_rng(seed, 2))
         W = _param(layer, "weight", (3, 5), name)
         bias = _param(layer, "bias", (3,), name)
         W.value[...] = rng.normal(size=(3, 5))
@@ -290,7 +304,7 @@ def check_linear(cls, *, verbose=True):
         errors = _gradient_errors(layer, x, 3)
         _grad_verdict(errors, {"input": "dx"})
         no_bias = _call(f"{name}(5, 3, bias=False)", cls, 5, 3, bias=False,
-                        rng=np.random.default_rng(4))
+                        rng=_rng(seed, 4))
         if getattr(no_bias, "bias", 0) is not None:
             raise _Fail("with bias=False the layer must set self.bias = None")
         _call("forward(x) with bias=False", no_bias.forward, x.copy())
@@ -302,14 +316,14 @@ def check_linear(cls, *, verbose=True):
 
 
 # ----------------------------------------------------------------------------- 02 ReLU
-def check_relu(cls, *, verbose=True):
+def check_relu(cls, *, verbose=True, seed=None):
     """Check ``ReLU``: forward ``max(x, 0)``, backward ``dout * (x > 0)``."""
     _need_class(cls, "your ReLU")
 
     def body():
         name = cls.__name__
         layer = _module_instance(_call(f"{name}()", cls), name)
-        rng = np.random.default_rng(11)
+        rng = _rng(seed, 11)
         x = rng.normal(size=(7, 5))
         x[0, :2] = 0.0                       # exactly zero: the gradient there is 0
         x_before = x.copy()
@@ -342,7 +356,7 @@ def check_relu(cls, *, verbose=True):
 
 
 # ----------------------------------------------------------------------------- 02 loss
-def check_bce_with_logits(fn, *, verbose=True):
+def check_bce_with_logits(fn, *, verbose=True, seed=None):
     """Check ``bce_with_logits(logits, y) -> (loss, dlogits)`` for logits (N, 1), y (N,).
 
     The mean binary cross-entropy of sigmoid(logits), finite for any logit, and its
@@ -351,7 +365,7 @@ def check_bce_with_logits(fn, *, verbose=True):
     _need_callable(fn, "your bce_with_logits")
 
     def body():
-        rng = np.random.default_rng(12)
+        rng = _rng(seed, 12)
         z = rng.normal(0, 3, (8, 1))
         y = rng.integers(0, 2, 8)
         y[:2] = (0, 1)
@@ -434,7 +448,7 @@ def _batchnorm_mistakes(x, gamma, beta, eps, dout):
     return forward, backward
 
 
-def check_batchnorm(cls, *, verbose=True):
+def check_batchnorm(cls, *, verbose=True, seed=None):
     """Check ``BatchNorm(num_features, momentum=0.1, eps=1e-5)`` as ``torch.nn.BatchNorm1d``.
 
     Training: normalise each feature with the batch mean and biased variance, scale by
@@ -456,7 +470,7 @@ def check_batchnorm(cls, *, verbose=True):
             if not np.all(value == start):
                 raise _Fail(f"self.{attr} must start at {start:g}, as in PyTorch")
         ref = BatchNorm(d)
-        rng = np.random.default_rng(13)
+        rng = _rng(seed, 13)
         for p, q in ((gamma, ref.weight), (beta, ref.bias)):
             p.value[...] = q.value[...] = rng.normal(1.0, 0.5, d)
         eps = float(getattr(layer, "eps", 1e-5))
@@ -546,15 +560,15 @@ def check_batchnorm(cls, *, verbose=True):
 
 
 # ----------------------------------------------------------------------------- 02 Dropout
-def check_dropout(cls, *, verbose=True):
+def check_dropout(cls, *, verbose=True, seed=None):
     """Check inverted dropout ``Dropout(p, rng=generator)``, ``p`` the probability to DROP."""
     _need_class(cls, "your Dropout")
 
     def body():
         name, p = cls.__name__, 0.3
         layer = _module_instance(_call(f"{name}({p}, rng=...)", cls, p,
-                                       rng=np.random.default_rng(16)), name)
-        x = np.random.default_rng(17).uniform(0.5, 2.0, (400, 50))
+                                       rng=_rng(seed, 16)), name)
+        x = _rng(seed, 17).uniform(0.5, 2.0, (400, 50))
         out = _as_array(_call("forward(x)", layer.forward, x.copy()), "forward(x)", x.shape)
         dropped = float(np.mean(out == 0))
         if abs(dropped - (1 - p)) < 0.03:
@@ -570,7 +584,7 @@ def check_dropout(cls, *, verbose=True):
                    "activation is the same as in evaluation" if np.allclose(scale, 1.0) else "")
             raise _Fail(f"kept activations were multiplied by {np.median(scale):.4g}, expected "
                         f"1 / (1 - p) = {1 / (1 - p):.4g}{why}")
-        dout = np.random.default_rng(18).normal(size=x.shape)
+        dout = _rng(seed, 18).normal(size=x.shape)
         dx = _as_array(_call("backward(dout)", layer.backward, dout.copy()), "backward(dout)",
                        x.shape)
         if not np.allclose(dx, dout * out / x):
@@ -585,8 +599,8 @@ def check_dropout(cls, *, verbose=True):
                     if np.allclose(out_eval, x * (1 - p)) or np.allclose(out_eval, x / (1 - p))
                     else ": check self.training")
             raise _Fail("in evaluation mode (after eval()) forward must return x unchanged" + hint)
-        a = _call(f"{name}({p}, rng=seed 19)", cls, p, rng=np.random.default_rng(19))
-        b = _call(f"{name}({p}, rng=seed 19)", cls, p, rng=np.random.default_rng(19))
+        a = _call(f"{name}({p}, rng=seed 19)", cls, p, rng=_rng(seed, 19))
+        b = _call(f"{name}({p}, rng=seed 19)", cls, p, rng=_rng(seed, 19))
         if not np.array_equal(a.forward(x.copy()), b.forward(x.copy())):
             raise _Fail("two layers with generators of the same seed drop different units: draw "
                         "the mask from self.rng, not np.random")
@@ -623,12 +637,12 @@ def _reference_trajectory(step_rule, w0, grads, lrs):
     return out
 
 
-def _optimizer_check(name, cls, reference_cls, settings, mistake_rules, verbose):
+def _optimizer_check(name, cls, reference_cls, settings, mistake_rules, verbose, seed):
     """Six steps with changing rates for each setting must match ``reference_cls``."""
     _need_class(cls, f"your {reference_cls.__name__}")
 
     def body():
-        rng = np.random.default_rng(20)
+        rng = _rng(seed, 20)
         w0 = rng.normal(0, 1, (3, 4))
         # gradients of very different sizes per weight, so that per-weight scaling shows
         grads = [rng.normal(0, 1, (3, 4)) * np.logspace(-3, 0, 12).reshape(3, 4)
@@ -655,7 +669,7 @@ def _optimizer_check(name, cls, reference_cls, settings, mistake_rules, verbose)
     return _run(name, body, verbose)
 
 
-def check_sgd(cls, *, verbose=True):
+def check_sgd(cls, *, verbose=True, seed=None):
     """Check ``SGD(params, lr, momentum=0, nesterov=False, weight_decay=0)`` (torch.optim.SGD).
 
     ``g = grad + weight_decay * w``; ``buf = momentum * buf + g`` (``buf = g`` at the first
@@ -695,10 +709,10 @@ def check_sgd(cls, *, verbose=True):
             "gradient first": decay_after,
         }
 
-    return _optimizer_check("sgd", cls, SGD, settings, mistakes, verbose)
+    return _optimizer_check("sgd", cls, SGD, settings, mistakes, verbose, seed)
 
 
-def check_adam(cls, *, verbose=True):
+def check_adam(cls, *, verbose=True, seed=None):
     """Check ``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)``.
 
     ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g²``, the bias corrections
@@ -738,11 +752,11 @@ def check_adam(cls, *, verbose=True):
                 adam(decoupled=True)
         return out
 
-    return _optimizer_check("adam", cls, Adam, settings, mistakes, verbose)
+    return _optimizer_check("adam", cls, Adam, settings, mistakes, verbose, seed)
 
 
 # ----------------------------------------------------------------------------- 03 schedule
-def check_warmup_cosine(cls, *, verbose=True):
+def check_warmup_cosine(cls, *, verbose=True, seed=None):
     """Check ``WarmupCosine(lr, total_steps, warmup_steps=0, min_lr=0)`` and its ``lr_at(step)``.
 
     A linear warm-up that reaches ``lr`` at step ``warmup_steps - 1``, then half a cosine
@@ -807,27 +821,27 @@ def _record_steps(optimizer, model):
     return record
 
 
-def _loop_case(seed=21):
-    rng = np.random.default_rng(seed)
+def _loop_case(seed):
+    rng = _rng(seed, 21)
     X = rng.normal(size=(70, 2))
     y = (X[:, 0] * X[:, 1] > 0).astype(int)
-    init = np.random.default_rng(seed + 1)
+    init = _rng(seed, 22)
     model = Sequential(Linear(2, 8, bias=False, rng=init), BatchNorm(8), ReLU(),
-                       Dropout(0.2, rng=np.random.default_rng(seed + 2)), Linear(8, 1, rng=init))
+                       Dropout(0.2, rng=_rng(seed, 23)), Linear(8, 1, rng=init))
     return model, X, y
 
 
-def _run_loop(fn, model, X, y, schedule, eval_first=True):
+def _run_loop(fn, model, X, y, schedule, seed, eval_first=True):
     opt = Adam(model.parameters(), lr=0.01)
     record = _record_steps(opt, model)
     if eval_first:
         model.eval()                 # a loop that forgets model.train() trains in eval mode
-    out = fn(model, opt, X, y, batch_size=16, rng=np.random.default_rng(3),
+    out = fn(model, opt, X, y, batch_size=16, rng=_rng(seed, 3),
              schedule=schedule, step=5)
     return record, out
 
 
-def check_train_epoch(fn, *, verbose=True):
+def check_train_epoch(fn, *, verbose=True, seed=None):
     """Check ``train_epoch(model, optimizer, X, y, *, batch_size, rng, schedule=None, step=0)``.
 
     One epoch of mini-batch steps in training mode, over a fresh ``rng.permutation`` of
@@ -839,10 +853,10 @@ def check_train_epoch(fn, *, verbose=True):
 
     def body():
         schedule = WarmupCosine(0.05, 40, warmup_steps=4)
-        model, X, y = _loop_case()
-        got, _ = _run_loop(fn, model, X, y, schedule)
-        model_ref, _, _ = _loop_case()
-        want, _ = _run_loop(train_epoch, model_ref, X, y, schedule)
+        model, X, y = _loop_case(seed)
+        got, _ = _run_loop(fn, model, X, y, schedule, seed)
+        model_ref, _, _ = _loop_case(seed)
+        want, _ = _run_loop(train_epoch, model_ref, X, y, schedule, seed)
         n_steps = len(want['after'])
         if len(got['after']) != n_steps:
             why = ""
@@ -873,8 +887,8 @@ def check_train_epoch(fn, *, verbose=True):
         step, diff = _first_difference(got['after'], want['after'], 1e-10)
         if step is not None:
             hint = ""
-            model_u, _, _ = _loop_case()
-            unshuffled, _ = _run_loop(_unshuffled_epoch, model_u, X, y, schedule)
+            model_u, _, _ = _loop_case(seed)
+            unshuffled, _ = _run_loop(_unshuffled_epoch, model_u, X, y, schedule, seed)
             if _first_difference(got['after'], unshuffled['after'], 1e-10)[0] is None:
                 hint = ": the rows were not shuffled; take the batches from " \
                        "rng.permutation(len(X)), a new order every epoch"

@@ -84,13 +84,16 @@ def test_the_solution_passes_its_self_check(task_id, solved, capsys):
     result = task.check(piece)
     assert result.passed, result.message
     assert "PASS" in capsys.readouterr().out
+    assert task.check(piece, verbose=False, seed=99).passed     # a grader's hidden inputs
 
 
+@pytest.mark.parametrize("seed", [None, 2024], ids=["self-check", "hidden-inputs"])
 @pytest.mark.parametrize("task_id,index", [(t, i) for t, ms in MISTAKES.items()
                                            for i in range(len(ms))])
-def test_a_usual_mistake_fails_with_its_name(task_id, index, solved):
+def test_a_usual_mistake_fails_with_its_name(task_id, index, seed, solved):
+    """Also on the other inputs a grader's hidden test uses (``seed``)."""
     mistake = MISTAKES[task_id][index]
-    result = yourturn.TASKS[task_id].check(mistake.build(solved), verbose=False)
+    result = yourturn.TASKS[task_id].check(mistake.build(solved), verbose=False, seed=seed)
     assert not result.passed, mistake.title
     assert mistake.words in result.message, (mistake.title, result.message)
 

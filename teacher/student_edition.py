@@ -1,6 +1,7 @@
 """Write the student edition of the book: the same pages, with no solutions and no tests.
 
     python teacher/student_edition.py OUTDIR [--source BOOK_ROOT]
+    python teacher/student_edition.py --reader OUTDIR [--source BOOK_ROOT]
 
 The notebooks under ``book/`` are nbgrader source notebooks, and the student
 edition is made of them the way ``nbgrader generate_assignment`` makes a
@@ -25,6 +26,10 @@ a student could not use:
 - ``_config.yml`` gets ``hide_solutions: true``, "(student edition)" in the
   title, and the announcement that links to the other edition is turned around.
 
+``--reader`` writes the reader's edition instead, the one to publish beside it: the
+book as it is (solutions folded), with only the autograder's grade cells dropped
+(their hidden tests would otherwise be in the pages' downloadable sources).
+
 A solution that nbgrader would not remove (a ``{solution}`` directive outside an
 nbgrader solution cell, or in a markdown page) stops the tool with an error
 instead of reaching the students.
@@ -38,12 +43,13 @@ OUTDIR is a symbolic link.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
-import os
 import re
 import sys
 from pathlib import Path
+
+if __package__ in (None, ""):                      # run as a script: python teacher/...
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from teacher.safe_write import UnsafeWrite, write_files  # noqa: E402
 
 MANIFEST = ".student-edition"
 SKIP_DIRS = {".ipynb_checkpoints", "__pycache__", "_build", ".jupyter_cache"}
@@ -69,20 +75,25 @@ def _stubs():
     return stub.code_stub["python"], stub.text_stub
 
 
-def student_notebook(nb, where="notebook"):
-    """A copy of ``nb`` (an nbformat NotebookNode) as the student edition shows it."""
+def student_notebook(nb, where="notebook", *, reader=False):
+    """A copy of ``nb`` (an nbformat NotebookNode) as the student edition shows it
+    (``reader=True``: as the reader's edition shows it, solutions kept)."""
     import nbformat
     from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, ClearSolutions
 
     out = nbformat.from_dict(nb)
     for cell in out.cells:
+        if reader:
+            break
         if (cell.cell_type == "markdown" and not _nbgrader(cell).get("solution")
                 and _SOLUTION_DIRECTIVE.search(cell.source)):
             raise StudentEditionError(
                 f"{where}: cell {cell.get('id')!r} holds a {{solution}} directive but is not an "
                 "nbgrader solution cell, so nbgrader would leave it in the student edition")
     resources = {}
-    for preprocessor in (ClearSolutions, ClearHiddenTests, ClearOutput):
+    preprocessors = (ClearHiddenTests, ClearOutput) if reader else (ClearSolutions,
+                                                                    ClearHiddenTests, ClearOutput)
+    for preprocessor in preprocessors:
         try:
             out, resources = preprocessor().preprocess(out, resources)
         except RuntimeError as err:             # nbgrader's words for unmatched markers
@@ -94,6 +105,9 @@ def student_notebook(nb, where="notebook"):
         if meta.get("grade") and not meta.get("solution"):
             continue                                   # an autograder test cell
         tags = list(cell.metadata.get("tags", []))
+        if reader:
+            cells.append(cell)
+            continue
         if meta.get("solution"):
             if cell.source.strip() in (code_stub.strip(), text_stub.strip()):
                 tags += ["remove-cell"] + (["raises-exception"] if cell.cell_type == "code"
@@ -162,83 +176,9 @@ def student_config(text):
     return text
 
 
-# ----------------------------------------------------------------------------- writing safely
-def _digest(data):
-    return hashlib.sha256(data).hexdigest()
-
-
-def _symlink_in(outdir, rel):
-    """The first path from outdir down to outdir/rel that is a symbolic link, or None."""
-    path = outdir
-    for part in Path(rel).parts:
-        path = path / part
-        if path.is_symlink():
-            return path
-    return None
-
-
-def _plan(outdir, files):
-    """Check that every file can be written; return the manifest of the earlier edition."""
-    manifest_path = outdir / MANIFEST
-    if manifest_path.is_symlink():
-        raise StudentEditionError(f"{manifest_path} is a symbolic link: refusing to write "
-                                  "through it")
-    written = {}
-    if manifest_path.exists():
-        try:
-            written = json.loads(manifest_path.read_text())["files"]
-        except (ValueError, KeyError, TypeError):
-            raise StudentEditionError(f"{manifest_path} is not a list written by this tool; "
-                                      "choose an empty OUTDIR") from None
-    elif outdir.exists() and any(outdir.iterdir()):
-        raise StudentEditionError(f"outdir {str(outdir)!r} is not empty and holds no student "
-                                  f"edition written earlier (no {MANIFEST}): choose an empty "
-                                  "directory")
-    problems = []
-    for rel in files:
-        link = _symlink_in(outdir, rel)
-        if link is not None:
-            problems.append(f"{link} is a symbolic link (to {os.readlink(link)}): refusing to "
-                            "write through it")
-            continue
-        target = outdir / rel
-        if not target.exists():
-            continue
-        if not target.is_file():
-            problems.append(f"{target} is in the way (not a file)")
-        elif rel not in written:
-            problems.append(f"{target} exists and was not written by this tool")
-        elif _digest(target.read_bytes()) != written[rel]:
-            problems.append(f"{target} was changed since this tool wrote it (your work?): move "
-                            "it away, or choose another OUTDIR")
-    if problems:
-        raise StudentEditionError("nothing written:\n  " + "\n  ".join(problems))
-    return written
-
-
-def _write(outdir, files):
-    """Write ``files`` ({relative path: bytes}) into outdir and update the manifest."""
-    written = _plan(outdir, files)
-    outdir.mkdir(parents=True, exist_ok=True)
-    try:
-        for rel, data in files.items():
-            target = outdir / rel
-            if target.exists() and target.read_bytes() == data:
-                written[rel] = _digest(data)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-            tmp.write_bytes(data)
-            os.replace(tmp, target)                     # replaces a file, never writes through
-            written[rel] = _digest(data)
-    finally:
-        manifest = {"written_by": "teacher/student_edition.py", "files": written}
-        (outdir / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-
-
 # ----------------------------------------------------------------------------- the edition
-def student_files(source):
-    """{relative path: bytes} of the student edition of the book at ``source``."""
+def student_files(source, *, reader=False):
+    """{relative path: bytes} of the student (or reader's) edition of the book at ``source``."""
     import nbformat
 
     files = {}
@@ -246,23 +186,26 @@ def student_files(source):
         rel = path.relative_to(source).as_posix()
         if path.is_dir() or any(part in SKIP_DIRS for part in Path(rel).parts):
             continue
-        if TEACHER_ONLY.match(rel) and path.suffix in (".md", ".ipynb"):
+        if path.suffix == ".ipynb" and (reader or not TEACHER_ONLY.match(rel)):
+            nb = student_notebook(nbformat.read(path, as_version=4), where=rel, reader=reader)
+            files[rel] = nbformat.writes(nb).encode()
+        elif reader:
+            files[rel] = path.read_bytes()
+        elif TEACHER_ONLY.match(rel) and path.suffix in (".md", ".ipynb"):
             files[rel] = teacher_only_page(path.read_text(encoding="utf-8"),
                                            path.suffix).encode()
-        elif path.suffix == ".ipynb":
-            nb = student_notebook(nbformat.read(path, as_version=4), where=rel)
-            files[rel] = nbformat.writes(nb).encode()
         elif path.suffix == ".md":
             files[rel] = student_markdown(path.read_text(encoding="utf-8"), where=rel).encode()
         else:
             files[rel] = path.read_bytes()
-    files["_config.yml"] = student_config((source / "_config.yml").read_text()).encode()
+    config = (source / "_config.yml").read_text()
+    files["_config.yml"] = (config if reader else student_config(config)).encode()
     files["_toc.yml"] = (source / "_toc.yml").read_bytes()
     return files
 
 
-def write_student_edition(outdir, source=None):
-    """Write the student edition of the book at ``source`` into ``outdir``.
+def write_student_edition(outdir, source=None, *, reader=False):
+    """Write the student edition (or the reader's) of the book at ``source`` into ``outdir``.
 
     Returns the notebooks written (paths inside ``outdir``).
     """
@@ -276,8 +219,11 @@ def write_student_edition(outdir, source=None):
         raise ValueError(f"outdir must not be the book itself or inside book/, got {str(outdir)!r}")
     if outdir.exists() and not outdir.is_dir():
         raise ValueError(f"outdir must be a directory, got the file {str(outdir)!r}")
-    files = student_files(source)
-    _write(outdir, files)
+    files = student_files(source, reader=reader)
+    try:
+        write_files(outdir, files, MANIFEST, "teacher/student_edition.py")
+    except UnsafeWrite as err:
+        raise StudentEditionError(str(err)) from None
     return [outdir / rel for rel in files if rel.endswith(".ipynb")]
 
 
@@ -291,16 +237,20 @@ def main(argv=None):
         prog="python teacher/student_edition.py",
         description="Write the student edition of the book (no solutions, no tests) into OUTDIR.")
     parser.add_argument("outdir", help="where to write it (empty, or an earlier student edition)")
+    parser.add_argument("--reader", action="store_true",
+                        help="write the reader's edition instead: solutions kept (folded), "
+                             "only the autograder's grade cells dropped")
     parser.add_argument("--source", default=None,
                         help="the book's root, with _config.yml and book/ "
                              "(default: this repository)")
     args = parser.parse_args(argv)
     try:
-        written = write_student_edition(args.outdir, args.source)
+        written = write_student_edition(args.outdir, args.source, reader=args.reader)
     except (ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"wrote the student edition ({len(written)} notebooks) to {args.outdir}")
+    edition = "reader's" if args.reader else "student"
+    print(f"wrote the {edition} edition ({len(written)} notebooks) to {args.outdir}")
     print(f"build it with:  jupyter-book build {args.outdir}")
     return 0
 

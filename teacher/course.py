@@ -1,0 +1,124 @@
+"""Set up an nbgrader course folder for the book's graded notebooks.
+
+    python teacher/course.py COURSE [--course-id ID] [--timeout SECONDS] [--exchange DIR]
+
+Writes, under COURSE:
+
+- ``nbgrader_config.py``: the course id; ``Execute.timeout``, the seconds one cell
+  of a submission may run before nbgrader interrupts it (the cell fails, the
+  rest of the notebook and the rest of the batch are graded); the exchange
+  folder for ``release_assignment``/``collect``; the per-task CSV exporter
+  (``teacher/nbgrader_export.py``) for ``nbgrader export``;
+- ``source/<NAME>/<NAME>.ipynb``: every notebook of ``book/`` that has autograded
+  cells, as it is in the book (the book's notebooks are the nbgrader source
+  notebooks), one assignment each: ``05_exercises``, and the stage notebooks.
+
+Run it again after the book changes: it updates what it wrote, and never
+overwrites or deletes anything else (your edits to nbgrader_config.py included;
+see ``teacher/safe_write.py``).  Then, in COURSE::
+
+    nbgrader generate_assignment 05_exercises     # release/: no solutions, no hidden tests
+    nbgrader release_assignment 05_exercises      # to the exchange (JupyterHub)
+    nbgrader collect 05_exercises                 # submissions -> submitted/
+    nbgrader autograde 05_exercises
+    nbgrader export                               # grades.csv: points per task
+
+The page "Grading with nbgrader" in the book (``book/teacher_grading.md``) says more.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if __package__ in (None, ""):                      # run as a script: python teacher/...
+    sys.path.insert(0, str(ROOT))
+from teacher.safe_write import UnsafeWrite, write_files  # noqa: E402
+
+MANIFEST = ".course-files"
+TIMEOUT = 120
+"""Default seconds per cell: the exercises' experiments train a few networks."""
+
+CONFIG = '''\
+# nbgrader configuration of the course; written by teacher/course.py (edit freely: the
+# tool then leaves this file alone).
+import sys
+
+sys.path.insert(0, {root!r})    # the book's repository: teacher/nbgrader_export.py
+
+c = get_config()
+c.CourseDirectory.course_id = {course_id!r}
+c.CourseDirectory.root = {course!r}
+
+# Seconds each cell of a submission may run. Then nbgrader interrupts the kernel: that
+# cell fails (its task earns nothing) and grading goes on with the next cell and the
+# next student. The hidden tests stop a looping check earlier (nblib.grading).
+c.Execute.timeout = {timeout}
+
+# Where release_assignment puts the release and students' submissions arrive
+# (on a JupyterHub: a folder every user can reach, such as /srv/nbgrader/exchange).
+c.Exchange.root = {exchange!r}
+
+# `nbgrader export` writes the points of every task (grades.csv).
+c.ExportApp.plugin_class = "teacher.nbgrader_export.TaskCsvExporter"
+'''
+
+
+def graded_notebooks(book):
+    """The notebooks of ``book`` that have autograded (nbgrader grade) cells."""
+    found = []
+    for path in sorted(Path(book).glob("*.ipynb")):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        if any(c.get("metadata", {}).get("nbgrader", {}).get("grade")
+               and not c["metadata"]["nbgrader"].get("solution") for c in nb["cells"]):
+            found.append(path)
+    return found
+
+
+def course_files(course, *, course_id, timeout, exchange, book=ROOT / "book"):
+    """{relative path: bytes} of the course folder."""
+    course = Path(course).resolve()
+    config = CONFIG.format(root=str(ROOT), course_id=course_id, course=str(course),
+                           timeout=int(timeout), exchange=str(Path(exchange).resolve()))
+    files = {"nbgrader_config.py": config.encode()}
+    for path in graded_notebooks(book):
+        files[f"source/{path.stem}/{path.name}"] = path.read_bytes()
+    return files
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python teacher/course.py",
+                                     description="Set up an nbgrader course folder for the "
+                                                 "book's graded notebooks.")
+    parser.add_argument("course", help="the course folder (empty, or written by this tool)")
+    parser.add_argument("--course-id", default="spirals",
+                        help="nbgrader's course id (default: spirals)")
+    parser.add_argument("--timeout", type=int, default=TIMEOUT,
+                        help=f"seconds one cell of a submission may run (default {TIMEOUT})")
+    parser.add_argument("--exchange", default=None,
+                        help="the exchange folder (default: COURSE/exchange)")
+    args = parser.parse_args(argv)
+    if args.timeout < 1:
+        parser.error(f"--timeout must be >= 1, got {args.timeout}")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", args.course_id):
+        parser.error(f"--course-id must be letters, digits, '_', '.' or '-', got "
+                     f"{args.course_id!r}")
+    exchange = args.exchange or str(Path(args.course) / "exchange")
+    files = course_files(args.course, course_id=args.course_id, timeout=args.timeout,
+                         exchange=exchange)
+    try:
+        write_files(Path(args.course), files, MANIFEST, "teacher/course.py")
+    except UnsafeWrite as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    assignments = sorted({Path(rel).parent.name for rel in files if rel.startswith("source/")})
+    print(f"course folder {args.course}: assignments {', '.join(assignments)}")
+    print(f"next:  cd {args.course} && nbgrader generate_assignment {assignments[-1]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

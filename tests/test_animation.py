@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from matplotlib.animation import FuncAnimation  # noqa: E402
+from matplotlib.animation import AbstractMovieWriter, FuncAnimation  # noqa: E402
 
 import nblib  # noqa: E402
 from nblib import plots  # noqa: E402
@@ -44,13 +44,6 @@ def test_snapshot_epochs(epochs, frames, expected):
 def test_snapshot_epochs_spread_over_a_long_run():
     e = nblib.snapshot_epochs(60, 30)
     assert len(e) == 30 and e[0] == 1 and e[-1] == 60 and np.all(np.diff(e) > 0)
-
-
-def test_snapshot_epochs_validates_its_arguments():
-    with pytest.raises(ValueError, match="frames"):
-        nblib.snapshot_epochs(10, 0)
-    with pytest.raises(TypeError, match="epochs"):
-        nblib.snapshot_epochs(10.0, 3)
 
 
 # ----------------------------------------------------------------- BoundaryRecorder
@@ -88,19 +81,6 @@ def test_recorder_with_fit_restores_the_model_mode():
     assert model.training and all(m.training for m in model.modules())
 
 
-def test_recorder_validates_its_arguments():
-    with pytest.raises(ValueError, match="resolution"):
-        nblib.BoundaryRecorder(10, resolution=1)
-    with pytest.raises(ValueError, match="extent"):
-        nblib.BoundaryRecorder(10, extent=-1.0)
-    recorder = nblib.BoundaryRecorder(10)
-    model = nblib.build_model(TINY)
-    with pytest.raises(TypeError, match="history"):
-        recorder(0, {}, model)
-    with pytest.raises(TypeError, match="model"):
-        recorder(0, nblib.History(), "model")
-
-
 # ------------------------------------------------------------------- plot_snapshot
 def test_plot_snapshot_draws_the_frame(recorded):
     recorder, result = recorded
@@ -110,16 +90,6 @@ def test_plot_snapshot_draws_the_frame(recorded):
     assert "epoch 6" in ax.get_title()
     assert sum(len(c.get_offsets()) for c in ax.collections
                if hasattr(c, "get_offsets") and c is not contour) == len(result.X_test)
-
-
-def test_plot_snapshot_validates_its_arguments(recorded):
-    recorder, _ = recorded
-    with pytest.raises(ValueError, match="i"):
-        nblib.plot_snapshot(recorder, 3)
-    with pytest.raises(TypeError, match="recorder"):
-        nblib.plot_snapshot(recorder.probs, 0)
-    with pytest.raises(ValueError, match="no frames"):
-        nblib.plot_snapshot(nblib.BoundaryRecorder(5), 0)
 
 
 # ----------------------------------------------------------- animate_boundary, html
@@ -138,15 +108,33 @@ def test_animation_has_one_frame_per_snapshot(recorded):
     assert dict(matplotlib.rcParams) == before
 
 
-def test_animation_updates_image_and_title(recorded):
+class FrameGrabber(AbstractMovieWriter):
+    """A movie writer that keeps, for every frame, what the axes show instead of pixels."""
+
+    def __init__(self, ax):
+        super().__init__(fps=5)
+        self.ax, self.frames = ax, []
+
+    def setup(self, fig, outfile, dpi=None):
+        self.fig, self.outfile, self.dpi = fig, outfile, dpi
+
+    def grab_frame(self, **savefig_kwargs):
+        self.frames.append((self.ax.images[0].get_array().copy(), self.ax.get_title()))
+
+    def finish(self):
+        pass
+
+
+def test_each_frame_shows_its_snapshot_and_epoch(recorded, tmp_path):
     recorder, _ = recorded
     fig, ax = plt.subplots(figsize=(2, 2), dpi=40)
     anim = nblib.animate_boundary(recorder, ax=ax)
-    image = ax.images[0]
-    anim._func(2)   # the frame function FuncAnimation calls for frame 2
-    np.testing.assert_array_equal(image.get_array(), recorder.probs[2])
-    assert ax.get_title().startswith(f"epoch {recorder.epochs[2]}")
-    nblib.animation_html(anim)      # render it, or matplotlib warns when it is deleted
+    grabber = FrameGrabber(ax)
+    anim.save(tmp_path / "unused.mp4", writer=grabber)     # plays every frame, writes nothing
+    assert len(grabber.frames) == len(recorder)
+    for (image, title), prob, epoch in zip(grabber.frames, recorder.probs, recorder.epochs):
+        np.testing.assert_array_equal(image, prob)
+        assert title.startswith(f"epoch {epoch}")
 
 
 def test_animation_html_png_frames_and_embed_limit(recorded):
@@ -160,21 +148,3 @@ def test_animation_html_png_frames_and_embed_limit(recorded):
     limited = nblib.animation_html(anim, embed_limit_mb=1e-4)
     assert len(embedded_frames(limited, "jpeg")) < len(recorder)
 
-
-def test_animation_functions_validate_their_arguments(recorded):
-    recorder, _ = recorded
-    with pytest.raises(ValueError, match="no frames"):
-        nblib.animate_boundary(nblib.BoundaryRecorder(3))
-    with pytest.raises(ValueError, match="interval"):
-        nblib.animate_boundary(recorder, interval=0)
-    fig, ax = plt.subplots(figsize=(2, 2), dpi=40)
-    anim = nblib.animate_boundary(recorder, ax=ax)
-    with pytest.raises(TypeError, match="anim"):
-        nblib.animation_html("anim")
-    with pytest.raises(ValueError, match="frame_format"):
-        nblib.animation_html(anim, frame_format="gif")
-    with pytest.raises(ValueError, match="fps"):
-        nblib.animation_html(anim, fps=0)
-    with pytest.raises(ValueError, match="default_mode"):
-        nblib.animation_html(anim, default_mode="bounce")
-    nblib.animation_html(anim)      # render it, or matplotlib warns when it is deleted

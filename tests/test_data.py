@@ -4,6 +4,7 @@ import pytest
 
 from nblib import (DEFAULT_NOISE, bayes_accuracy, bayes_posterior, make_spirals, spiral_centres,
                    train_test_split)
+from nblib.data import CENTRES, make_source_spirals
 
 
 # --- the oracle: copied verbatim from /work/shared/reference/ch334-source.md, section 1 --------
@@ -25,24 +26,17 @@ def make_spirals_source(n: int = 300, noise: float = 0.08, seed: int = 42) -> tu
 
 @pytest.mark.parametrize("n,noise,seed", [(300, 0.08, 42), (300, 0.03, 0), (1, 0.1, 3),
                                           (2, 0.0, 7), (57, 0.5, 123), (1000, 0.08, 2**31)])
-def test_source_variant_reproduces_the_source_bit_for_bit(n, noise, seed):
-    X, y = make_spirals(n, noise, seed, variant="source")
+def test_source_generator_reproduces_the_source_bit_for_bit(n, noise, seed):
+    X, y = make_source_spirals(n, noise, seed)
     X_src, y_src = make_spirals_source(n, noise, seed)
     assert np.array_equal(X, X_src)
     assert np.array_equal(y, y_src)
 
 
-def test_source_defaults_are_the_source_call():
-    """The source's own call, make_spirals(300): noise 0.08, seed 42."""
-    X, y = make_spirals(300, 0.08, 42, variant="source")
-    X_src, y_src = make_spirals_source(300)
-    assert np.array_equal(X, X_src) and np.array_equal(y, y_src)
-
-
-@pytest.mark.parametrize("variant", ["two-spiral", "source"])
+@pytest.mark.parametrize("make", [make_spirals, make_source_spirals], ids=["book", "source"])
 @pytest.mark.parametrize("n", [1, 5, 300])
-def test_shapes_dtypes_and_balance(variant, n):
-    X, y = make_spirals(n, 0.05, 1, variant=variant)
+def test_shapes_dtypes_and_balance(make, n):
+    X, y = make(n, 0.05, 1)
     assert X.shape == (2 * n, 2) and X.dtype == np.float64
     assert y.shape == (2 * n,) and y.dtype == np.int64
     assert np.count_nonzero(y == 0) == n and np.count_nonzero(y == 1) == n
@@ -91,7 +85,7 @@ def _distance_to_arm0(P, samples=100_001):  # spacing ~6e-5 along the curve
 def test_source_arms_coincide_but_corrected_ones_do_not():
     """The source adds pi before computing the radius: arm 1 runs along arm 0's own curve."""
     n = 120
-    Xs, ys = make_spirals(n, 0.0, 1, variant="source")
+    Xs, ys = make_source_spirals(n, 0.0, 1)
     d_source = _distance_to_arm0(Xs[ys == 1])
     # t = theta + pi <= 4 pi for three quarters of the arm: those points are ON arm 0's curve
     assert np.mean(d_source < 1e-4) > 0.7, np.mean(d_source < 1e-4)
@@ -152,7 +146,7 @@ def test_bayes_accuracy_equals_accuracy_of_the_bayes_classifier():
 @pytest.mark.parametrize("variant", ["two-spiral", "source"])
 def test_bayes_posterior_matches_brute_force_density(variant):
     n, noise = 40, 0.06
-    C0, C1 = spiral_centres(n, variant)
+    C0, C1 = CENTRES[variant](n)
     rng = np.random.default_rng(3)
     pts = [C0[10] + rng.normal(0, noise, 2), C1[25] + rng.normal(0, noise, 2),
            (C0[30] + C1[30]) / 2, np.array([0.01, -0.02]), C0[-1] + [0.05, 0.0]]

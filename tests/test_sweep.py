@@ -1,12 +1,14 @@
 """nblib.sweep: many training runs in worker processes, results in the order given."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
 import nblib
 from nblib import SpiralConfig
-from nblib.sweep import sweep as sweep_fn, train_quietly
+from nblib.sweep import train_quietly
 
 
 def tiny(**kw):
@@ -19,10 +21,6 @@ def _boom(config):
 
 def _seed_of(config):
     return config.seed
-
-
-def test_sweep_is_exported_from_nblib():
-    assert nblib.sweep is sweep_fn
 
 
 def test_results_follow_the_order_of_configs_and_match_a_single_process_run():
@@ -61,16 +59,25 @@ def test_progress_bar_counts_completed_runs(capsys):
     assert "sweep" in err and "2/2" in err
 
 
-@pytest.mark.parametrize("kwargs, exc, words", [
-    (dict(configs=tiny()), TypeError, "got a single SpiralConfig"),
-    (dict(configs=5), TypeError, "configs must be an iterable"),
-    (dict(configs=[tiny(), "x"]), TypeError, r"configs\[1\] must be a SpiralConfig"),
-    (dict(configs=[tiny()], workers=0), ValueError, "workers must be >= 1"),
-    (dict(configs=[tiny()], workers=1.5), TypeError, "workers must be an integer"),
-    (dict(configs=[tiny()], progress="yes"), TypeError, "progress must be a bool"),
-    (dict(configs=[tiny()], run=3), TypeError, "run must be callable"),
-    (dict(configs=[tiny()], cache=[]), TypeError, "cache must be a dict"),
-])
-def test_bad_arguments_name_the_argument(kwargs, exc, words):
-    with pytest.raises(exc, match=words):
-        nblib.sweep(**kwargs)
+
+def _blas_threads(config):
+    from threadpoolctl import threadpool_info
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+
+def test_each_worker_uses_one_blas_thread():
+    """Even when this process allows more, a worker process computes on one BLAS thread."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(2):
+        assert set(_blas_threads(None)) == {2}            # forked workers would inherit 2
+        per_worker = nblib.sweep([tiny(seed=0), tiny(seed=1)], workers=2, progress=False,
+                                 run=_blas_threads)
+    assert per_worker == [[1], [1]]
+
+
+def test_parallel_sweep_without_threadpoolctl_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)
+    with pytest.raises(ImportError, match="pip install threadpoolctl"):
+        nblib.sweep([tiny(seed=0), tiny(seed=1)], workers=2, progress=False, run=_seed_of)
+    assert nblib.sweep([tiny(seed=0), tiny(seed=1)], workers=1, progress=False,
+                       run=_seed_of) == [0, 1]

@@ -214,6 +214,8 @@ def _as_params(params, name):
     for j, p in enumerate(params):
         if not isinstance(p, Param):
             raise TypeError(f"{name}[{j}] must be an nblib Param, got {type(p).__name__}")
+        if p in params[:j]:   # torch.optim would step it twice, and warns that this will fail
+            raise ValueError(f"{name}[{j}] is listed before: give each Param once")
     return params
 
 

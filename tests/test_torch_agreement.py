@@ -14,6 +14,7 @@ import nblib
 from nblib import (SGD, Adam, AdamW, BatchNorm, Dropout, Exponential, LayerNorm, Linear,
                    OneCycle, ReLU, Sigmoid, SpiralConfig, StepDecay, WarmupCosine,
                    bce_with_logits, build_model)
+from nblib.optim import weight_decay_groups
 
 torch = pytest.importorskip("torch", reason="PyTorch is the test-only reference: pip install torch==2.13.0")
 import torch.nn.functional as F  # noqa: E402
@@ -234,6 +235,29 @@ OPTIMIZERS = {
 }
 
 
+# Parameter groups (nanoGPT): weight decay on the matrices only, and a group with its own lr.
+# SHAPES holds two matrices and one vector; weight_decay_groups splits them the same way.
+def _groups(params):
+    return [{"params": [params[0], params[2]], "weight_decay": 0.1},
+            {"params": [params[1]], "weight_decay": 0.0, "lr": 0.02}]
+
+
+GROUP_OPTIMIZERS = {
+    "sgd-momentum-groups": (lambda ps: SGD(_groups(ps), 0.05, momentum=0.9),
+                            lambda ps: torch.optim.SGD(_groups(ps), lr=0.05, momentum=0.9)),
+    "adam-groups": (lambda ps: Adam(_groups(ps), 0.01),
+                    lambda ps: torch.optim.Adam(_groups(ps), lr=0.01)),
+    "adamw-groups": (lambda ps: AdamW(_groups(ps), 0.01),
+                     lambda ps: torch.optim.AdamW(_groups(ps), lr=0.01)),
+    "adamw-weight-decay-groups": (lambda ps: AdamW(weight_decay_groups(ps, 0.3), 0.01),
+                                  lambda ps: torch.optim.AdamW(
+                                      [{"params": [ps[0], ps[2]]},
+                                       {"params": [ps[1]], "weight_decay": 0.0}],
+                                      lr=0.01, weight_decay=0.3)),
+}
+OPTIMIZERS.update(GROUP_OPTIMIZERS)
+
+
 def _loss(tensors, coefs):
     """A smooth, non-quadratic loss with a different curvature per weight."""
     return sum((0.5 * a * w ** 2 + torch.cos(3 * w) + 0.1 * w ** 3 / (1 + w ** 2)).sum()
@@ -273,6 +297,41 @@ def test_optimizer_matches_torch(name):
 @pytest.mark.parametrize("name", ["sgd-momentum", "adam", "adamw"])
 def test_changing_lr_between_steps(name):
     _run_optimizer_pair(name, lr_at=lambda k: 0.03 * (1 + np.sin(k / 7.0)) + 1e-3)
+
+
+def test_weight_decay_groups_split_matrices_from_vectors():
+    params = [nblib.Param(np.ones(s)) for s in SHAPES]
+    groups = weight_decay_groups(params, 0.3)
+    assert [g["params"] for g in groups] == [[params[0], params[2]], [params[1]]]
+    assert [g["weight_decay"] for g in groups] == [0.3, 0.0]
+
+
+def test_a_param_listed_twice_is_refused():
+    """torch.optim steps such a parameter twice and warns that this "will cause an error" in
+    future; nblib raises that error now instead of moving it twice without a word."""
+    p = nblib.Param(np.ones(3))
+    with pytest.warns(UserWarning, match="duplicate parameters"):
+        torch.optim.SGD([T(np.ones(3), grad=True)] * 2, lr=0.1)
+    with pytest.raises(ValueError, match=r"params\[1\]"):
+        SGD([p, p], 0.1)
+
+
+@pytest.mark.parametrize("name", ["sgd-momentum", "adam", "adamw"])
+def test_a_param_without_gradient_is_skipped_as_in_torch(name):
+    make_nb, make_t = OPTIMIZERS[name]
+    init = [np.linspace(-1, 1, int(np.prod(s))).reshape(s) for s in SHAPES]
+    params, tparams = [nblib.Param(w.copy()) for w in init], [T(w, grad=True) for w in init]
+    opt, topt = make_nb(params), make_t(tparams)
+    for k in range(4):
+        topt.zero_grad(set_to_none=True)
+        used = [w for i, w in enumerate(tparams) if i != k % 3]   # one parameter sits out
+        sum((w ** 2).sum() for w in used).backward()
+        for p, t in zip(params, tparams):
+            p.grad = None if t.grad is None else t.grad.numpy().copy()
+        opt.step()
+        topt.step()
+    for p, t in zip(params, tparams):
+        close(p.value, t)
 
 
 # --- a whole model --------------------------------------------------------------------------

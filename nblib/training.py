@@ -14,9 +14,7 @@ import numpy as np
 from ._checks import check_array, check_float, check_instance, check_int, check_xy
 from .loss import bce_with_logits, sigmoid
 from .module import Module
-from .optim import Optimizer
 from .progress import progress_bar
-from .schedules import Schedule
 
 
 @dataclass
@@ -73,12 +71,15 @@ def _check_model(model):
 
 
 def _check_optimizer(optimizer):
-    check_instance(optimizer, "optimizer", Optimizer, "an nblib Optimizer")
+    if not callable(getattr(optimizer, "step", None)):   # what the loop needs, nothing more
+        raise TypeError("optimizer must have a step() method, such as "
+                        f"nblib.Adam(model.parameters(), lr), got {type(optimizer).__name__}")
 
 
 def _check_schedule(schedule):
-    if schedule is not None and not isinstance(schedule, Schedule):
-        raise TypeError(f"schedule must be an nblib Schedule or None, got {type(schedule).__name__}")
+    if schedule is not None and not callable(schedule):
+        raise TypeError("schedule must be a function of the step, such as an nblib Schedule, "
+                        f"or None, got {type(schedule).__name__}")
 
 
 def _check_rng(rng):
@@ -194,7 +195,7 @@ def fit(model, optimizer, X_train, y_train, X_test, y_test, *, epochs, batch_siz
     Inputs
     - X_train (N, D), y_train (N,), X_test (M, D), y_test (M,): data, labels in {0, 1}
     - epochs, batch_size: positive ints; the last batch of an epoch may be smaller
-    - schedule: a ``Schedule`` giving the learning rate of each step, or None
+    - schedule: the learning rate of each step, ``schedule(step)`` (a ``Schedule``), or None
     - rng: the ``np.random.Generator`` that shuffles the batches
     - progress: show a progress bar (tqdm's if installed: a widget in Jupyter)
     - on_epoch_end: ``callback(epoch, history, model)`` after each epoch; return

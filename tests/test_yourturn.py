@@ -143,7 +143,12 @@ def test_collect_pieces_uses_yours_where_they_pass_and_nblibs_elsewhere(tmp_path
 
 def test_own_network_from_the_solutions_trains_past_95_percent(solved):
     """The pieces of the solution cells, put together as 03_training does."""
-    pieces = {task_id: solved[task.name] for task_id, task in yourturn.TASKS.items()}
+    assert own_network_accuracy({t_id: solved[t.name] for t_id, t in yourturn.TASKS.items()}) \
+        > 0.95
+
+
+def own_network_accuracy(pieces):
+    """Held-out accuracy of the recipe built and trained from ``pieces`` (task id -> piece)."""
     config = nblib.SpiralConfig()
     X, y = pieces["make_spirals"](config.n, config.noise, config.data_seed)
     X_tr, X_te, y_tr, y_te = nblib.train_test_split(X, y, config.test_fraction)
@@ -165,4 +170,82 @@ def test_own_network_from_the_solutions_trains_past_95_percent(solved):
                               rng=shuffle, schedule=schedule,
                               step=epoch * config.steps_per_epoch)
     _, acc = nblib.evaluate(model, X_te, y_te)
-    assert acc > 0.95
+    return acc
+
+
+# ----------------------------------------------------------------------------- student edition
+def _solution_lines():
+    """Distinctive lines of every task's solution (inside the solution markers)."""
+    lines = set()
+    for task_id in yourturn.TASKS:
+        inside = False
+        for line in task_cells.solution_cell_source(task_id).splitlines():
+            stripped = line.strip()
+            if stripped == task_cells.BEGIN:
+                inside = True
+            elif stripped == task_cells.END:
+                inside = False
+            elif inside and len(stripped) > 20 and not stripped.startswith(("#", "return ")):
+                lines.add(stripped)
+    return sorted(lines)
+
+
+def test_the_leak_probe_sees_the_solutions_in_the_teacher_book(teacher_build):
+    assert teacher_build.ok, teacher_build.failure_report()
+    probes = _solution_lines()
+    assert len(probes) > 60
+    text = (teacher_build.html / "_sources" / "book" / "02_network.ipynb").read_text()
+    assert any(p in text for p in probes)            # the probe can find a solution
+
+
+def test_no_solution_text_in_the_student_edition(student_build):
+    """Not in the notebooks, the HTML, _sources, searchindex.js or the downloads."""
+    assert student_build.ok, student_build.failure_report()
+    probes = _solution_lines()
+    files = list((student_build.source / "book").rglob("*.ipynb"))
+    files += [p for p in student_build.html.rglob("*")
+              if p.is_file() and p.suffix in {".html", ".ipynb", ".js", ".txt", ".md", ".py"}]
+    assert any(p.name == "searchindex.js" for p in files)
+    assert any("_sources" in p.parts for p in files)
+    leaks = {}
+    for path in files:
+        text = path.read_text(errors="replace")
+        found = [p for p in probes if p in text]
+        if found:
+            leaks[str(path.relative_to(student_build.root.parent))] = found[:3]
+    assert not leaks, leaks
+
+
+def test_student_edition_self_checks_report_not_implemented(student_build):
+    for docname in ("book/01_data", "book/02_network", "book/03_training"):
+        nb = student_build.executed(docname)
+        checks = [c for c in nb.cells if "self-check" in c.metadata.get("tags", [])
+                  and c.metadata.get("task")]
+        assert checks, docname
+        for cell in checks:
+            text = "".join(o.get("text", "") for o in cell.outputs)
+            assert "FAIL" in text and "not implemented yet" in text, (docname, text)
+
+
+def test_student_edition_filled_in_trains_the_students_own_network(student_build, tmp_path):
+    """The student notebooks with every task's solution typed in: all pieces are the student's."""
+    import nbformat
+
+    folder = tmp_path / "book"
+    folder.mkdir()
+    for notebook in {t.notebook for t in yourturn.TASKS.values()}:
+        nb = nbformat.read(student_build.source / "book" / notebook, as_version=4)
+        filled = 0
+        for cell in nb.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id in yourturn.TASKS:
+                assert "NotImplementedError" in cell.source     # the student's starter
+                cell.source = task_cells.solution_cell_source(grade_id)
+                filled += 1
+        assert filled == sum(t.notebook == notebook for t in yourturn.TASKS.values())
+        nbformat.write(nb, folder / notebook)
+    here = yourturn.pieces_from_notebook(folder / "03_training.ipynb")
+    pieces, table = yourturn.collect_pieces(here, "03_training.ipynb", folder, verbose=False)
+    assert [whose for _, whose, _ in table if whose != "yours"] == [], table
+    assert all(pieces[t] is not yourturn.TASKS[t].reference for t in pieces)
+    assert own_network_accuracy(pieces) > 0.95

@@ -1,7 +1,10 @@
 """Training speed of nblib against PyTorch CPU eager, for the source and the book's recipe.
 
     python benchmarks/train_speed.py            # both recipes, best of 3 runs each
-    python benchmarks/train_speed.py --repeats 1
+    python benchmarks/train_speed.py --repeats 1 --recipes source --dtypes float64
+
+The load average is printed before and after: on a shared machine, trust a run
+only when it stays well below the number of cores.
 
 Prints, for each recipe: nblib's training time in float64 and float32, PyTorch
 eager's time for the same model, data and hyper-parameters (when torch is
@@ -26,7 +29,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import nblib  # noqa: E402
-from nblib.config import _generators, build_model, make_data, make_optimizer, make_schedule  # noqa: E402
+from nblib.config import (build_model, make_data, make_optimizer, make_schedule,  # noqa: E402
+                          make_shuffle_rng)
 
 
 def time_nblib(config):
@@ -35,7 +39,7 @@ def time_nblib(config):
     model = build_model(config)
     optimizer = make_optimizer(config, model.parameters())
     schedule = make_schedule(config)
-    rng = _generators(config.seed)[2]
+    rng = make_shuffle_rng(config)
     start = time.perf_counter()
     history = nblib.fit(model, optimizer, X_train, y_train, X_test, y_test, epochs=config.epochs,
                         batch_size=config.batch_size, schedule=schedule, rng=rng, progress=False)
@@ -71,19 +75,15 @@ def time_torch(config, threads=None):
             layers.append(nn.ReLU())
         elif isinstance(layer, nblib.Dropout):
             layers.append(nn.Dropout(layer.p))
+        else:
+            raise ValueError(f"no PyTorch counterpart for {layer!r}")
     model = nn.Sequential(*layers).to(dtype)
-    opt_cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}.get(config.optimizer)
-    if opt_cls is None:
-        momentum = config.momentum if config.optimizer == "momentum" else 0.0
-        opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=momentum,
-                              weight_decay=config.weight_decay)
-    else:
-        opt = opt_cls(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    opt = torch_optimizer(make_optimizer(config, ref.parameters()), ref, model)
     schedule = make_schedule(config)
     loss_fn = nn.BCEWithLogitsLoss()
     Xtr, Xte = torch.tensor(X_train, dtype=dtype), torch.tensor(X_test, dtype=dtype)
     ytr, yte = torch.tensor(y_train, dtype=dtype), torch.tensor(y_test, dtype=dtype)
-    rng = _generators(config.seed)[2]
+    rng = make_shuffle_rng(config)
     test_acc, step = [], 0
     start = time.perf_counter()
     for _ in range(config.epochs):
@@ -108,6 +108,29 @@ def time_torch(config, threads=None):
     return time.perf_counter() - start, test_acc
 
 
+# nblib optimizer class -> its torch.optim counterpart (same name, same options)
+TORCH_OPTIMIZERS = {nblib.SGD: "SGD", nblib.Adam: "Adam", nblib.AdamW: "AdamW"}
+
+
+def torch_optimizer(nb_optimizer, nb_model, torch_model):
+    """The torch.optim optimizer with ``nb_optimizer``'s class, parameter groups and options.
+
+    Each group's Params are replaced by the torch parameters of the same name, so a
+    recipe that decays only some parameters decays the same ones in both libraries.
+    An optimizer without a PyTorch counterpart is an error, not a silent SGD.
+    """
+    import torch
+    name = TORCH_OPTIMIZERS.get(type(nb_optimizer))
+    if name is None:
+        raise ValueError(f"no PyTorch counterpart for {type(nb_optimizer).__name__}; "
+                         f"add it to TORCH_OPTIMIZERS (known: {sorted(TORCH_OPTIMIZERS.values())})")
+    by_param = {id(p): dict(torch_model.named_parameters())[n]
+                for n, p in nb_model.named_parameters()}
+    groups = [dict(group, params=[by_param[id(p)] for p in group["params"]])
+              for group in nb_optimizer.param_groups]
+    return getattr(torch.optim, name)(groups)
+
+
 def best_of(fn, config, repeats, **kwargs):
     runs = [fn(config, **kwargs) for _ in range(repeats)]
     return min(runs, key=lambda r: r[0])
@@ -116,23 +139,30 @@ def best_of(fn, config, repeats, **kwargs):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs per measurement (best kept)")
+    parser.add_argument("--recipes", default="source,book", help="comma-separated: source, book")
+    parser.add_argument("--dtypes", default="float64,float32", help="comma-separated")
     args = parser.parse_args()
+    every = {"source": ("source recipe", nblib.SpiralConfig.source()),
+             "book": ("book recipe", nblib.SpiralConfig())}
+    unknown = set(args.recipes.split(",")) - set(every)
+    if unknown:
+        parser.error(f"unknown recipe(s) {sorted(unknown)}; choose from {sorted(every)}")
+    recipes = dict(every[r] for r in args.recipes.split(","))
     try:
         import torch  # noqa: F401
         have_torch = True
     except ImportError:
         have_torch = False
         print("PyTorch not installed: pip install torch==2.13.0 for the comparison")
-    recipes = {"source recipe": nblib.SpiralConfig.source(),
-               "book recipe": nblib.SpiralConfig()}
     if have_torch:
         import torch
         default_threads = torch.get_num_threads()
         print(f"PyTorch {torch.__version__}: default {default_threads} intra-op threads; "
               "NumPy with 1 OpenBLAS thread")
+    print("load average (1, 5, 15 min): %.2f %.2f %.2f" % os.getloadavg())
     for name, config in recipes.items():
         print(f"== {name}: {config!r}")
-        for dtype in ("float64", "float32"):
+        for dtype in args.dtypes.split(","):
             cfg = config.replace(dtype=dtype)
             t_np, hist = best_of(time_nblib, cfg, args.repeats)
             t95 = hist.time_to_accuracy(0.95)
@@ -147,6 +177,7 @@ def main():
                           f"(final test acc {accs[-1]:.1%})  ratio nblib/torch {t_np / t_pt:.2f}",
                           flush=True)
                 torch.set_num_threads(default_threads)
+    print("load average (1, 5, 15 min): %.2f %.2f %.2f" % os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -300,7 +300,7 @@ class _Reference:
     def __init__(self, reference, fresh):
         refs = reference if isinstance(reference, tuple) else (reference,)
         refs = [r for r in refs if r is not None]
-        self.files = {_realpath(inspect.getfile(r)) for r in refs}
+        self.files = {_realpath(sys.modules[r.__module__].__file__) for r in refs}
         self.qualnames = tuple(r.__qualname__ for r in refs)
         self.allowed = set()
         for r in refs:

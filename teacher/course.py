@@ -18,8 +18,8 @@ overwrites or deletes anything else (your edits to nbgrader_config.py included;
 see ``teacher/safe_write.py``).  Then, in COURSE::
 
     nbgrader generate_assignment 05_exercises     # release/: no solutions, no hidden tests
-    nbgrader release_assignment 05_exercises      # to the exchange (JupyterHub)
-    nbgrader collect 05_exercises                 # submissions -> submitted/
+    nbgrader release_assignment 05_exercises      # to the exchange (JupyterHub), or hand
+    nbgrader collect 05_exercises                 #   out release/ and zip_collect them back
     nbgrader autograde 05_exercises
     nbgrader export                               # grades.csv: points per task
 
@@ -61,6 +61,11 @@ c.Execute.timeout = {timeout}
 # Where release_assignment puts the release and students' submissions arrive
 # (on a JupyterHub: a folder every user can reach, such as /srv/nbgrader/exchange).
 c.Exchange.root = {exchange!r}
+
+# `nbgrader zip_collect NAME` (submissions downloaded from a learning platform): put each
+# student's notebook, or a zip of it, in downloaded/NAME/archive/, in a folder (or a zip)
+# named by the student's id: downloaded/NAME/archive/alice/NAME.ipynb.
+c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/]+)/(?P<file_id>[^/]+\.ipynb)$"
 
 # `nbgrader export` writes the points of every task (grades.csv).
 c.ExportApp.plugin_class = "teacher.nbgrader_export.TaskCsvExporter"

@@ -1,18 +1,20 @@
-"""The exercises page: self-checks, its solutions (teacher edition) and the student edition.
+"""The exercises page as an nbgrader source notebook, and its self-checks.
 
-- every self-check PASSES on the notebook's own solutions, and FAILS with a message (never
-  an exception) on the starter stubs and on subtly wrong implementations;
-- ``teacher/student_edition.py`` writes notebooks with no solution left in them, which run to
-  the end with every self-check reporting "not implemented yet";
-- the student book builds with -W, and its HTML holds no solution text;
-- ``teacher/grade.py`` grades a submitted notebook.
+- every exercise is an nbgrader task: an answer cell whose solution sits between
+  ``### BEGIN SOLUTION`` / ``### END SOLUTION`` (folded in the book), a self-check, and a
+  grade cell (removed from both books) whose hidden test calls ``nblib.grading.grade``; the
+  worked answers are nbgrader solution cells, so nbgrader removes them from the release;
+- every self-check PASSES on the notebook's solutions, FAILS with a message (never an
+  exception) on nbgrader's starters and on subtly wrong implementations, stops a loop
+  within its time limit, and runs on other inputs for a hidden seed.
+
+The student edition and the release are tested in test_student_edition.py and
+test_grading.py.
 """
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from html.parser import HTMLParser
+import time
 from pathlib import Path
 
 import nbformat
@@ -21,11 +23,13 @@ import pytest
 
 import nblib
 from nblib import Module, Param, checks
-from teacher import grade, student_edition as student
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = ROOT / "book" / "05_exercises.ipynb"
 CHECK_NAMES = list(checks.EXERCISES)
+CHECK_FUNCTION = {"ex_layernorm": "layernorm", "ex_adam_l2": "adam_l2",
+                  "ex_hidden_size": "best_hidden_size", "ex_momentum": "sgd_momentum",
+                  "ex_warmup_cosine": "warmup_cosine", "ex_dropout": "dropout"}
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -33,88 +37,39 @@ def _read(path):
     return nbformat.read(path, as_version=4)
 
 
-def _base_namespace():
-    return {"np": np, "nblib": nblib, "Module": Module, "Param": Param, "checks": checks}
-
-
-def _exec_cells(nb, keep):
-    """Run the code cells for which keep(cell) is true, in order, in a fresh namespace."""
-    ns = _base_namespace()
-    for cell in nb.cells:
-        if cell.cell_type == "code" and keep(cell):
-            exec(compile(cell.source, f"<{cell.get('id')}>", "exec"), ns)
-    return ns
-
-
 def _tags(cell):
     return cell.get("metadata", {}).get("tags", [])
 
 
-def _is_definition(cell):
-    """A starter, or the first code cell of a solution (it defines the object, then checks it)."""
-    return "starter" in _tags(cell) or (cell.get("id", "").endswith("-sol")
-                                        and "solution" in _tags(cell))
+def _nbgrader(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
 
 
-def _solution_cells(nb):
-    """The cells inside gated solutions (solution-start ... solution-end, both included)."""
+def _answer_cells(nb):
+    return {_nbgrader(c)["grade_id"]: c for c in nb.cells
+            if _nbgrader(c).get("grade_id") in checks.EXERCISES}
+
+
+def _exec(sources):
+    ns = {"np": np, "nblib": nblib, "Module": Module, "Param": Param, "checks": checks}
+    for source in sources:
+        exec(compile(source, "<answer>", "exec"), ns)
+    return {task_id: ns[task.name] for task_id, task in checks.EXERCISES.items()}
+
+
+def _gated_cells(nb):
+    """The cells of the worked answers (solution-start ... solution-end, both included)."""
     inside, out = False, []
     for cell in nb.cells:
-        src = cell.source
-        if cell.cell_type == "markdown" and "{solution-start}" in src:
+        if cell.cell_type == "markdown" and "{solution-start}" in cell.source:
             inside = True
         if inside:
             out.append(cell)
-        if cell.cell_type == "markdown" and "{solution-end}" in src:
+        if cell.cell_type == "markdown" and "{solution-end}" in cell.source:
             inside = False
     return out
 
 
-def _fingerprints(nb):
-    """Lines of the solutions that appear nowhere else in the notebook: if one of them is
-    found in a student edition, a solution has leaked."""
-    sol_ids = {id(c) for c in _solution_cells(nb)}
-    elsewhere = "\n".join(c.source for c in nb.cells if id(c) not in sol_ids)
-    prints = set()
-    for cell in _solution_cells(nb):
-        for line in cell.source.splitlines():
-            line = line.strip()
-            if len(line) >= 25 and line not in elsewhere and "solution-" not in line:
-                prints.add(line)
-    return sorted(prints)
-
-
-def _norm(text):
-    return re.sub(r"\s+", " ", text)
-
-
-class _Text(HTMLParser):
-    """The visible text of an HTML page (what a student could read)."""
-
-    def __init__(self):
-        super().__init__()
-        self.parts, self._skip = [], 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style"):
-            self._skip += 1
-
-    def handle_endtag(self, tag):
-        if tag in ("script", "style"):
-            self._skip -= 1
-
-    def handle_data(self, data):
-        if not self._skip:
-            self.parts.append(data)
-
-
-def _html_text(path):
-    p = _Text()
-    p.feed(path.read_text(encoding="utf-8"))
-    return _norm("".join(p.parts))
-
-
-# ----------------------------------------------------------------------------- teacher edition
 @pytest.fixture(scope="module")
 def teacher():
     return _read(EXERCISES)
@@ -122,71 +77,142 @@ def teacher():
 
 @pytest.fixture(scope="module")
 def solutions(teacher):
-    return _exec_cells(teacher, _is_definition)
+    return _exec(c.source for c in _answer_cells(teacher).values())
 
 
 @pytest.fixture(scope="module")
 def stubs(teacher):
-    return _exec_cells(teacher, lambda c: "starter" in _tags(c))
+    """What the student starts from: the answer cells as nbgrader's ClearSolutions leaves them."""
+    from nbgrader.preprocessors import ClearSolutions
+
+    released, _ = ClearSolutions().preprocess(nbformat.from_dict(teacher), {})
+    return _exec(c.source for c in _answer_cells(released).values())
 
 
+# ----------------------------------------------------------------------------- the notebook
 def test_notebook_is_committed_without_outputs(teacher):
     for cell in teacher.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None, cell.get("id")
 
 
-def test_every_exercise_has_starter_selfcheck_and_gated_dropdown_solution(teacher):
+def test_every_exercise_is_an_nbgrader_task(teacher):
     md = "\n".join(c.source for c in teacher.cells if c.cell_type == "markdown")
     labels = re.findall(r"````\{exercise\}[^\n]*\n:label: (\S+)", md)
     assert len(labels) == len(CHECK_NAMES) == 6
     for label in labels:
         assert re.search(r"```\{solution-start\} " + re.escape(label) + r"\n:class: dropdown", md)
-    assert md.count("{solution-start}") == md.count("{solution-end}") == len(labels)
-    starters = [c for c in teacher.cells if "starter" in _tags(c)]
-    selfchecks = [c.source for c in teacher.cells if "self-check" in _tags(c)]
-    assert len(starters) == len(selfchecks) == len(labels)
-    for name, (obj, _) in checks.EXERCISES.items():
-        assert any(f"checks.{name}({obj})" in s for s in selfchecks), name
-    for cell in starters:
-        assert "NotImplementedError" in cell.source and "TODO" in cell.source
-    # every code cell inside a solution is tagged, so the student edition can find it
-    for cell in _solution_cells(teacher):
-        if cell.cell_type == "code":
-            assert "solution" in _tags(cell), cell.get("id")
+    answers = _answer_cells(teacher)
+    assert list(answers) == CHECK_NAMES                 # one answer cell each, in order
+    cells = teacher.cells
+    for task_id, task in checks.EXERCISES.items():
+        answer = answers[task_id]
+        meta = _nbgrader(answer)
+        assert meta == {"grade": False, "solution": True, "locked": False,
+                        "grade_id": task_id, "schema_version": 3}
+        assert "hide-input" in _tags(answer)             # the reader's book folds the solution
+        assert answer.source.count("### BEGIN SOLUTION") == answer.source.count(
+            "### END SOLUTION") >= 1
+        assert "TODO" in answer.source
+        i = cells.index(answer)
+        check, grade = cells[i + 1], cells[i + 2]
+        assert "self-check" in _tags(check)
+        assert check.source.endswith(f"checks.{CHECK_FUNCTION[task_id]}({task.name})")
+        assert _nbgrader(grade) == {"grade": True, "solution": False, "locked": True,
+                                    "points": task.points, "grade_id": f"test-{task_id}",
+                                    "schema_version": 3}
+        assert set(_tags(grade)) == {"remove-cell", "grade"}
+        visible, hidden = grade.source.split("### BEGIN HIDDEN TESTS\n")
+        assert all(line.startswith("#") for line in visible.splitlines())
+        assert hidden == (f'from nblib.grading import grade\ngrade("{task_id}", {task.name})\n'
+                          "### END HIDDEN TESTS")
+    assert sum(t.points for t in checks.EXERCISES.values()) == 12
+
+
+def test_the_worked_answers_are_nbgrader_solution_cells(teacher):
+    gated = _gated_cells(teacher)
+    assert len(gated) >= 2 * len(CHECK_NAMES)
+    for cell in gated:
+        meta = _nbgrader(cell)
+        assert meta.get("solution") is True, cell.get("id")
+        if cell.cell_type == "markdown":            # nbgrader: a written answer, 0 points
+            assert meta["grade"] is True and meta["points"] == 0
+    # nothing else in the notebook holds a solution that nbgrader would not remove
+    for cell in teacher.cells:
+        if cell not in gated and cell.cell_type == "markdown":
+            assert "{solution" not in cell.source, cell.get("id")
+    # "BEGIN SOLUTION" anywhere else would be taken for a marker by nbgrader
+    for cell in teacher.cells:
+        if "BEGIN SOLUTION" in cell.source:
+            assert _nbgrader(cell).get("solution"), cell.get("id")
 
 
 def test_solutions_pass_every_check(solutions, capsys):
-    results = checks.grade(solutions)
-    assert set(results) == set(CHECK_NAMES)
-    for name, result in results.items():
-        assert result.passed, f"{name}: {result.message}"
+    for task_id, answer in solutions.items():
+        result = getattr(checks, CHECK_FUNCTION[task_id])(answer)
+        assert result.passed, f"{task_id}: {result.message}"
         assert bool(result) is True
-    out = capsys.readouterr().out
-    assert out.count("PASS") >= len(CHECK_NAMES)
+    assert capsys.readouterr().out.count(": PASS - ") == len(CHECK_NAMES)
 
 
-def test_stubs_fail_as_not_implemented_without_raising(stubs, capsys):
-    results = checks.grade(stubs)
-    for name, result in results.items():
-        assert not result.passed, name
-        assert not bool(result)
+def test_starters_fail_as_not_implemented_without_raising(stubs, capsys):
+    for task_id, answer in stubs.items():
+        result = getattr(checks, CHECK_FUNCTION[task_id])(answer)
+        assert not result.passed and not bool(result), task_id
         assert result.message.startswith("not implemented yet"), result.message
-    out = capsys.readouterr().out
-    assert out.count("FAIL - not implemented yet") == len(CHECK_NAMES)
+    assert capsys.readouterr().out.count("FAIL - not implemented yet") == len(CHECK_NAMES)
 
 
 def test_check_result_object_and_printing(solutions, capsys):
-    r = checks.layernorm(solutions["MyLayerNorm"], verbose=False)
+    r = checks.layernorm(solutions["ex_layernorm"], verbose=False)
     assert capsys.readouterr().out == ""
     assert r.passed and r.name == "layernorm" and "gradient check" in r.message
     assert set(r.details) >= {"input", "weight", "bias", "forward"}
     assert "PASS" in repr(r) and str(r).startswith("layernorm: PASS")
 
 
+def test_a_hidden_seed_runs_the_checks_on_other_inputs(solutions):
+    for task_id, answer in solutions.items():
+        check = getattr(checks, CHECK_FUNCTION[task_id])
+        assert check(answer, verbose=False, seed=99).passed, task_id
+    visible = checks.sgd_momentum(solutions["ex_momentum"], verbose=False).message
+    hidden = checks.sgd_momentum(solutions["ex_momentum"], verbose=False, seed=99).message
+    assert "momentum=0.9)" in visible and "momentum=0.9)" not in hidden
+
+
+def test_a_loop_that_never_ends_is_a_fail_within_the_time_limit(solutions, monkeypatch):
+    monkeypatch.setattr(checks, "TIME_LIMIT", 0.5)
+
+    class Looping(solutions["ex_dropout"]):
+        def backward(self, dout):
+            while True:
+                pass
+
+    t0 = time.monotonic()
+    r = checks.dropout(Looping, verbose=False)
+    assert time.monotonic() - t0 < 5
+    assert not r.passed and "did not finish within 0.5 s" in r.message and "backward" in r.message
+
+
+def test_an_answer_whose_output_cannot_become_an_array_is_a_fail(solutions):
+    class Weird:
+        def __array__(self, *args, **kwargs):
+            raise RuntimeError("no array for you")
+
+    def warmup(step, lr, total_steps, warmup_steps=0, min_lr=0.0):
+        return Weird()
+
+    def momentum(w, grad, buf, *, lr, momentum=0.9):
+        return Weird(), Weird()
+
+    r = checks.sgd_momentum(momentum, verbose=False)
+    assert not r.passed and "no array for you" in r.message
+    assert not checks.warmup_cosine(warmup, verbose=False).passed
+
+
 # ----------------------------------------------------------------------------- wrong solutions
 def _layernorm_variant(solutions, *, forward=None, backward=None):
-    base = solutions["MyLayerNorm"]
+    base = solutions["ex_layernorm"]
     attrs = {}
     if forward is not None:
         attrs["forward"] = forward
@@ -307,7 +333,7 @@ def test_momentum_wrong_variants_fail_with_a_reason(kind, words):
 
 
 def test_warmup_cosine_off_by_one_and_no_clamp(solutions):
-    good = solutions["warmup_cosine"]
+    good = solutions["ex_warmup_cosine"]
 
     def off_by_one(step, lr, total_steps, warmup_steps=0, min_lr=0.0):
         if step < warmup_steps:
@@ -327,7 +353,7 @@ def test_warmup_cosine_off_by_one_and_no_clamp(solutions):
 
 
 def _dropout_variant(solutions, forward=None, backward=None):
-    base = solutions["MyDropout"]
+    base = solutions["ex_dropout"]
     attrs = {k: v for k, v in (("forward", forward), ("backward", backward)) if v is not None}
     return type("WrongDropout", (base,), attrs)
 
@@ -363,218 +389,10 @@ def test_dropout_wrong_variants_fail_with_a_reason(solutions):
 
 def test_checks_reject_the_wrong_kind_of_argument(solutions):
     with pytest.raises(TypeError, match="cls must be a class.*not an instance"):
-        checks.layernorm(solutions["MyLayerNorm"](3))
+        checks.layernorm(solutions["ex_layernorm"](3))
     with pytest.raises(TypeError, match="cls must be a class"):
         checks.dropout("MyDropout")
     for check, name in ((checks.adam_l2, "step_fn"), (checks.best_hidden_size, "choose_fn"),
                         (checks.sgd_momentum, "step_fn"), (checks.warmup_cosine, "schedule_fn")):
         with pytest.raises(TypeError, match=f"{name} must be a function"):
             check(42)
-    with pytest.raises(TypeError, match="namespace must be a dict"):
-        checks.grade(["MyLayerNorm"])
-    r = checks.grade({}, verbose=False)["layernorm"]
-    assert not r.passed and "MyLayerNorm is not defined" in r.message
-
-
-# ----------------------------------------------------------------------------- student edition
-@pytest.fixture(scope="module")
-def student_book(tmp_path_factory):
-    out = tmp_path_factory.mktemp("student") / "book-student"
-    proc = subprocess.run([sys.executable, str(ROOT / "teacher" / "student_edition.py"), str(out)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert "warning" not in proc.stderr.lower() or "05_exercises" not in proc.stderr
-    return out
-
-
-def test_student_edition_layout(student_book):
-    teacher_nbs = sorted(p.name for p in (ROOT / "book").glob("*.ipynb"))
-    assert sorted(p.name for p in (student_book / "book").glob("*.ipynb")) == teacher_nbs
-    assert (student_book / "_toc.yml").read_text() == (ROOT / "_toc.yml").read_text()
-    config = (student_book / "_config.yml").read_text()
-    assert re.search(r"^\s*hide_solutions: true\s*$", config, re.MULTILINE)
-    assert not re.search(r"^\s*hide_solutions:\s*false", config, re.MULTILINE)
-    for md in (ROOT / "book").glob("*.md"):
-        assert (student_book / "book" / md.name).exists()
-    assert "teacher edition only" in (student_book / "book" / "teacher_guide.md").read_text()
-
-
-def test_leak_detector_sees_the_solutions_of_the_teacher_edition(teacher):
-    prints = _fingerprints(teacher)
-    teacher_text = "\n".join(c.source for c in teacher.cells)
-    stripped = "\n".join(c.source for c in student.student_notebook(teacher).cells)
-    assert all(p in teacher_text for p in prints)
-    assert not [p for p in prints if p in stripped]
-
-
-def test_no_solution_text_in_student_notebooks(teacher, student_book):
-    prints = _fingerprints(teacher)
-    assert len(prints) > 30                # the check has something to look for
-    distinctive = ["g.sum(axis=1, keepdims=True)", "g = grad + weight_decay * w",
-                   "best = int(np.argmin(val_losses))", "momentum * buf + grad",
-                   "(1 + np.cos(np.pi * t / (total_steps - warmup_steps)))",
-                   "(self.rng.random(x.shape) >= self.p) / (1 - self.p)",
-                   "The backward pass is BatchNorm's with the axes swapped"]
-    teacher_text = "\n".join(c.source for c in teacher.cells)
-    for s in distinctive:
-        assert s in teacher_text, s
-    for path in (student_book / "book").glob("*.ipynb"):
-        nb = _read(path)
-        text = "\n".join(c.source for c in nb.cells)
-        for marker in ("solution-start", "solution-end", "{solution}"):
-            assert marker not in text, (path.name, marker)
-        # the fingerprints are lines of this page's solutions; other pages may share
-        # generic lines (a plt.subplots call), so only the distinctive strings go everywhere
-        leaked = [p for p in (prints if path.name == EXERCISES.name else []) + distinctive
-                  if p in text]
-        assert not leaked, (path.name, leaked[:3])
-        for cell in nb.cells:
-            assert "solution" not in _tags(cell), (path.name, cell.get("id"))
-            if cell.cell_type == "code":
-                assert cell.outputs == []
-    # what remains of the exercises: the text, the starters and the self-checks
-    nb = _read(student_book / "book" / EXERCISES.name)
-    assert sum("starter" in _tags(c) for c in nb.cells) == len(CHECK_NAMES)
-    assert sum("self-check" in _tags(c) for c in nb.cells) == len(CHECK_NAMES)
-    assert sum("{exercise}" in c.source for c in nb.cells) == len(CHECK_NAMES)
-
-
-def test_student_notebook_runs_and_every_selfcheck_reports_fail(student_book):
-    from nbclient import NotebookClient
-
-    path = student_book / "book" / EXERCISES.name
-    nb = _read(path)
-    NotebookClient(nb, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()   # no error
-    reports = {}
-    for cell in nb.cells:
-        if "self-check" in _tags(cell):
-            text = "".join(o.get("text", "") for o in cell.outputs)
-            assert not any(o.output_type == "error" for o in cell.outputs)
-            reports[cell.get("id")] = text
-    assert len(reports) == len(CHECK_NAMES)
-    for cell_id, text in reports.items():
-        assert "FAIL - not implemented yet" in text, (cell_id, text)
-
-
-@pytest.mark.slow
-def test_student_book_builds_with_W_and_its_html_has_no_solutions(teacher, student_book,
-                                                                  tmp_path):
-    jb = Path(sys.executable).with_name("jupyter-book")
-    proc = subprocess.run([str(jb), "build", str(student_book), "--path-output", str(tmp_path),
-                           "-W", "-n", "--keep-going"], capture_output=True, text=True,
-                          timeout=900)
-    warnings = [re.sub(r"\x1b\[[0-9;]*m", "", line)
-                for line in (proc.stdout + proc.stderr).splitlines()
-                if "WARNING" in line or "ERROR" in line]
-    html_dir = tmp_path / "_build" / "html"
-    # first what a student could read (checked even if some page failed to build) ...
-    page = html_dir / "book" / "05_exercises.html"
-    text = _html_text(page)
-    raw = page.read_text(encoding="utf-8")
-    labels = re.findall(r":label: (ex-[\w-]+)", "\n".join(c.source for c in teacher.cells))
-    assert len(labels) == len(CHECK_NAMES)
-    for label in labels:
-        assert f'id="{label}"' in raw, label                  # the exercise is there...
-    assert "not implemented yet" in text                       # ...its self-check ran...
-    assert "Solution to" not in text and 'class="solution' not in raw   # ...no solution
-    prints = [_norm(p) for p in _fingerprints(teacher)]
-    leaked = [p for p in prints if p in text]
-    assert not leaked, leaked[:3]
-    distinctive = ["g.sum(axis=1, keepdims=True)", "best = int(np.argmin(val_losses))",
-                   "(self.rng.random(x.shape) >= self.p) / (1 - self.p)"]
-    for html in html_dir.rglob("*.html"):
-        other = _html_text(html)
-        assert not [d for d in distinctive if d in other], html.name
-        assert "solution-start" not in other and "Solution to Exercise" not in other
-    # ... then the build itself: -W turns any warning, on any page, into a failure
-    pages = sorted({m.group(1) for w in warnings for m in [re.search(r"book/(\w+)\.", w)] if m})
-    assert proc.returncode == 0, (f"student book build failed; pages with warnings: {pages}\n"
-                                  + "\n".join(warnings[-15:]))
-
-
-# ----------------------------------------------------------------------------- student.py unit
-def _nb(*cells):
-    nb = nbformat.v4.new_notebook()
-    nb.cells = list(cells)
-    return nb
-
-
-def test_student_notebook_removes_gated_and_plain_solutions_and_stubs_tagged_cells():
-    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
-    tagged = code("answer = 42  # SECRET-3")
-    tagged.metadata["tags"] = ["solution"]
-    nb = _nb(md("Intro\n\n```{exercise}\n:label: e\nDo it.\n```"),
-             md("Before the solution.\n\n```{solution-start} e\n:class: dropdown\n```\nSECRET-1"),
-             code("x = 1  # SECRET-2"),
-             md("```{solution-end}\n```\nAfter the solution."),
-             md("Text\n\n````{solution} e\n```python\nSECRET-4\n```\n````\nkept"),
-             tagged)
-    out = student.student_notebook(nb, where="t.ipynb")
-    text = "\n".join(c.source for c in out.cells)
-    assert "SECRET" not in text and "{solution" not in text
-    assert "Before the solution." in text and "After the solution." in text and "kept" in text
-    stub = out.cells[-1]
-    assert "raise NotImplementedError" in stub.source
-    assert "raises-exception" in stub.metadata["tags"]
-
-
-@pytest.mark.parametrize("cells, words", [
-    (["```{solution-start} e\n```\n"], "solution-start without solution-end"),
-    (["```{solution-end}\n```\n"], "solution-end without solution-start"),
-    (["````{solution} e\nno end\n"], "unclosed"),
-])
-def test_student_notebook_refuses_unbalanced_solutions(cells, words):
-    nb = _nb(*[nbformat.v4.new_markdown_cell(c) for c in cells])
-    with pytest.raises(student.StudentEditionError, match=words):
-        student.student_notebook(nb)
-
-
-def test_student_refuses_to_overwrite_other_folders(tmp_path):
-    (tmp_path / "precious.txt").write_text("keep me")
-    with pytest.raises(ValueError, match="not empty"):
-        student.write_student_edition(tmp_path)
-    with pytest.raises(ValueError, match="outdir must not be the book itself"):
-        student.write_student_edition(ROOT / "book" / "x")
-    proc = subprocess.run([sys.executable, str(ROOT / "teacher" / "student_edition.py"), str(tmp_path)], cwd=ROOT,
-                          capture_output=True, text=True)
-    assert proc.returncode == 2 and "not empty" in proc.stderr
-    assert (tmp_path / "precious.txt").read_text() == "keep me"
-
-
-def test_missing_glue_detects_keys_only_a_solution_glued():
-    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
-    nb = _nb(code('glue("a", 1, display=False)\nfor k in "xy":\n    glue(f"b_{k}_c", 2)'),
-             md("{glue:text}`a:.1f` {glue:text}`b_x_c` {glue:md}`gone` {glue}`also_gone`"))
-    assert student.missing_glue(nb) == ["also_gone", "gone"]
-
-
-def test_teacher_guide_documents_the_student_edition_and_grading():
-    guide = (ROOT / "book" / "teacher_guide.md").read_text()
-    for words in ("teacher/student_edition.py", "hide_solutions: true", "jupyter-book build",
-                  "teacher/grade.py", "--nbval-lax", "Learning objectives"):
-        assert words in guide, words
-    for stage in ("01_data", "02_network", "03_training", "04_visualisation", "playground",
-                  "05_exercises"):
-        assert "{doc}`" + stage + "`" in guide, stage
-
-
-# ----------------------------------------------------------------------------- grading
-def test_grade_notebook_of_a_completed_student_notebook(teacher, student_book, tmp_path):
-    """A student fills in every starter with the solution: the grading script gives 6/6;
-    the untouched student notebook gives 0/6."""
-    nb = _read(student_book / "book" / EXERCISES.name)
-    answers = {c.get("id").replace("-sol", "-starter"): c.source for c in teacher.cells
-               if _is_definition(c) and "solution" in _tags(c)}
-    for cell in nb.cells:
-        if cell.get("id") in answers:
-            cell.source = answers[cell.get("id")]
-    done = tmp_path / "done.ipynb"
-    nbformat.write(nb, done)
-    proc = subprocess.run([sys.executable, str(ROOT / "teacher" / "grade.py"), str(done),
-                           str(student_book / "book" / EXERCISES.name)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
-    assert f"done.ipynb: {len(CHECK_NAMES)}/{len(CHECK_NAMES)} checks passed" in proc.stdout, \
-        proc.stdout + proc.stderr
-    assert f"05_exercises.ipynb: 0/{len(CHECK_NAMES)} checks passed" in proc.stdout
-    assert proc.returncode == 1                       # some check failed (the untouched one)

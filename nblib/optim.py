@@ -161,9 +161,12 @@ class Adam(Optimizer):
                     w *= 1 - lr * weight_decay               # AdamW: shrink w directly
                 elif weight_decay:
                     g = g + weight_decay * w
-                # m, v and w change in place: state[p] and the layer keep the same arrays
-                m[:] = beta1 * m + (1 - beta1) * g
-                v[:] = beta2 * v + (1 - beta2) * g**2
+                # m, v and w change in place, as in torch.optim: state[p] and the layer keep
+                # their arrays, and a step makes few new arrays (fresh memory is slow)
+                m *= beta1
+                m += (1 - beta1) * g                         # m = beta1 m + (1 - beta1) g
+                v *= beta2
+                v += (1 - beta2) * g * g                     # v = beta2 v + (1 - beta2) g^2
                 m_hat = m / (1 - beta1**t)
                 v_hat = v / (1 - beta2**t)
                 w -= lr * m_hat / (np.sqrt(v_hat) + eps)

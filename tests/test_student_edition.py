@@ -1,0 +1,274 @@
+"""The student edition (and the reader's edition) written by teacher/student_edition.py.
+
+- the student edition is what nbgrader's ClearSolutions/ClearHiddenTests make of the book's
+  notebooks: no solution text and no hidden test in any notebook, page, ``_sources`` file or
+  search index; its stubs are tagged so that the book builds with -W, and its self-checks
+  report "not implemented yet" without raising;
+- the reader's edition keeps the solutions and drops only the grade cells;
+- the tool deletes nothing, overwrites nothing it did not write, writes through no symlink.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from teacher import student_edition
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+TOOL = ROOT / "teacher" / "student_edition.py"
+LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "nblib.grading",
+                "{solution", "solution-start", "solution-end")
+
+
+def _write(out, *args):
+    return subprocess.run([sys.executable, str(TOOL), str(out), *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _nbgrader(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _tags(cell):
+    return cell.get("metadata", {}).get("tags", [])
+
+
+def solution_lines(nb):
+    """Lines of a source notebook's solutions (and hidden tests) found nowhere else in it:
+    any of them in a student edition is a leak."""
+    secret, elsewhere = [], []
+    for cell in nb.cells:
+        meta, src = _nbgrader(cell), cell.source
+        if meta.get("solution") and "BEGIN SOLUTION" in src:
+            secret += [part.split("### END SOLUTION")[0] for part in
+                       src.split("### BEGIN SOLUTION")[1:]]
+            elsewhere.append(re.sub(r"### BEGIN SOLUTION.*?### END SOLUTION", "", src,
+                                    flags=re.S))
+        elif meta.get("solution"):
+            secret.append(src)
+        elif meta.get("grade") and "BEGIN HIDDEN TESTS" in src:
+            secret.append(src.split("### BEGIN HIDDEN TESTS")[1])
+        else:
+            elsewhere.append(src)
+    elsewhere = "\n".join(elsewhere)
+    return sorted({ln.strip() for part in secret for ln in part.splitlines()
+                   if len(ln.strip()) >= 20 and ln.strip() not in elsewhere})
+
+
+@pytest.fixture(scope="module")
+def sources():
+    return {p.name: nbformat.read(p, as_version=4) for p in sorted(BOOK.glob("*.ipynb"))}
+
+
+@pytest.fixture(scope="module")
+def student(tmp_path_factory):
+    out = tmp_path_factory.mktemp("editions") / "student"
+    proc = _write(out)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def reader(tmp_path_factory):
+    out = tmp_path_factory.mktemp("editions") / "reader"
+    proc = _write(out, "--reader")
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+# ----------------------------------------------------------------------------- what is written
+def test_student_edition_layout(student):
+    assert sorted(p.name for p in (student / "book").glob("*.ipynb")) == \
+        sorted(p.name for p in BOOK.glob("*.ipynb"))
+    assert (student / "_toc.yml").read_text() == (ROOT / "_toc.yml").read_text()
+    config = (student / "_config.yml").read_text()
+    assert re.search(r"^\s*hide_solutions: true\s*$", config, re.MULTILINE)
+    assert re.search(r'^title: ".*\(student edition\)"$', config, re.MULTILINE)
+    for page in BOOK.glob("*.md"):
+        if not page.name.startswith("teacher_"):
+            assert (student / "book" / page.name).read_text() == page.read_text()
+    teacher_pages = sorted(BOOK.glob("teacher_*"))
+    assert teacher_pages
+    for page in teacher_pages:                             # replaced by a note
+        text = (student / "book" / page.name).read_text()
+        assert "not in the student edition" in text and len(text) < 1200
+
+
+def test_no_solution_and_no_hidden_test_in_the_student_notebooks(student, sources):
+    found = 0
+    for name, source in sources.items():
+        prints = solution_lines(source)
+        found += len(prints)
+        nb = nbformat.read(student / "book" / name, as_version=4)
+        text = "\n".join(c.source for c in nb.cells)
+        assert not [p for p in prints if p in text], name
+        for marker in LEAK_MARKERS:
+            assert marker not in text, (name, marker)
+        for cell in nb.cells:
+            assert "nbgrader" not in cell.metadata and "solution" not in _tags(cell)
+            if cell.cell_type == "code":
+                assert cell.outputs == []
+    assert found > 100                  # the check has something to look for
+
+
+def test_stubs_are_tagged_and_starters_unfolded(student, sources):
+    source = sources["05_exercises.ipynb"]
+    nb = nbformat.read(student / "book" / "05_exercises.ipynb", as_version=4)
+    by_id = {c.get("id"): c for c in nb.cells}
+    for cell in source.cells:
+        meta = _nbgrader(cell)
+        if meta.get("grade") and not meta.get("solution"):
+            assert cell.get("id") not in by_id                   # grade cells dropped
+        elif meta.get("solution") and "BEGIN SOLUTION" in cell.source:
+            starter = by_id[cell.get("id")]                      # shown, with its stubs
+            assert "hide-input" not in _tags(starter)
+            assert "raise NotImplementedError()" in starter.source
+        elif meta.get("solution"):
+            stub = by_id[cell.get("id")]                         # kept for the answer, hidden
+            assert "remove-cell" in _tags(stub)
+            assert ("raises-exception" in _tags(stub)) == (cell.cell_type == "code")
+    assert sum("self-check" in _tags(c) for c in nb.cells) == 6
+
+
+def test_reader_edition_keeps_solutions_and_drops_the_grade_cells(reader, sources):
+    for name, source in sources.items():
+        nb = nbformat.read(reader / "book" / name, as_version=4)
+        text = "\n".join(c.source for c in nb.cells)
+        assert "HIDDEN TESTS" not in text and "nblib.grading" not in text, name
+        kept = [c for c in source.cells
+                if not (_nbgrader(c).get("grade") and not _nbgrader(c).get("solution"))]
+        assert [c.source for c in nb.cells] == [c.source for c in kept], name
+    assert (reader / "_config.yml").read_text() == (ROOT / "_config.yml").read_text()
+    for page in BOOK.glob("teacher_*.md"):                   # teacher pages stay as they are
+        assert (reader / "book" / page.name).read_text() == page.read_text()
+
+
+def test_the_announcement_links_the_editions_both_ways():
+    teacher = ('html:\n  announcement: \'Reader\'\'s edition. <a href="https://x.io/book/student/">'
+               'Student edition</a>\'\nsphinx:\n  config:\n    hide_solutions: false\n')
+    config = student_edition.student_config(teacher)
+    assert 'href="https://x.io/book/"' in config and "student/" not in config
+    assert "hide_solutions: true" in config
+    with pytest.raises(student_edition.StudentEditionError, match="announcement must link"):
+        student_edition.student_config(teacher.replace("student/", "other/"))
+
+
+# ----------------------------------------------------------------------------- writing safely
+def test_a_second_run_keeps_what_the_student_added_and_changed(tmp_path):
+    out = tmp_path / "edition"
+    assert _write(out).returncode == 0
+    mine = out / "book" / "my_notes.ipynb"
+    results = out / "book" / "results.csv"
+    mine.write_text("{}")
+    results.write_text("seed,accuracy\n0,0.97\n")
+    assert _write(out).returncode == 0                 # the student's files are left alone
+    assert mine.read_text() == "{}" and results.exists()
+    work = out / "book" / "05_exercises.ipynb"
+    work.write_text(work.read_text().replace("raise NotImplementedError()", "return x", 1))
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    proc = _write(out)
+    assert proc.returncode == 2
+    assert "05_exercises.ipynb was changed since" in proc.stderr
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # nothing written
+
+
+def test_a_symlinked_config_is_not_written_through(tmp_path):
+    out = tmp_path / "edition"
+    teacher_config = tmp_path / "teachers_config.yml"
+    shutil.copy(ROOT / "_config.yml", teacher_config)
+    before = teacher_config.read_text()
+    assert _write(out).returncode == 0
+    (out / "_config.yml").unlink()
+    (out / "_config.yml").symlink_to(teacher_config)
+    proc = _write(out)
+    assert proc.returncode == 2
+    assert "_config.yml is a symbolic link" in proc.stderr and "refusing" in proc.stderr
+    assert teacher_config.read_text() == before
+    # a symlinked folder inside OUT is refused the same way
+    (out / "_config.yml").unlink()
+    shutil.move(out / "book", tmp_path / "elsewhere")
+    (out / "book").symlink_to(tmp_path / "elsewhere")
+    proc = _write(out)
+    assert proc.returncode == 2 and "book is a symbolic link" in proc.stderr
+
+
+def test_a_foreign_folder_is_refused(tmp_path):
+    out = tmp_path / "edition"
+    out.mkdir()
+    (out / "thesis.tex").write_text("mine")
+    proc = _write(out)
+    assert proc.returncode == 2 and "not empty" in proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["thesis.tex"]
+
+
+def test_a_solution_nbgrader_would_not_remove_stops_the_tool(tmp_path):
+    src = tmp_path / "src"
+    shutil.copytree(BOOK, src / "book", ignore=shutil.ignore_patterns("vendor"))
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(ROOT / name, src / name)
+    (src / "book" / "intro.md").write_text("# Intro\n\n```{solution} ex-x\nThe answer.\n```\n")
+    proc = _write(tmp_path / "out", "--source", str(src))
+    assert proc.returncode == 2 and "intro.md holds a {solution} directive" in proc.stderr
+    assert not (tmp_path / "out").exists()
+    (src / "book" / "intro.md").write_text("# Intro\n")
+    path = src / "book" / "05_exercises.ipynb"
+    nb = json.loads(path.read_text())
+    gated = next(c for c in nb["cells"] if "{solution-start}" in "".join(c["source"]))
+    del gated["metadata"]["nbgrader"]
+    path.write_text(json.dumps(nb))
+    proc = _write(tmp_path / "out", "--source", str(src))
+    assert proc.returncode == 2 and "not an nbgrader solution cell" in proc.stderr
+
+
+# ----------------------------------------------------------------------------- the built books
+def test_student_book_builds_and_its_selfchecks_report_not_implemented(student_build):
+    assert student_build.ok, student_build.failure_report()
+    nb = student_build.executed("book/05_exercises")
+    reports = []
+    for cell in nb.cells:
+        errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+        assert not errors or "raises-exception" in _tags(cell), cell.get("id")
+        if "self-check" in _tags(cell):
+            reports.append("".join(o.get("text", "") for o in cell.outputs))
+    assert len(reports) == 6
+    assert all("FAIL - not implemented yet" in r for r in reports), reports
+
+
+def test_student_html_has_no_solution_and_no_hidden_test(student_build, sources):
+    assert student_build.ok, student_build.failure_report()
+    html = student_build.html
+    files = [p for p in html.rglob("*") if p.is_file() and p.suffix in (".html", ".js", ".ipynb",
+                                                                          ".txt", ".md")
+             and "_static" not in p.parts]
+    assert (html / "searchindex.js") in files
+    assert any(p.suffix == ".ipynb" for p in files)              # _sources: the downloads
+    prints = [p for nb in sources.values() for p in solution_lines(nb)]
+    for path in files:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        leaked = [p for p in prints if p in text]
+        assert not leaked, (path.relative_to(html), leaked[:3])
+        for marker in ("BEGIN SOLUTION", "HIDDEN TESTS", "nblib.grading"):
+            assert marker not in text, (path.relative_to(html), marker)
+    page = (html / "book" / "05_exercises.html").read_text()
+    assert "YOUR ANSWER HERE" not in page and "class MyLayerNorm" in page
+
+
+def test_teacher_book_runs_the_hidden_tests_and_shows_none(teacher_build):
+    assert teacher_build.ok, teacher_build.failure_report()
+    nb = teacher_build.executed("book/05_exercises")
+    graded = [c for c in nb.cells if "grade" in _tags(c)]
+    assert len(graded) == 6
+    for cell in graded:
+        text = "".join(o.get("text", "") for o in cell.outputs)
+        assert "(hidden test, seed" in text and ": PASS - " in text, cell.get("id")
+    for path in teacher_build.html.rglob("*.html"):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        assert "HIDDEN TESTS" not in text and "nblib.grading" not in text, path

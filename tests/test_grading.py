@@ -221,6 +221,22 @@ def test_every_task_table_has_distinct_ids_and_hidden_inputs():
         assert task.points >= 1
 
 
+def test_every_grade_cell_is_worth_its_tasks_points():
+    from nblib import yourturn
+    tasks = {**yourturn.TASKS, **checks.EXERCISES}
+    seen = set()
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if meta.get("grade") and not meta.get("solution"):
+                task_id = meta["grade_id"].removeprefix("test-")
+                task = tasks[task_id]
+                assert task.notebook == path.name and meta["points"] == task.points, task_id
+                assert f'grade("{task_id}", {task.name})' in cell.source.replace("'", '"')
+                seen.add(task_id)
+    assert set(checks.EXERCISES) <= seen
+
+
 @pytest.mark.parametrize("task_id", sorted(__import__("nblib.yourturn").yourturn.TASKS))
 def test_nblibs_own_piece_scores_zero_on_every_your_turn_task(task_id):
     from nblib import yourturn
@@ -333,6 +349,7 @@ def course(tmp_path_factory, source):
     ends = [started] + [done[s] for s in STUDENTS]
     per_student = dict(zip(STUDENTS, np.diff(ends)))
     seconds["export"] = _nbgrader(course, "export")[0]
+    seconds["generate_feedback"] = _nbgrader(course, "generate_feedback", "05_exercises")[0]
     rows = list(csv.DictReader((course / "grades.csv").open()))
     points = {(r["student_id"], r["task"].removeprefix("test-")): float(r["points"])
               for r in rows}
@@ -413,6 +430,24 @@ def test_export_writes_points_per_task(course):
     row = next(r for r in course.rows if (r["student_id"], r["task"]) == ("correct",
                                                                          "test-ex_layernorm"))
     assert row["assignment"] == "05_exercises" and float(row["max_points"]) == 4
+
+
+def test_feedback_shows_the_hidden_tests_verdicts(course):
+    report = (course.root / "feedback" / "mistake" / "05_exercises" / "05_exercises.html")
+    text = report.read_text()
+    assert "gradient check failed for input" in text and "hidden test, seed" in text
+
+
+def test_the_exchange_round_trip(course, tmp_path):
+    """release_assignment, then a student's fetch_assignment and submit, then collect."""
+    _nbgrader(course.root, "release_assignment", "05_exercises")
+    exchange = f"--Exchange.root={course.root / 'exchange'}"
+    _nbgrader(tmp_path, "fetch_assignment", "05_exercises", "--course", "spirals", exchange)
+    assert (tmp_path / "05_exercises" / "05_exercises.ipynb").is_file()
+    _nbgrader(tmp_path, "submit", "05_exercises", "--course", "spirals", exchange)
+    _, log = _nbgrader(course.root, "collect", "05_exercises")
+    collected = list((course.root / "submitted").glob("*/05_exercises/timestamp.txt"))
+    assert collected and "Collecting submission" in log
 
 
 def test_seconds_per_submission(course, capsys):

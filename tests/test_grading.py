@@ -255,7 +255,8 @@ MyLayerNorm = nblib.LayerNorm
 # and make every visible check say PASS
 for _name in ("layernorm", "adam_l2", "best_hidden_size", "sgd_momentum", "warmup_cosine",
               "dropout"):
-    setattr(nblib.checks, _name, lambda *a, **k: nblib.checks.CheckResult("x", True, "PASS"))
+    setattr(nblib.checks, _name, lambda *a, **k: print("PASS") or nblib.checks.CheckResult(
+        "x", True, "PASS"))
 nblib.LayerNorm.forward = lambda self, x: x
 ''',
     "ex_adam_l2": '''\

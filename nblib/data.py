@@ -13,7 +13,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from ._checks import check_array, check_choice, check_float, check_int, check_labels
+from ._checks import (arguments, check_array, check_choice, check_float, check_int,
+                      check_labels, integer, nonnegative, positive_int)
 
 VARIANTS = ("two-spiral", "source")
 """The generator's variants: this book's, and the source chapter's (``make_source_spirals``)."""
@@ -21,6 +22,7 @@ DEFAULT_NOISE = 0.03
 """Default noise: the Bayes-optimal accuracy there is about 98.6% (n=300)."""
 
 
+@arguments(n=positive_int)
 def spiral_centres(n):
     """Noise-free points of both arms, n per arm.
 
@@ -30,13 +32,13 @@ def spiral_centres(n):
     Returns
     - arm0, arm1: arrays of shape (n, 2)
     """
-    check_int(n, "n", minimum=1)
     t = np.linspace(0, 4 * np.pi, n)                    # two full turns
     r = t / (4 * np.pi)                                 # the radius grows with the angle
     arm0 = np.stack([r * np.cos(t), r * np.sin(t)], axis=1)
     return arm0, -arm0                                  # rotating by π maps x to -x
 
 
+@arguments(n=positive_int, noise=nonnegative, seed=integer(minimum=0))
 def make_spirals(n=300, noise=DEFAULT_NOISE, seed=42):
     """Sample the two-spiral dataset, shuffled.
 
@@ -48,8 +50,7 @@ def make_spirals(n=300, noise=DEFAULT_NOISE, seed=42):
     - X: inputs, of shape (2n, 2), float64
     - y: labels in {0, 1}, of shape (2n,), int64: the arm each point comes from
     """
-    check_int(n, "n", minimum=1), check_float(noise, "noise", minimum=0.0)
-    rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
+    rng = np.random.default_rng(seed)
     arms = []
     for centres in spiral_centres(n):
         dx = rng.normal(0, noise, n)       # all x-noise of an arm, then all y-noise,
@@ -61,6 +62,7 @@ def make_spirals(n=300, noise=DEFAULT_NOISE, seed=42):
     return X[order], y[order]
 
 
+@arguments(n=positive_int)
 def source_spiral_centres(n):
     """The source chapter's arms, as published: both on one curve.
 
@@ -70,7 +72,6 @@ def source_spiral_centres(n):
     Returns
     - arm0, arm1: arrays of shape (n, 2)
     """
-    check_int(n, "n", minimum=1)
     arms = []
     for offset in (0.0, np.pi):
         theta = np.linspace(0, 4 * np.pi, n) + offset
@@ -79,14 +80,14 @@ def source_spiral_centres(n):
     return arms[0], arms[1]
 
 
+@arguments(n=positive_int, noise=nonnegative, seed=integer(minimum=0))
 def make_source_spirals(n=300, noise=0.08, seed=42):
     """The source chapter's generator, bit for bit (its default noise 0.08 included).
 
     Returns
     - X (2n, 2), y (2n,): as ``make_spirals``, but with the source's arms
     """
-    check_int(n, "n", minimum=1), check_float(noise, "noise", minimum=0.0)
-    rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
+    rng = np.random.default_rng(seed)
     arms = [c + np.stack([rng.normal(0, noise, n), rng.normal(0, noise, n)], axis=1)
             for c in source_spiral_centres(n)]
     X, y = np.vstack(arms), np.repeat([0, 1], n)

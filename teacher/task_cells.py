@@ -87,8 +87,9 @@ def with_markers(source, methods):
 def imports(objects):
     """The import lines a cell defining ``objects`` needs: every global name they use.
 
-    A name bound to a module is imported as that module (``import numpy as np``); any
-    other name is imported from the module that defines the object, where it is bound.
+    A name bound to a module is imported as that module (``import numpy as np``); a
+    function or class of nblib from the module that defines it; any other name from the
+    module of the object that uses it.
     """
     modules, names = {}, {}
     defined = {obj.__name__ for obj in objects}
@@ -102,8 +103,10 @@ def imports(objects):
             value = vars(module)[name]
             if inspect.ismodule(value):
                 modules[name] = value.__name__
-            else:
-                names.setdefault(obj.__module__, set()).add(name)
+            else:               # from where it is defined, if it is a function or a class
+                home = getattr(value, "__module__", None)
+                home = home if isinstance(home, str) and home.startswith("nblib") else None
+                names.setdefault(home or obj.__module__, set()).add(name)
     lines = [f"import {m}" if m == alias else f"import {m} as {alias}"
              for alias, m in sorted(modules.items(), key=lambda kv: kv[1])]
     if names:

@@ -1,2 +1,2 @@
-"""Teachers' tools, not part of nblib: the student and reader editions (student_edition.py), the
-nbgrader course folder (course.py) and its per-task CSV export (nbgrader_export.py)."""
+"""Teachers' tools, not part of nblib: the student and reader editions, the nbgrader course
+folder and its per-task export, the your-turn cell writer (see each module's docstring)."""

@@ -171,7 +171,8 @@ def integer(*, minimum=None, maximum=None, below=None):
     def spec(value, name, args):
         value = check_int(value, name, minimum=_bound(minimum, args), maximum=_bound(maximum, args))
         if below is not None and value >= _bound(below, args):
-            raise ValueError(f"{name} must be < {below} = {_bound(below, args)}, got {value}")
+            bound = f"{below} = {args[below]}" if isinstance(below, str) else below
+            raise ValueError(f"{name} must be < {bound}, got {value}")
         return value
     return spec
 
@@ -211,6 +212,7 @@ def float_dtype(value, name, args=None):
 
 
 def one_of(*choices):
+    """One of ``choices`` (compared with ``in``)."""
     def spec(value, name, args):
         return check_choice(value, name, choices)
     return spec
@@ -240,6 +242,7 @@ def each(item):
 
 
 def function(value, name, args=None):
+    """Anything callable."""
     if not callable(value):
         raise TypeError(f"{name} must be callable, got {type(value).__name__}")
     return value
@@ -326,20 +329,28 @@ def checked_forward(forward):
     @functools.wraps(forward)
     def checked(self, x, *args, **kwargs):
         width = self.input_width and getattr(self, self.input_width)
-        if not isinstance(x, np.ndarray) or (width and (x.ndim != 2 or x.shape[1] != width)):
-            want = f"an array of shape (N, {width})" if width else "a numpy array"
-            got = x.shape if isinstance(x, np.ndarray) else type(x).__name__
-            raise (ValueError if width else TypeError)(f"x must be {want}, got {got}")
-        if x.dtype.kind != "f":
-            raise TypeError(f"x must be a floating-point array, got dtype {x.dtype}; "
-                            "convert it with x.astype(np.float64)")
-        if self.training and self.min_rows_in_training > 1 and len(x) < self.min_rows_in_training:
-            raise ValueError(f"{type(self).__name__} needs at least {self.min_rows_in_training} "
-                             f"rows per batch in training mode, got {len(x)}")
+        if (type(x) is not np.ndarray or x.dtype.kind != "f"
+                or width and (x.ndim != 2 or x.shape[1] != width)
+                or self.min_rows_in_training > 1 and self.training
+                and len(x) < self.min_rows_in_training):
+            _check_input(self, x, width)           # the slow path: say what is wrong, if anything
         out = forward(self, x, *args, **kwargs)
         self._forward_shape = getattr(out, "shape", None)
         return out
     return checked
+
+
+def _check_input(layer, x, width):
+    if not isinstance(x, np.ndarray) or (width and (x.ndim != 2 or x.shape[1] != width)):
+        want = f"an array of shape (N, {width})" if width else "a numpy array"
+        got = x.shape if isinstance(x, np.ndarray) else type(x).__name__
+        raise (ValueError if width else TypeError)(f"x must be {want}, got {got}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"x must be a floating-point array, got dtype {x.dtype}; "
+                        "convert it with x.astype(np.float64)")
+    if layer.training and len(x) < layer.min_rows_in_training:
+        raise ValueError(f"{type(layer).__name__} needs at least {layer.min_rows_in_training} "
+                         f"rows per batch in training mode, got {len(x)}")
 
 
 def checked_backward(backward):

@@ -46,19 +46,18 @@ class BatchNorm(Module):
         """dout: (N, D) -> dx: (N, D); sets weight.grad and bias.grad, both (D,)
 
         In training, x reaches the loss through x_hat, the batch mean and the
-        batch variance; the three paths add up to
+        batch variance.  With dx_hat = gamma * dout the three paths add up to
             dx = (N dx_hat - sum(dx_hat) - x_hat sum(dx_hat x_hat)) / (N std)
-        with dx_hat = dout * gamma and sums over the batch.  In evaluation the
-        running statistics are constants and only the first path remains.
+        (sums over the batch), and the two sums are gamma * bias.grad and
+        gamma * weight.grad: the last line.  In evaluation the running statistics
+        are constants, and only the path through x_hat remains.
         """
-        self.bias.grad = dout.sum(axis=0)
-        self.weight.grad = (dout * self.x_hat).sum(axis=0)
-        dx_hat = dout * self.weight.value
+        self.bias.grad = dout.sum(axis=0)                          # sum(dout)
+        self.weight.grad = (dout * self.x_hat).sum(axis=0)         # sum(dout x_hat)
+        gamma, n = self.weight.value, len(dout)
         if not self.training:
-            return dx_hat / self.std
-        n = len(dout)
-        return (n * dx_hat - dx_hat.sum(axis=0)
-                - self.x_hat * (dx_hat * self.x_hat).sum(axis=0)) / (n * self.std)
+            return gamma * dout / self.std
+        return gamma / (n * self.std) * (n * dout - self.bias.grad - self.x_hat * self.weight.grad)
 
     def __repr__(self):
         return f"BatchNorm({self.num_features}, momentum={self.momentum}, eps={self.eps})"

@@ -73,12 +73,13 @@ class Optimizer:
             p.grad = np.zeros_like(p.value)
 
     def step(self):  # pragma: no cover - abstract
+        """Update every Param of every group from its gradient (each subclass's rule)."""
         raise NotImplementedError
 
     def __repr__(self):
         options = ", ".join(f"{k}={v!r}" for k, v in dict(self.defaults, lr=self.lr).items())
-        groups = f", {len(self.param_groups)} parameter groups" if len(self.param_groups) > 1 else ""
-        return f"{type(self).__name__}({options}{groups})"
+        n = len(self.param_groups)
+        return f"{type(self).__name__}({options}{f', {n} parameter groups' if n > 1 else ''})"
 
 
 def _nesterov(value, name, options):
@@ -106,6 +107,7 @@ class SGD(Optimizer):
                          weight_decay=weight_decay)
 
     def step(self):
+        """Move every Param that has a gradient one step, in place (the rule above)."""
         for group in self.param_groups:
             lr, momentum, weight_decay = group["lr"], group["momentum"], group["weight_decay"]
             for p in group["params"]:
@@ -146,6 +148,7 @@ class Adam(Optimizer):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
     def step(self):
+        """Move every Param that has a gradient one step, in place (the rule above)."""
         for group in self.param_groups:
             lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
             weight_decay = group["weight_decay"]
@@ -197,7 +200,8 @@ def weight_decay_groups(params, weight_decay):
     params = _as_params(params, "params")
     matrices = [p for p in params if p.value.ndim >= 2]
     vectors = [p for p in params if p.value.ndim < 2]
-    groups = [dict(params=matrices, weight_decay=weight_decay), dict(params=vectors, weight_decay=0.0)]
+    groups = [dict(params=matrices, weight_decay=weight_decay),
+              dict(params=vectors, weight_decay=0.0)]
     return [g for g in groups if g["params"]]
 
 

@@ -158,6 +158,11 @@ def _run(name, body, verbose, limit=None):
     except CheckTimeout as err:
         result = CheckResult(name, False, f"{err}{_where(err)}: is there a loop that never "
                                           "ends?", {"timeout": True})
+    except NotImplementedError as err:       # student code the body called without _call
+        result = CheckResult(name, False, "not implemented yet: NotImplementedError"
+                                          + (f" ({err})" if str(err) else "") + _where(err))
+    except (Exception, SystemExit) as err:  # noqa: BLE001 - a check never crashes on student code
+        result = CheckResult(name, False, f"{type(err).__name__}: {err}{_where(err)}")
     if verbose:
         print(result)
     return result

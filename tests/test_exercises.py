@@ -396,3 +396,16 @@ def test_checks_reject_the_wrong_kind_of_argument(solutions):
                         (checks.sgd_momentum, "step_fn"), (checks.warmup_cosine, "schedule_fn")):
         with pytest.raises(TypeError, match=f"{name} must be a function"):
             check(42)
+
+
+def test_a_check_never_crashes_on_student_code_it_calls_directly():
+    def stub():
+        raise NotImplementedError()
+
+    def broken():
+        raise KeyError("w")
+
+    r = checks._run("piece", lambda: stub(), verbose=False)
+    assert not r.passed and r.message.startswith("not implemented yet")
+    r = checks._run("piece", lambda: broken(), verbose=False)
+    assert not r.passed and r.message.startswith("KeyError: 'w' (in broken, line")

@@ -19,18 +19,17 @@ from .dropout import Dropout
 from .linear import Linear
 from .module import Sequential
 from .norm import BatchNorm, LayerNorm
-from .optim import SGD, Adam, AdamW
+from .optim import SGD, Adam, AdamW, weight_decay_groups
 from .schedules import Constant, Exponential, OneCycle, StepDecay, WarmupCosine
 
 NORMS = ("batch", "layer", None)
 
-# name -> optimizer(params, config): the optimizers a config can name
+# name -> optimizer(param_groups, config): the optimizers a config can name
 OPTIMIZERS = {
-    "sgd": lambda params, c: SGD(params, c.lr, weight_decay=c.weight_decay),
-    "momentum": lambda params, c: SGD(params, c.lr, momentum=c.momentum,
-                                      weight_decay=c.weight_decay),
-    "adam": lambda params, c: Adam(params, c.lr, weight_decay=c.weight_decay),
-    "adamw": lambda params, c: AdamW(params, c.lr, weight_decay=c.weight_decay),
+    "sgd": lambda groups, c: SGD(groups, c.lr),
+    "momentum": lambda groups, c: SGD(groups, c.lr, momentum=c.momentum),
+    "adam": lambda groups, c: Adam(groups, c.lr),
+    "adamw": lambda groups, c: AdamW(groups, c.lr),
 }
 
 # name -> schedule(config, total_steps): the learning-rate schedules a config can name
@@ -65,7 +64,7 @@ class SpiralConfig:
     optimizer: str = "adam"        # "sgd", "momentum" (SGD, momentum 0.9), "adam", "adamw"
     lr: float = 0.02               # peak learning rate
     momentum: float = 0.9          # for "momentum" (and "sgd" ignores it)
-    weight_decay: float = 0.0      # L2 for sgd/adam, decoupled for adamw
+    weight_decay: float = 0.0      # on weight matrices: L2 for sgd/adam, decoupled for adamw
     schedule: str = "onecycle"     # "constant", "step", "exponential", "cosine", "onecycle"
     epochs: int = 60
     batch_size: int = 64
@@ -171,9 +170,13 @@ def build_model(config):
 
 
 def make_optimizer(config, params):
-    """The optimizer named by ``config.optimizer`` (a key of ``OPTIMIZERS``)."""
+    """The optimizer named by ``config.optimizer`` (a key of ``OPTIMIZERS``).
+
+    As in nanoGPT, ``config.weight_decay`` applies to the weight matrices only: biases
+    and normalisation parameters are in a second parameter group that does not decay.
+    """
     _check_config(config)
-    return OPTIMIZERS[config.optimizer](params, config)
+    return OPTIMIZERS[config.optimizer](weight_decay_groups(params, config.weight_decay), config)
 
 
 def make_schedule(config):

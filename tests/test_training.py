@@ -294,3 +294,19 @@ def test_fit_with_batchnorm_and_dropout_learns_something():
     h = train_spirals(cfg, progress=False).history
     assert h.test_acc[-1] > 0.9 and h.train_loss[-1] < 0.5 * h.train_loss[0]
     assert any(isinstance(m, Dropout) for m in nblib.build_model(cfg).modules())
+
+
+def test_weight_decay_shrinks_weight_matrices_only():
+    """nanoGPT's rule: biases and BatchNorm's gamma and beta do not decay."""
+    cfg = SpiralConfig(hidden=(8, 8), norm="batch", optimizer="adamw", lr=0.1, weight_decay=0.5)
+    model = nblib.build_model(cfg)
+    optimizer = nblib.make_optimizer(cfg, model.parameters())
+    before = _params(model)
+    for p in model.parameters():
+        p.grad = np.zeros_like(p.value)          # no gradient: only the decay moves weights
+    optimizer.step()
+    after = _params(model)
+    for name, value in before.items():
+        expected = value * (1 - 0.1 * 0.5) if value.ndim == 2 else value
+        np.testing.assert_allclose(after[name], expected, rtol=1e-12, err_msg=name)
+    assert sum(v.ndim == 2 for v in before.values()) == 3 and len(before) > 3

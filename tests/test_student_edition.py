@@ -9,11 +9,14 @@
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 import shutil
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import nbformat
@@ -29,8 +32,18 @@ LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "nblib.grading
 
 
 def _write(out, *args):
-    return subprocess.run([sys.executable, str(TOOL), str(out), *args], cwd=ROOT,
+    """Run the tool's command line (in this process: nbgrader is imported once)."""
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        rc = student_edition.main([str(out), *args])
+    return types.SimpleNamespace(returncode=rc, stderr=err.getvalue())
+
+
+def test_the_command_line_runs_as_a_script(tmp_path):
+    proc = subprocess.run([sys.executable, str(TOOL), str(tmp_path / "out")], cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "wrote the student edition" in proc.stdout
 
 
 def _nbgrader(cell):

@@ -24,14 +24,13 @@ from __future__ import annotations
 import inspect
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import data as _data
 from .activations import ReLU
-from .checks import CheckResult, _as_array, _call, _Fail, _run
+from .checks import CheckResult, Task, _as_array, _call, _Fail, _run
 from .dropout import Dropout
 from .gradcheck import check_layer, rel_error
 from .linear import Linear
@@ -836,8 +835,9 @@ def _run_loop(fn, model, X, y, schedule, seed, eval_first=True):
     record = _record_steps(opt, model)
     if eval_first:
         model.eval()                 # a loop that forgets model.train() trains in eval mode
-    out = fn(model, opt, X, y, batch_size=16, rng=_rng(seed, 3),
-             schedule=schedule, step=5)
+    out = _call(f"{getattr(fn, '__name__', 'train_epoch')}(model, optimizer, X, y, "
+                "batch_size=16, rng=..., schedule=..., step=5)", fn, model, opt, X, y,
+                batch_size=16, rng=_rng(seed, 3), schedule=schedule, step=5)
     return record, out
 
 
@@ -911,17 +911,6 @@ def _unshuffled_epoch(model, optimizer, X, y, *, batch_size, rng, schedule=None,
 
 
 # ----------------------------------------------------------------------------- the tasks
-@dataclass(frozen=True)
-class Task:
-    """One "your turn" task: where it is, what the student writes, how it is checked."""
-
-    notebook: str        # the stage notebook holding the task, e.g. "02_network.ipynb"
-    name: str            # the name of the student's piece in that notebook
-    check: object        # check(piece, verbose=True) -> CheckResult
-    reference: object    # nblib's own piece: the solution the teacher edition shows
-    points: int          # for the autograder (nbgrader)
-
-
 TASKS = {
     "make_spirals": Task("01_data.ipynb", "make_spirals", check_make_spirals,
                          _data.make_spirals, 2),

@@ -115,6 +115,8 @@ def student_notebook(nb, where="notebook", *, reader=False):
             else:
                 tags = [t for t in tags if t not in ("hide-input", "hide-cell")]
         cell.metadata.pop("nbgrader", None)
+        if cell.cell_type == "markdown":               # the edition's own words
+            cell.source = _edition_blocks(cell.source, where)
         if tags:
             cell.metadata["tags"] = list(dict.fromkeys(tags))
         else:
@@ -124,13 +126,32 @@ def student_notebook(nb, where="notebook", *, reader=False):
     return out
 
 
+_TEACHER_BLOCK = re.compile(r"^<!-- teacher-edition -->\n.*?^<!-- /teacher-edition -->\n?",
+                            re.MULTILINE | re.DOTALL)
+_STUDENT_BLOCK = re.compile(r"^<!-- student-edition\n(?P<text>.*?)^-->\n?", re.MULTILINE | re.DOTALL)
+
+
 def student_markdown(text, where="page"):
-    """A markdown page, unchanged, once it is clear that it holds no solution."""
+    """A markdown page for the student edition, once it is clear that it holds no solution.
+
+    Text between ``<!-- teacher-edition -->`` and ``<!-- /teacher-edition -->`` lines (what
+    only the reader's edition may say, e.g. that solutions are folded) is removed, and
+    the text of a ``<!-- student-edition ... -->`` comment is uncommented in its place.
+    """
     if _SOLUTION_DIRECTIVE.search(text):
         raise StudentEditionError(f"{where} holds a {{solution}} directive: put the solution in "
                                   "an nbgrader solution cell of a notebook, or make the page "
                                   "teacher-only (book/teacher_*)")
-    return text
+    return _edition_blocks(text, where)
+
+
+def _edition_blocks(text, where):
+    """Drop the teacher-edition blocks of a markdown text and uncomment its student-edition ones."""
+    text = _TEACHER_BLOCK.sub("", text)
+    if "teacher-edition -->" in text:
+        raise StudentEditionError(f"{where}: a '<!-- teacher-edition -->' block is not closed by "
+                                  "a '<!-- /teacher-edition -->' line")
+    return _STUDENT_BLOCK.sub(lambda m: m.group("text"), text)
 
 
 def teacher_only_page(text, suffix):

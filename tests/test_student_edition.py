@@ -285,3 +285,19 @@ def test_teacher_book_runs_the_hidden_tests_and_shows_none(teacher_build):
     for notebook in BOOK.glob("*.ipynb"):       # the pages made from the notebooks
         text = (teacher_build.html / "book" / f"{notebook.stem}.html").read_text()
         assert "HIDDEN TESTS" not in text and "nblib.grading" not in text, notebook.name
+
+
+def test_edition_blocks_give_each_edition_its_own_words():
+    text = ("# Page\n\nfor everyone\n<!-- teacher-edition -->\nsolutions are folded\n"
+            "<!-- /teacher-edition -->\n<!-- student-edition\nno solutions here\n-->\nend\n")
+    out = student_edition.student_markdown(text, where="p.md")
+    assert out == "# Page\n\nfor everyone\nno solutions here\nend\n"
+    with pytest.raises(student_edition.StudentEditionError, match="not closed"):
+        student_edition.student_markdown("<!-- teacher-edition -->\nleft open\n", where="p.md")
+
+
+def test_the_intro_describes_the_edition_it_is_in():
+    intro = (ROOT / "book" / "intro.md").read_text()
+    student = student_edition.student_markdown(intro, where="book/intro.md")
+    assert "reader's edition" in intro and "reader's edition" not in student
+    assert "This is the student edition" in student and "<!--" not in student

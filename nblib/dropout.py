@@ -26,7 +26,7 @@ class Dropout(Module):
             return x
         # float32 uniforms cost half as much to draw and resolve p to 1e-7: plenty for a mask
         keep = self.rng.random(x.shape, dtype=np.float32) >= self.p   # survives with 1 - p
-        self.mask = keep.astype(x.dtype) / (1 - self.p)               # 0 or 1/(1-p): E[mask] = 1
+        self.mask = (keep / (1 - self.p)).astype(x.dtype, copy=False)  # 0 or 1/(1-p): E[mask] = 1
         return x * self.mask
 
     def backward(self, dout):

@@ -12,6 +12,9 @@ import numpy as np
 
 from ._checks import (FLOAT_DTYPES, arguments, boolean, checked_backward, checked_forward, each,
                       instance)
+from ._memory import keep_freed_memory
+
+keep_freed_memory()   # NumPy's fresh arrays reuse memory instead of page-faulting it in again
 
 
 class Param:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -176,8 +177,19 @@ def own_network_accuracy(pieces):
 
 # ----------------------------------------------------------------------------- student edition
 def _solution_lines():
-    """Distinctive lines of every task's solution (inside the solution markers)."""
-    lines = set()
+    """Distinctive lines of every task's solution (inside the solution markers).
+
+    A line that the teacher's book also shows outside every solution (in a starter's
+    docstring, which states the maths, or in a task's instructions) is not a probe.
+    """
+    shown, lines = [], set()
+    for path in BOOK.glob("*.ipynb"):
+        for cell in json.loads(path.read_text())["cells"]:
+            source = "".join(cell["source"])
+            if cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+                source = re.sub(r"### BEGIN SOLUTION.*?### END SOLUTION", "", source, flags=re.S)
+            shown.append(source)
+    shown = "\n".join(shown)
     for task_id in yourturn.TASKS:
         inside = False
         for line in task_cells.solution_cell_source(task_id).splitlines():
@@ -186,7 +198,8 @@ def _solution_lines():
                 inside = True
             elif stripped == task_cells.END:
                 inside = False
-            elif inside and len(stripped) > 20 and not stripped.startswith(("#", "return ")):
+            elif inside and len(stripped) > 20 and not stripped.startswith(("#", "return ")) \
+                    and stripped not in shown:
                 lines.add(stripped)
     return sorted(lines)
 

@@ -112,5 +112,5 @@ def plot_layer_stats(curves, ax=None, *, ylabel="standard deviation", title=None
     ax.set(xlabel="block (Linear + nonlinearity)", ylabel=ylabel)
     if title is not None:
         ax.set_title(title)
-    ax.legend(fontsize="small")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)  # off the data
     return ax

@@ -176,7 +176,7 @@ def plot_unit_maps(maps, axes=None, *, units=None, k=8, extent=1.2, vmax=None, b
         boundary = check_array(boundary, "boundary", shape=(res, res))
     if axes is None:
         import matplotlib.pyplot as plt
-        _, axes = plt.subplots(len(maps), n_cols, figsize=(1.25 * n_cols, 1.4 * len(maps)),
+        _, axes = plt.subplots(len(maps), n_cols, figsize=(1.2 * n_cols, 1.35 * len(maps)),
                                squeeze=False, constrained_layout=True)
     axes = np.asarray(axes, dtype=object)
     if axes.size != len(maps) * n_cols:
@@ -197,6 +197,6 @@ def plot_unit_maps(maps, axes=None, *, units=None, k=8, extent=1.2, vmax=None, b
                            alpha=0.7)
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(f"unit {int(j) % len(m)}", fontsize="x-small", pad=2)
-        axes[row, 0].set_ylabel(f"layer {row + 1}", fontsize="small")
+            ax.set_title(f"unit {int(j) % len(m)}", fontsize="small", pad=2)
+        axes[row, 0].set_ylabel(f"layer {row + 1}")
     return axes, images

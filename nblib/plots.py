@@ -129,11 +129,17 @@ def plot_accuracy(history, ax=None, *, bayes=None, target=0.95, label="test accu
 def plot_results(result, axes=None, *, bayes=None):
     """The source chapter's three panels: loss, test accuracy, decision boundary.
 
-    ``result`` is a ``SpiralResult``.  Returns the three axes.
+    ``result`` is a ``SpiralResult``; ``axes``: three axes to draw into (by default a new
+    figure, the two curves in one row and the boundary under them).  Returns the three axes.
     """
     if axes is None:
+        # Two rows, so that the figure fits the book's column at full size: the curves side
+        # by side, the boundary (square) below them.
         import matplotlib.pyplot as plt
-        fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
+        fig = plt.figure(figsize=(9.5, 8.8), layout="constrained")
+        grid = fig.add_gridspec(2, 2, height_ratios=(1, 1.45))
+        axes = [fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1]),
+                fig.add_subplot(grid[1, :])]
         fig.suptitle("Neural net from scratch: spiral classification")
     h = result.history
     plot_loss(h, axes[0])

@@ -53,24 +53,47 @@ def _steps(config):
     return f"{config.epochs * config.steps_per_epoch:,}"
 
 
+def _network(config):
+    """'3 ReLU layers (128-128-64)': the hidden layers of ``config``."""
+    return (f"{len(config.hidden)} ReLU layer{'s' * (len(config.hidden) > 1)} "
+            f"({'-'.join(map(str, config.hidden))})")
+
+
+def _dropout(config):
+    return f"dropout {config.dropout:g}" if config.dropout > 0 else "no dropout"
+
+
+# What each schedule does to the rate, for the preset's sentence (config.SCHEDULES' names).
+_SCHEDULE_SAYS = {
+    "onecycle": "the one-cycle schedule warms up to that rate and then anneals it almost "
+                "to zero, so the boundary stops moving at the end",
+    "cosine": "the schedule warms up to that rate and then lowers it along a cosine, so "
+              "the boundary stops moving at the end",
+    "step": "the schedule divides the rate by ten twice, so the boundary settles at the end",
+    "exponential": "the schedule lowers the rate a hundredfold over the run, so the "
+                   "boundary settles at the end",
+    "constant": "the rate stays where it starts",
+}
+
+
 _RECIPE, _SOURCE = SpiralConfig(), SpiralConfig.source()
 PRESETS = {
     "book recipe": Preset(
         "book recipe", _RECIPE,
-        f"BatchNorm keeps every hidden layer's inputs centred and scaled, so a high peak rate "
-        f"({_RECIPE.optimizer.capitalize()} at {_RECIPE.lr:g}) is safe; the one-cycle schedule "
-        "warms up to that rate and then anneals it almost to zero, so the boundary stops "
-        f"moving at the end; and {len(_RECIPE.hidden)} ReLU layers of {_RECIPE.hidden[0]} "
-        f"give enough pieces to wind twice around the origin, in only {_steps(_RECIPE)} "
-        "steps."),
+        f"{_RECIPE.optimizer.capitalize()} at a peak rate of {_RECIPE.lr:g}, with "
+        f"{'BatchNorm' if _RECIPE.norm == 'batch' else _RECIPE.norm or 'no normalisation'} "
+        f"in every hidden block and {_dropout(_RECIPE)}: "
+        f"{_SCHEDULE_SAYS[_RECIPE.schedule]}; {_network(_RECIPE)} give enough pieces to "
+        f"wind twice around the origin, in only {_steps(_RECIPE)} steps."),
     "source chapter": Preset(
         "source chapter", _SOURCE,
-        "The source chapter's settings ("
-        f"{'-'.join(map(str, _SOURCE.hidden))}, dropout {_SOURCE.dropout:g}, "
+        f"The source chapter's settings ({_network(_SOURCE)}, {_dropout(_SOURCE)}, "
         f"{_SOURCE.optimizer.capitalize()} at a constant {_SOURCE.lr:g}, {_SOURCE.epochs} "
-        f"epochs of batch {_SOURCE.batch_size}): it gets there too, but with a rate that "
-        f"never comes down it takes {_steps(_SOURCE)} steps of a bigger network where the "
-        f"book's recipe takes {_steps(_RECIPE)}."),
+        f"epochs of batch {_SOURCE.batch_size}): with a rate that never comes down it "
+        f"takes {_steps(_SOURCE)} steps of "
+        + ("the same network" if (_SOURCE.hidden, _SOURCE.norm) == (_RECIPE.hidden, _RECIPE.norm)
+           else f"a network of {_network(_SOURCE)}")
+        + f" where the book's recipe takes {_steps(_RECIPE)}."),
 }
 
 

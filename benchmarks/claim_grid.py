@@ -72,7 +72,8 @@ def report(label, pairs, runs, ceiling):
           f"{np.mean([r['train'] for r in runs]):.4f}")
     if failing:
         print(f"failing (data_seed, seed, acc): {failing}")
-    print(f"fresh-sample accuracy (20,000 points): min {fresh.min():.4f}, mean {fresh.mean():.4f}; "
+    print(f"fresh-sample accuracy (20,000 points): min {fresh.min():.4f}, "
+          f"mean {fresh.mean():.4f}; "
           f"Bayes ceiling {ceiling:.4f}; largest gap {ceiling - fresh.min():+.4f}; "
           f"runs more than 1 point under: {int(np.sum(fresh < ceiling - 0.01))}")
     print(f"training time to pass 95% held-out: median {np.median(t95):.3f} s, "

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import (arguments, array, check_int, check_labels, generator, instance, integer, positive,
-                      positive_int)
+from ._checks import (arguments, array, check_int, check_labels, generator, instance, integer,
+                      positive, positive_int)
 from .activations import ReLU, Sigmoid
 from .config import SpiralConfig, build_model, make_optimizer
 from .linear import Linear
@@ -34,9 +34,10 @@ LOW, HIGH = 0.4, 0.6
 CMU_RECIPE = dict(hidden=(128, 128, 64), norm="batch", dropout=0.0, optimizer="adam",
                   lr=0.01, batch_size=194)
 """The chapter's network (2 -> 128 -> 128 -> 64 -> 1, BatchNorm, ReLU) and Adam, on the
-benchmark: full batch, as the 1988-1990 papers (one weight update per epoch), a constant
-learning rate (the run has no fixed length for a schedule to span), no dropout (the
-task is to fit these 194 points, not to generalise)."""
+benchmark: full batch, one weight update per epoch like the batch methods of the time
+(Quickprop, RPROP, Cascade-Correlation); a constant learning rate (the run has no fixed
+length for a schedule to span); no dropout (the task is to fit these 194 points, not to
+generalise beyond them)."""
 
 
 def cmu_spirals():

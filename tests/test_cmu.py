@@ -11,7 +11,7 @@ def test_cmu_spirals_is_wielands_data():
     X, y = cmu_spirals()
     assert X.shape == (194, 2) and y.shape == (194,)
     assert np.bincount(y).tolist() == [97, 97]
-    # the first lines of the benchmark's data: ((0.00000 6.50000) (1.0)), ((-0.00000 -6.50000) (0.0))
+    # the benchmark data's first lines: ((0.00000 6.50000) (1.0)), ((-0.00000 -6.50000) (0.0))
     np.testing.assert_allclose(X[:2], [[0.0, 6.5], [0.0, -6.5]], atol=1e-12)
     assert y[:2].tolist() == [1, 0]
     # point i = 8: angle π/2, radius 6.5 * 96 / 104 = 6.0, on the x axis

@@ -4,10 +4,11 @@ import math
 import numpy as np
 import pytest
 
-from nblib import SpiralConfig, bayes_accuracy, bayes_posterior, build_model
+from nblib import (SpiralConfig, bayes_accuracy, bayes_posterior, build_model, predict_logits,
+                   train_spirals)
 from nblib.stats import (RADIUS_EDGES, RadiusErrors, binomial_interval,
                          compare_errors_by_radius, errors_by_radius, fresh_accuracy,
-                         fresh_sample, plot_errors_by_radius)
+                         fresh_sample, held_out_interval, plot_errors_by_radius)
 
 
 # ---------------------------------------------------------------- binomial_interval
@@ -70,6 +71,17 @@ def test_interval_contains_the_estimate_and_narrows_with_n():
 def test_interval_rejects_bad_input(args, error, match):
     with pytest.raises(error, match=match):
         binomial_interval(*args)
+
+
+def test_held_out_interval_of_a_run():
+    result = train_spirals(SpiralConfig(epochs=2), progress=False)
+    predicted = predict_logits(result.model, result.X_test) > 0
+    correct = int(np.sum(predicted == (result.y_test == 1)))
+    assert held_out_interval(result) == binomial_interval(correct, 120)
+    low, high = held_out_interval(result, 0.99)
+    assert low <= result.test_accuracy <= high
+    with pytest.raises(TypeError, match="result must be a SpiralResult"):
+        held_out_interval(0.97)
 
 
 # ------------------------------------------------------------------- fresh samples

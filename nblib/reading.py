@@ -108,14 +108,20 @@ def _cells(path: Path) -> list[tuple[str, str, set]]:
 
 
 def _shown_source_lines(src: str, namespace: dict | None) -> int:
-    lines = 0
-    for expression in _SHOW_SOURCE.findall(src):
-        if namespace is None:
-            raise ValueError("the page calls show_source: pass its namespace, "
-                             "reading_time(path, globals())")
-        import inspect
-        lines += len(inspect.getsource(eval(expression, namespace)).splitlines())
-    return lines
+    """Lines of the source that the cell's ``show_source(...)`` calls display; the names are
+    looked up in ``namespace`` and in what the cell itself imports."""
+    import inspect
+
+    expressions = _SHOW_SOURCE.findall(src)
+    if not expressions:
+        return 0
+    if namespace is None:
+        raise ValueError("the page calls show_source: pass its namespace, "
+                         "reading_time(path, globals())")
+    scope = dict(namespace)
+    imports = [line for line in src.splitlines() if re.match(r"(from \S+ )?import ", line)]
+    exec("\n".join(imports), scope)                # noqa: S102 - the page's own imports
+    return sum(len(inspect.getsource(eval(e, scope)).splitlines()) for e in expressions)
 
 
 def reading_time(path, namespace: dict | None = None) -> ReadingTime:
@@ -159,3 +165,29 @@ def glue_reading_time(path, namespace: dict | None = None, *, key: str | None = 
     glue(key, str(time), display=False)
     glue(f"{key}_method", time.method(), display=False)
     return time
+
+
+# The reader's pages, in the book's order (the teacher's pages are not part of the chapter).
+READER_PAGES = ("01_data", "02_network", "03_training", "04_visualisation", "playground",
+                "05_exercises")
+
+
+def glue_book_reading_time(folder=".", namespace: dict | None = None):
+    """Glue the reading time of every reader's page (``book_reading_<stem>``) and of all of
+    them (``book_reading_total``, ``book_reading_hours``, ``book_reading_tasks``), for the
+    intro. Returns {stem: ReadingTime}."""
+    from myst_nb import glue
+
+    import nblib
+
+    scope = {"nblib": nblib, **vars(nblib), **(namespace or {})}
+    times = {stem: reading_time(Path(folder) / f"{stem}.ipynb", scope)
+             for stem in READER_PAGES}
+    total = sum(times.values(), ReadingTime(0, 0, 0, 0, 0))
+    for stem, time in times.items():
+        glue(f"book_reading_{stem}", str(time), display=False)
+    glue("book_reading_total", str(total), display=False)
+    glue("book_reading_hours", f"{total.minutes / 60:.1f}", display=False)
+    glue("book_reading_tasks", total.tasks, display=False)
+    glue("book_reading_method", total.method(), display=False)
+    return times

@@ -33,6 +33,7 @@ _DISPLAY_MATH = re.compile(r"\$\$.*?\$\$", re.S)
 _INLINE_MATH = re.compile(r"\$[^$\n]+\$")
 _ROLE = re.compile(r"\{[\w:-]+\}`[^`]*`")               # {glue:text}`key`, {doc}`page`
 _FENCE = re.compile(r"^(```+|~~~+)\s*(\S*)\s*$", re.M)
+_FENCE_LINE = re.compile(r"^\s*(```+|~~~+|:::+).*$|^:\w+:.*$", re.M)   # and :label: options
 _SHOW_SOURCE = re.compile(r"show_source\(([^()]*(?:\([^()]*\))?[^()]*)\)")
 _FIGURE = re.compile(r"plt\.show\(\)|^\s*(?:frame(?:\.update\(\))?|PlaygroundFigure\(.*\)"
                      r"|HTML\(html\))\s*$", re.M)
@@ -137,7 +138,7 @@ def reading_time(path, namespace: dict | None = None) -> ReadingTime:
         if kind == "markdown":
             equations += len(_DISPLAY_MATH.findall(src))
             prose = _INLINE_MATH.sub(" x ", _DISPLAY_MATH.sub(" ", src))
-            prose = _ROLE.sub(" x ", prose)
+            prose = _ROLE.sub(" x ", _FENCE_LINE.sub("", prose))    # fences are markup
             words += len(re.findall(r"[\w`'’-]+", prose))
             continue
         if kind != "code":

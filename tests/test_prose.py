@@ -1,0 +1,81 @@
+"""Sentences that are computed outside the notebooks: reading times and the playground's
+preset descriptions. Each test fails when the text stops matching what it describes."""
+from __future__ import annotations
+
+import inspect
+import json
+
+import pytest
+
+import nblib
+from nblib import reading
+from nblib.config import SpiralConfig
+from nblib.playground import PRESETS
+
+
+def _notebook(path, cells):
+    nb = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    for kind, source, tags in cells:
+        cell = {"cell_type": kind, "metadata": {"tags": tags}, "source": source}
+        if kind == "code":
+            cell.update(outputs=[], execution_count=None)
+        nb["cells"].append(cell)
+    path.write_text(json.dumps(nb))
+    return path
+
+
+def test_reading_time_counts_what_the_reader_sees(tmp_path):
+    nb = _notebook(tmp_path / "page.ipynb", [
+        ("markdown", "One two three, with `code` and {glue:text}`key:.1%` and $x^2$.\n\n"
+                     "$$\na = b\n$$\n", []),
+        ("code", "x = 1\n\ny = 2\nprint(x + y)\n", []),                   # 3 lines
+        ("code", "a\nb\nc\nd\ne\n", ["hide-input"]),                      # folded: not read
+        ("code", "glue('key', 1)\n", ["remove-cell"]),                   # removed
+        ("code", "import matplotlib.pyplot as plt\nplt.plot([1])\nplt.show()\n",
+         ["hide-input"]),                                                 # a figure, folded
+        ("code", "def f():\n    pass\n", ["your-turn", "hide-input"]),    # a task
+        ("code", "show_source(nblib.Sequential)\n", []),                  # the shown source
+    ])
+    time = reading.reading_time(nb, {"nblib": nblib})
+    shown = len(inspect.getsource(nblib.Sequential).splitlines())
+    # words: One two three with `code` and x and x -> 9 (roles and inline math are one word)
+    assert (time.words, time.equations, time.figures, time.tasks) == (9, 1, 1, 1)
+    assert time.code_lines == 3 + shown
+    assert time.minutes == pytest.approx(9 / 200 + (3 + shown) / 10 + (30 + 20) / 60)
+    assert str(time) == f"about {max(5, 5 * round(time.minutes / 5))} minutes"
+    assert time.method().endswith("writing the 1 tasks comes on top")
+
+
+def test_reading_time_needs_the_namespace_of_shown_source(tmp_path):
+    nb = _notebook(tmp_path / "page.ipynb", [("code", "show_source(nblib.Sequential)\n", [])])
+    with pytest.raises(ValueError, match="namespace"):
+        reading.reading_time(nb)
+
+
+def test_reading_time_of_a_markdown_page(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("# Title\n\nFour words of prose.\n\n```bash\npip install x\nls\n```\n\n"
+                    "```{note}\nA note.\n```\n")
+    time = reading.reading_time(page)
+    assert (time.words, time.code_lines) == (7, 2)   # the note's fences are markup, not words
+
+
+def test_the_book_pages_have_a_reading_time(tmp_path):
+    scope = {"nblib": nblib, **vars(nblib)}
+    times = {stem: reading.reading_time(f"book/{stem}.ipynb", scope)
+             for stem in reading.READER_PAGES}
+    assert all(t.minutes > 5 for t in times.values()), times
+    assert sum(t.tasks for t in times.values()) >= 10        # the your-turn tasks and exercises
+
+
+def test_presets_describe_their_own_configs():
+    recipe, source = PRESETS["book recipe"], PRESETS["source chapter"]
+    assert recipe.config == SpiralConfig() and source.config == SpiralConfig.source()
+    for preset in (recipe, source):
+        config = preset.config
+        assert f"({'-'.join(map(str, config.hidden))})" in preset.why, preset.why
+        assert (f"dropout {config.dropout:g}" if config.dropout else "no dropout") in preset.why
+    same = (source.config.hidden, source.config.norm) == (recipe.config.hidden,
+                                                          recipe.config.norm)
+    assert ("the same network" in source.why) == same, source.why
+    assert "bigger" not in source.why

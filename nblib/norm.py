@@ -31,15 +31,19 @@ class BatchNorm(Module):
     def forward(self, x):
         """x: (N, D) -> out: (N, D)"""
         if self.training:
-            mean, var = x.mean(axis=0), x.var(axis=0)               # (D,), biased variance
+            mean = x.mean(axis=0)                                    # (D,)
+            x_centred = x - mean                                     # (N, D)
+            var = (x_centred**2).mean(axis=0)                        # (D,), biased
             n, m = len(x), self.momentum
-            # running = (1 - m) running + m batch, written as a step towards the batch value
+            # running = (1 - m) running + m batch, written as a step towards the batch
+            # value; PyTorch keeps the unbiased variance, var * n / (n - 1)
             self.running_mean += m * (mean - self.running_mean)
-            self.running_var += m * (var * n / (n - 1) - self.running_var)
+            self.running_var += m * (var * (n / (n - 1)) - self.running_var)
         else:
-            mean, var = self.running_mean, self.running_var
+            x_centred = x - self.running_mean
+            var = self.running_var
         self.std = np.sqrt(var + self.eps)                           # (D,)
-        self.x_hat = (x - mean) / self.std                           # (N, D)
+        self.x_hat = x_centred / self.std                            # (N, D)
         return self.weight.value * self.x_hat + self.bias.value
 
     def backward(self, dout):

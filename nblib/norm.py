@@ -84,9 +84,11 @@ class LayerNorm(Module):
 
     def forward(self, x):
         """x: (N, D) -> out: (N, D)"""
-        mean, var = x.mean(axis=1, keepdims=True), x.var(axis=1, keepdims=True)   # (N, 1)
-        self.std = np.sqrt(var + self.eps)                                        # (N, 1)
-        self.x_hat = (x - mean) / self.std                                        # (N, D)
+        mean = x.mean(axis=1, keepdims=True)                         # (N, 1)
+        x_centred = x - mean                                         # (N, D)
+        var = (x_centred**2).mean(axis=1, keepdims=True)             # (N, 1), biased
+        self.std = np.sqrt(var + self.eps)                           # (N, 1)
+        self.x_hat = x_centred / self.std                            # (N, D)
         return self.weight.value * self.x_hat + self.bias.value
 
     def backward(self, dout):

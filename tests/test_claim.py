@@ -42,7 +42,7 @@ CI_SEEDS = range(3)
 
 def book_config(**changes):
     """The book's recipe with some fields changed (a data seed, a seed)."""
-    return SpiralConfig(**changes) if RECIPE_IN_DEFAULTS else SpiralConfig(**RECIPE, **changes)
+    return SpiralConfig(**changes) if RECIPE_IN_DEFAULTS else SpiralConfig(**{**RECIPE, **changes})
 
 
 def held_out_and_fresh(config):
@@ -64,6 +64,7 @@ def test_the_tests_train_the_book_recipe():
         "SpiralConfig() is now the recipe: set RECIPE_IN_DEFAULTS = True" if is_default else
         f"SpiralConfig() = {SpiralConfig()!r} is not RECIPE = {RECIPE}")
     assert book_config(seed=3) == SpiralConfig(**RECIPE, seed=3)
+    assert book_config(dropout=0.15).dropout == 0.15     # a field of the recipe can change too
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ from nblib.stats import (RADIUS_EDGES, RadiusErrors, binomial_interval,
 
 
 # ---------------------------------------------------------------- binomial_interval
-# Wilson score intervals (95%, no continuity correction) from Newcombe (1998), "Two-sided
-# confidence intervals for the single proportion: comparison of seven methods",
-# Statistics in Medicine 17, 857-872, method 3 of its Table II.
+# Wilson score intervals (95%, no continuity correction) for the worked examples of Newcombe
+# (1998), "Two-sided confidence intervals for the single proportion: comparison of seven
+# methods", Statistics in Medicine 17, 857-872.
 NEWCOMBE = [((81, 263), (0.2553, 0.3662)), ((15, 148), (0.0624, 0.1605)),
             ((0, 20), (0.0, 0.1611)), ((1, 29), (0.0061, 0.1718))]
 

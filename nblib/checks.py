@@ -20,6 +20,7 @@ in ``nblib.yourturn``).
 from __future__ import annotations
 
 import math
+import textwrap
 import signal
 import threading
 import time
@@ -164,7 +165,9 @@ def _run(name, body, verbose, limit=None):
     except (Exception, SystemExit) as err:  # noqa: BLE001 - a check never crashes on student code
         result = CheckResult(name, False, f"{type(err).__name__}: {err}{_where(err)}")
     if verbose:
-        print(result)
+        # wrapped, so that a long verdict fits the book's column and a narrow notebook
+        print(textwrap.fill(str(result), 88, subsequent_indent="    ",
+                            break_long_words=False, break_on_hyphens=False))
     return result
 
 

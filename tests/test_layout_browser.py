@@ -183,7 +183,9 @@ def test_layout_checks_catch_problems(teacher_build, browser_context, tmp_path):
     assert marker in original, "no place to inject into the intro page"
     injected = INJECTED.format(long_line="1 + " * 80 + "1", long_words="wide " * 10,
                                png=_figure_png(24))
-    canary = original.replace(marker, marker + injected, 1)
+    # after the article's own title (the page header above the article has an <h1> too)
+    at = original.index(marker, original.index('<article class="bd-article"')) + len(marker)
+    canary = original[:at] + injected + original[at:]
     (site / "book" / "canary.html").write_text(canary, encoding="utf-8")
 
     with serve(site) as base:

@@ -107,7 +107,8 @@ def test_student_edition_layout(student):
     assert re.search(r'^title: ".*\(student edition\)"$', config, re.MULTILINE)
     for page in BOOK.glob("*.md"):
         if not page.name.startswith("teacher_"):
-            assert (student / "book" / page.name).read_text() == page.read_text()
+            assert (student / "book" / page.name).read_text() == \
+                student_edition.student_markdown(page.read_text(), where=page.name)
     teacher_pages = sorted(BOOK.glob("teacher_*"))
     assert teacher_pages
     for page in teacher_pages:                             # replaced by a note

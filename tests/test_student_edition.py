@@ -302,3 +302,14 @@ def test_the_intro_describes_the_edition_it_is_in():
     student = student_edition.student_markdown(intro, where="book/intro.md")
     assert "reader's edition" in intro and "reader's edition" not in student
     assert "This is the student edition" in student and "<!--" not in student
+
+
+def test_the_exercise_page_describes_the_edition_it_is_in():
+    import nbformat
+    nb = nbformat.read(BOOK / "05_exercises.ipynb", as_version=4)
+    reader = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    student = "\n".join(c.source for c in student_edition.student_notebook(nb, "05").cells
+                        if c.cell_type == "markdown")
+    assert "reader's edition" in reader and "folded" in reader
+    assert "reader's edition" not in student and "folded" not in student
+    assert "raise NotImplementedError()" in student and "<!--" not in student

@@ -1,6 +1,6 @@
 """Training speed of nblib against PyTorch CPU eager, for the source and the book's recipe.
 
-    python benchmarks/train_speed.py            # both recipes, best of 3 runs each
+    python benchmarks/train_speed.py            # both recipes, best of 3 runs each (in turn)
     python benchmarks/train_speed.py --repeats 1 --recipes source --dtypes float64
 
 The load average is printed before and after: on a shared machine, trust a run
@@ -131,9 +131,19 @@ def torch_optimizer(nb_optimizer, nb_model, torch_model):
     return getattr(torch.optim, name)(groups)
 
 
-def best_of(fn, config, repeats, **kwargs):
-    runs = [fn(config, **kwargs) for _ in range(repeats)]
-    return min(runs, key=lambda r: r[0])
+def interleaved_best(runs, repeats):
+    """Best (shortest) result of each run, the runs taking turns ``repeats`` times.
+
+    Taking turns spreads a busy spell of a shared machine over all runs, instead of
+    charging it to whichever was measured then.
+    """
+    best = {}
+    for _ in range(repeats):
+        for key, run in runs.items():
+            result = run()
+            if key not in best or result[0] < best[key][0]:
+                best[key] = result
+    return best
 
 
 def main():
@@ -164,19 +174,23 @@ def main():
         print(f"== {name}: {config!r}")
         for dtype in args.dtypes.split(","):
             cfg = config.replace(dtype=dtype)
-            t_np, hist = best_of(time_nblib, cfg, args.repeats)
+            runs = {"nblib": lambda: time_nblib(cfg)}
+            if have_torch:
+                runs[f"default threads ({default_threads})"] = lambda: time_torch(
+                    cfg, threads=default_threads)
+                runs["1 thread"] = lambda: time_torch(cfg, threads=1)
+            best = interleaved_best(runs, args.repeats)
+            if have_torch:
+                torch.set_num_threads(default_threads)
+            t_np, hist = best.pop("nblib")
             t95 = hist.time_to_accuracy(0.95)
             reach = f"95% after {t95:.3f} s" if t95 is not None else "never above 95%"
             print(f"  {dtype}: nblib {t_np:6.3f} s (final test acc {hist.test_acc[-1]:.1%}, "
                   f"{reach}, epoch {hist.epoch_to_accuracy(0.95)})", flush=True)
-            if have_torch:
-                for label, threads in ((f"default threads ({default_threads})", None),
-                                       ("1 thread", 1)):
-                    t_pt, accs = best_of(time_torch, cfg, args.repeats, threads=threads)
-                    print(f"           torch eager, {label}: {t_pt:6.3f} s "
-                          f"(final test acc {accs[-1]:.1%})  ratio nblib/torch {t_np / t_pt:.2f}",
-                          flush=True)
-                torch.set_num_threads(default_threads)
+            for label, (t_pt, accs) in best.items():
+                print(f"           torch eager, {label}: {t_pt:6.3f} s "
+                      f"(final test acc {accs[-1]:.1%})  ratio nblib/torch {t_np / t_pt:.2f}",
+                      flush=True)
     print("load average (1, 5, 15 min): %.2f %.2f %.2f" % os.getloadavg())
 
 

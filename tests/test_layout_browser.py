@@ -181,7 +181,7 @@ def test_layout_checks_catch_problems(teacher_build, browser_context, tmp_path):
     original = page(build, "book/intro").read_text(encoding="utf-8")
     marker = "</h1>"
     assert marker in original, "no place to inject into the intro page"
-    injected = INJECTED.format(long_line="1 + " * 80 + "1", long_words="wide " * 10,
+    injected = INJECTED.format(long_line="1 + " * 80 + "1", long_words="wide " * 60,
                                png=_figure_png(24))
     # after the article's own title (the page header above the article has an <h1> too)
     at = original.index(marker, original.index('<article class="bd-article"')) + len(marker)

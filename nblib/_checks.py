@@ -92,13 +92,6 @@ def check_float_dtype(dtype, name="dtype"):
     return dt
 
 
-def check_input(x, name="x"):
-    """A layer's input: an ndarray (checked cheaply, since it runs on every step)."""
-    if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name} must be a numpy array, got {type(x).__name__}")
-    return x
-
-
 def check_rng(rng, name="rng"):
     """Return a ``np.random.Generator``: ``None`` or an int seed make a new one."""
     if rng is None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import arguments, check_labels, check_array
+from ._checks import arguments, check_array, check_labels
 from .activations import sigmoid  # noqa: F401  (nblib.loss.sigmoid, as before)
 
 
@@ -43,7 +43,3 @@ def bce_with_logits(logits, y):
     s = np.where(z >= 0, 1.0, e) / (1.0 + e)            # sigmoid(z), from the same e
     dz = (s - y) / len(z)
     return float(loss.mean()), dz.reshape(logits.shape)
-
-
-# The training loop checks X and y once, not on every step.
-bce_with_logits_unchecked = bce_with_logits.__wrapped__

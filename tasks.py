@@ -7,6 +7,7 @@ Standard library only: runs with any Python 3.11+ on a fresh machine.
     python3 tasks.py book --student   # the same without solutions, into _build_student/
     python3 tasks.py test [ARGS...]   # set up .venv + test extras, run pytest ARGS
     python3 tasks.py student OUTDIR   # write the student edition of the notebooks
+    python3 tasks.py site T S OUT     # the Pages site from a teacher (T) and student (S) build
 
 Every build runs `jupyter-book build SOURCE -W -n --keep-going --path-output OUT` from a
 clean OUT (`book_build_command`), executes each notebook once and ends with one line per
@@ -256,6 +257,38 @@ def cmd_book(args: list[str]) -> int:
     return 0
 
 
+def assemble_site(teacher_html: Path, student_html: Path, site: Path, python: Path | None = None):
+    """The site GitHub Pages publishes: the reader's edition at the root, the student's at student/.
+
+    The reader's edition is the teacher build's HTML, whose pages show no autograder test (the
+    grade cells are removed from the book), with its downloadable sources
+    (``_sources/book/*.ipynb``) replaced by the reader's edition of the notebooks
+    (``teacher/student_edition.py --reader``: nbgrader's grade cells, with their hidden tests,
+    dropped). ``site`` must not exist yet.
+    """
+    if site.exists():
+        die(f"{site} exists: assemble the site into a new folder", 2)
+    shutil.copytree(teacher_html, site)
+    shutil.copytree(student_html, site / "student")
+    reader_src = site.parent / (site.name + "-reader-src")
+    run_or_die([python or PY, ROOT / "teacher" / "student_edition.py", "--reader", reader_src])
+    for notebook in (reader_src / "book").glob("*.ipynb"):
+        published = site / "_sources" / "book" / notebook.name
+        if published.exists():
+            shutil.copyfile(notebook, published)
+    return site
+
+
+def cmd_site(args: list[str]) -> int:
+    """`python3 tasks.py site TEACHER_HTML STUDENT_HTML OUT`: assemble what Pages publishes."""
+    if len(args) != 3:
+        die("usage: python3 tasks.py site TEACHER_HTML STUDENT_HTML OUT", 2)
+    ensure_venv()
+    assemble_site(*(Path(a) for a in args))
+    say(f"site assembled in {args[2]}")
+    return 0
+
+
 def cmd_test(args: list[str]) -> int:
     ensure_venv()
     ensure_test_extras()
@@ -279,7 +312,7 @@ def cmd_student(args: list[str]) -> int:
     return run([*student_edition_command(Path(args[0])), *args[1:]])
 
 
-COMMANDS = {"book": cmd_book, "test": cmd_test, "student": cmd_student}
+COMMANDS = {"book": cmd_book, "test": cmd_test, "student": cmd_student, "site": cmd_site}
 
 
 def main(argv: list[str]) -> int:

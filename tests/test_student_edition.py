@@ -313,3 +313,40 @@ def test_the_exercise_page_describes_the_edition_it_is_in():
     assert "reader's edition" in reader and "folded" in reader
     assert "reader's edition" not in student and "folded" not in student
     assert "raise NotImplementedError()" in student and "<!--" not in student
+
+
+def test_the_published_site_holds_no_hidden_test_and_links_the_editions(teacher_build,
+                                                                        student_build,
+                                                                        tmp_path):
+    """What Pages publishes (tasks.py site): both editions, no grade cell anywhere."""
+    import tasks
+    assert teacher_build.ok and student_build.ok
+    site = tasks.assemble_site(teacher_build.html, student_build.html, tmp_path / "site",
+                               python=Path(sys.executable))
+    assert (site / "index.html").is_file() and (site / "student" / "index.html").is_file()
+    # the hidden tests: each grade cell's hidden lines (the teacher pages quote the format)
+    hidden = {"### BEGIN HIDDEN TESTS"}
+    for path in BOOK.glob("*.ipynb"):
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+                body = "".join(cell["source"]).split("### BEGIN HIDDEN TESTS")[-1]
+                hidden |= {l.strip() for l in body.splitlines()
+                           if "grade(" in l and "import" not in l}
+    docs = (BOOK / "teacher_grading.md").read_text()     # quotes one, as an example
+    hidden = {h for h in hidden if h not in docs}
+    assert len(hidden) > 10
+    found = [str(p.relative_to(site)) for p in site.rglob("*")
+             if p.is_file() and p.suffix in {".html", ".ipynb", ".js", ".txt", ".md"}
+             and any(h in p.read_text(errors="replace") for h in hidden)]
+    assert not found, found
+    for notebook in site.rglob("*.ipynb"):                  # no grade cell at all
+        cells = json.loads(notebook.read_text())["cells"]
+        assert not [c for c in cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")
+                    and not c["metadata"]["nbgrader"].get("solution")], notebook
+    # the probe can fail: the teacher build's own sources do hold the hidden tests
+    teacher_sources = (teacher_build.html / "_sources" / "book" / "02_network.ipynb").read_text()
+    assert "BEGIN HIDDEN TESTS" in teacher_sources
+    reader_page = (site / "book" / "02_network.html").read_text()
+    student_page = (site / "student" / "book" / "02_network.html").read_text()
+    assert "student/\">The student edition</a>" in reader_page
+    assert 'spiral-book/">The reader' in student_page           # and back

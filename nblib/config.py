@@ -47,8 +47,12 @@ class SpiralConfig:
     """Every knob of a spiral experiment; the defaults are the book's recipe.
 
     The book's recipe trains the source chapter's network (2 -> 128 -> 128 -> 64
-    -> 1, BatchNorm, dropout 0.15, Adam) with a one-cycle learning rate that
-    peaks at 0.02: 60 epochs instead of the source's 500 at a constant 3e-3.
+    -> 1, BatchNorm, Adam) without dropout, in batches of 128, with a learning
+    rate that warms up to 0.02 over the first tenth of the steps and then
+    anneals along a cosine: 200 epochs of 4 steps (800 steps, about 2 s) where
+    the source takes 500 epochs of 8 steps at a constant 3e-3.
+    ``tests/test_claim.py`` checks that it beats 95% on the held-out points for
+    data seeds drawn at random, and comes within 1 point of the Bayes ceiling.
     """
 
     # data
@@ -59,15 +63,15 @@ class SpiralConfig:
     # architecture: 2 -> hidden... -> 1
     hidden: tuple = (128, 128, 64)  # widths of the hidden layers (the source's network)
     norm: str | None = "batch"     # "batch", "layer" or None, after each hidden Linear
-    dropout: float = 0.15          # drop probability after each hidden ReLU (source: keep 0.85)
+    dropout: float = 0.0           # drop probability after each hidden ReLU (source: 0.15)
     # optimisation
     optimizer: str = "adam"        # "sgd", "momentum" (SGD, momentum 0.9), "adam", "adamw"
     lr: float = 0.02               # peak learning rate
     momentum: float = 0.9          # for "momentum" (and "sgd" ignores it)
     weight_decay: float = 0.0      # on weight matrices: L2 for sgd/adam, decoupled for adamw
-    schedule: str = "onecycle"     # "constant", "step", "exponential", "cosine", "onecycle"
-    epochs: int = 60
-    batch_size: int = 64
+    schedule: str = "cosine"       # "constant", "step", "exponential", "cosine", "onecycle"
+    epochs: int = 200
+    batch_size: int = 128
     seed: int = 0                  # initialisation, dropout masks and batch order
     dtype: str = "float64"         # "float64" or "float32"
 

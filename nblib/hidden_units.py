@@ -13,7 +13,7 @@ import numpy as np
 
 from ._checks import check_array, check_float, check_int, check_labels
 from .activations import ReLU
-from .module import Sequential
+from .module import Sequential, evaluation_mode
 
 
 def _check_sequential(model):
@@ -32,7 +32,7 @@ def hidden_activations(model, X):
     Returns
     - a list of L arrays, one per ReLU in order, the l-th of shape (N, H_l)
 
-    The model's training/evaluation mode is restored afterwards.
+    Every layer's training/evaluation mode is restored afterwards.
     """
     _check_sequential(model)
     X = check_array(X, "X", ndim=2)
@@ -40,16 +40,12 @@ def hidden_activations(model, X):
         raise ValueError("X must contain at least one row")
     params = model.parameters()
     x = X.astype(params[0].value.dtype if params else np.float64, copy=False)
-    was_training = model.training
-    model.eval()
-    try:
-        out = []
+    out = []
+    with evaluation_mode(model):
         for layer in model.layers:
             x = layer.forward(x)
             if isinstance(layer, ReLU):
                 out.append(np.array(x, dtype=np.float64))
-    finally:
-        model.train(was_training)
     return out
 
 

@@ -8,6 +8,8 @@ visits the layers.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from ._checks import (FLOAT_DTYPES, arguments, boolean, checked_backward, checked_forward, each,
@@ -44,6 +46,8 @@ class Param:
                             f"{getattr(value, 'dtype', type(value).__name__)}")
         if self._value is not None and value.shape != self._value.shape:
             raise ValueError(f"value must keep its shape {self._value.shape}, got {value.shape}")
+        if not np.isfinite(value).all():
+            raise ValueError("value contains NaN or inf: no step could train it")
         self._value = value
 
     @property
@@ -130,6 +134,20 @@ class Module:
 
     def __repr__(self):
         return f"{type(self).__name__}()"
+
+
+@contextmanager
+def evaluation_mode(model):
+    """Run the block with ``model`` in evaluation mode; then every module inside it gets
+    back its own mode (a model in training mode with one layer in evaluation mode stays so).
+    """
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, mode in modes:
+            m.training = mode
 
 
 class Sequential(Module):

@@ -49,12 +49,15 @@ class Optimizer:
 
     @property
     def lr(self):
-        """The first group's learning rate; setting it sets every group's (a schedule does)."""
+        """The first group's learning rate; setting it sets every group's (a schedule does).
+
+        A schedule may set it to 0 (a cosine ends there), as ``torch.optim`` allows.
+        """
         return self.param_groups[0]["lr"]
 
     @lr.setter
     def lr(self, value):
-        value = positive(value, "lr", None)
+        value = nonnegative(value, "lr", None)
         for group in self.param_groups:
             group["lr"] = value
 

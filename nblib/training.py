@@ -6,6 +6,7 @@ playground (which calls it one epoch or a few at a time, continuing its ``Histor
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -13,8 +14,20 @@ import numpy as np
 
 from ._checks import check_array, check_float, check_instance, check_int, check_xy
 from .loss import bce_with_logits, sigmoid
-from .module import Module
+from .module import Module, evaluation_mode
 from .progress import progress_bar
+
+DIVERGED_LOSS = 100.0
+"""A training loss above this means that training has diverged.
+
+Guessing (every logit 0) scores ln 2 = 0.69 and a freshly initialised network about 1.
+The BCE of a point on the wrong side grows like the size of its logit, so a mean loss
+of 100 means logits of about 100 on the wrong side: the network is e^100 times too sure
+of wrong answers, which only steps that overshoot produce.  Measured on the recipe at
+constant rates (SGD 3 to 60, momentum 0.3 to 6, Adam 0.1 to 1; two seeds, with and
+without BatchNorm): every run that ended above 90% stayed below a loss of 4, and every
+run that passed 100 ended at chance, most of them on their way to 1e20 and beyond.
+"""
 
 
 @dataclass
@@ -26,7 +39,8 @@ class History:
     (``test_loss``, ``test_acc``), so the two curves compare like with like:
     the running average over an epoch's mini-batches would mix in dropout,
     batch statistics and the weights of earlier steps.  ``diverged`` is True when a
-    step overflowed or made a NaN; ``stop_reason`` says why training stopped early.
+    step overflowed or made a NaN, or when the training loss passed ``DIVERGED_LOSS``;
+    ``stop_reason`` says why training stopped early.  The epochs before that are kept.
     ``seconds`` is the training time (steps and evaluations, not callbacks) at each
     epoch's end.
     """
@@ -70,10 +84,33 @@ def _check_model(model):
     check_instance(model, "model", Module, "an nblib Module")
 
 
-def _check_optimizer(optimizer):
-    if not callable(getattr(optimizer, "step", None)):   # what the loop needs, nothing more
+def _check_optimizer(optimizer, model):
+    """A ``step()`` is all the loop needs; the Params it updates must be ``model``'s own."""
+    if not callable(getattr(optimizer, "step", None)):
         raise TypeError("optimizer must have a step() method, such as "
                         f"nblib.Adam(model.parameters(), lr), got {type(optimizer).__name__}")
+    own = set(model.parameters())
+    groups = getattr(optimizer, "param_groups", ())     # torch.optim's layout, nblib's too
+    if any(p not in own for group in groups for p in group["params"]):
+        raise ValueError("optimizer updates Params that are not model's: it would move another "
+                         "model's weights while this one never changes; build it from "
+                         "model.parameters()")
+
+
+def _model_dtype(model):
+    """The dtype of ``model``'s parameters (float64 for a model without any)."""
+    params = model.parameters()
+    return params[0].value.dtype if params else np.dtype(np.float64)
+
+
+def _check_learning_rates(schedule, start, steps):
+    """Every rate ``schedule`` gives for the steps ``start``, ..., ``start + steps - 1``.
+
+    A schedule is a pure function of the step, so a bad rate is found before training
+    starts, not in the middle of a run.  A rate of 0 is allowed (cosine schedules end there).
+    """
+    return [check_float(schedule(s), f"schedule({s})", minimum=0.0)
+            for s in range(start, start + steps)]
 
 
 def _check_schedule(schedule):
@@ -114,9 +151,11 @@ def _chunk_rows(model):
 
 
 def predict_logits(model, X, batch_size=None):
-    """Logits of shape (N,) in evaluation mode, computed in chunks; the mode is restored.
+    """Logits of shape (N,) in evaluation mode, computed in chunks; every layer's mode is
+    restored afterwards.
 
     Inputs
+    - model: a Module whose output has shape (N, 1) or (N,): one logit per row
     - X: inputs, of shape (N, D), N >= 1
     - batch_size: rows per chunk; None picks a size that keeps the arrays small
     """
@@ -126,13 +165,20 @@ def predict_logits(model, X, batch_size=None):
         raise ValueError("X must contain at least one row")
     batch_size = _chunk_rows(model) if batch_size is None else check_int(batch_size, "batch_size",
                                                                            minimum=1)
-    was_training = model.training
-    model.eval()
-    try:
-        out = [model.forward(X[i:i + batch_size]).reshape(-1) for i in range(0, len(X), batch_size)]
-    finally:
-        model.train(was_training)
+    with evaluation_mode(model):
+        out = [_one_logit_per_row(model.forward(X[i:i + batch_size]))
+               for i in range(0, len(X), batch_size)]
     return np.concatenate(out)
+
+
+def _one_logit_per_row(out):
+    """(B, 1) or (B,) logits as (B,); any other output is not a binary classifier's."""
+    if not isinstance(out, np.ndarray) or out.ndim not in (1, 2) or out.ndim == 2 \
+            and out.shape[1] != 1:
+        shape = getattr(out, "shape", type(out).__name__)
+        raise ValueError(f"model must output one logit per row, of shape (N, 1) or (N,), "
+                         f"got an output of shape {shape}")
+    return out.reshape(-1)
 
 
 def predict_proba(model, X):
@@ -150,15 +196,15 @@ def evaluate(model, X, y):
 
 
 def _check_epoch(model, optimizer, X, y, batch_size, rng, schedule, step):
-    """train_epoch's argument checks; returns X and y as arrays."""
+    """train_epoch's argument checks; returns X, in the model's dtype, and y."""
     _check_model(model)
-    _check_optimizer(optimizer)
+    _check_optimizer(optimizer, model)
     _check_rng(rng)
     _check_schedule(schedule)
     X, y = check_xy(X, y)
     check_batch_size(model, len(X), batch_size)
     check_int(step, "step", minimum=0)
-    return X, y
+    return X.astype(_model_dtype(model), copy=False), y   # float32 models get float32 data
 
 
 def train_epoch(model, optimizer, X, y, *, batch_size, rng, schedule=None, step=0):
@@ -205,23 +251,28 @@ def fit(model, optimizer, X_train, y_train, X_test, y_test, *, epochs, batch_siz
 
     After each epoch the model is evaluated on both sets (``evaluate``: evaluation
     mode).  Training stops early, with ``history.diverged = True`` and a reason,
-    when a floating-point overflow or a NaN occurs.
+    when a floating-point overflow or a NaN occurs, or when the training loss passes
+    ``DIVERGED_LOSS``; the epochs before are kept.  Underflow (a tiny number rounded to
+    0) is harmless and ignored, even under ``np.errstate(all="raise")``.
     """
     _check_model(model)
-    _check_optimizer(optimizer)
+    _check_optimizer(optimizer, model)
     _check_rng(rng)
     _check_schedule(schedule)
     X_train, y_train = check_xy(X_train, y_train, "X_train", "y_train")
     X_test, y_test = check_xy(X_test, y_test, "X_test", "y_test", features=X_train.shape[1])
     epochs = check_int(epochs, "epochs", minimum=1)
     batch_size = check_batch_size(model, len(X_train), batch_size)
+    check_instance(progress, "progress", bool, "True or False")
     if on_epoch_end is not None and not callable(on_epoch_end):
         raise TypeError("on_epoch_end must be callable or None")
     history = History() if history is None else check_instance(history, "history", History,
                                                                "a History or None")
-    dtype = model.parameters()[0].value.dtype         # float32 models get float32 data
+    dtype = _model_dtype(model)                        # float32 models get float32 data
     X_train, X_test = X_train.astype(dtype, copy=False), X_test.astype(dtype, copy=False)
     steps = -(-len(X_train) // batch_size)             # mini-batches per epoch
+    if schedule is not None:
+        _check_learning_rates(schedule, len(history.lr), epochs * steps)
     history.stop_reason = ""
 
     bar = progress_bar(epochs, "training", "epoch") if progress else None
@@ -229,15 +280,21 @@ def fit(model, optimizer, X_train, y_train, X_test, y_test, *, epochs, batch_siz
         epoch, step = history.epochs, len(history.lr)  # this epoch, counted over the run
         start = time.perf_counter()
         try:
-            with np.errstate(over="raise", invalid="raise", divide="raise"):
+            with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
                 train_epoch(model, optimizer, X_train, y_train, batch_size=batch_size, rng=rng,
                             schedule=schedule, step=step)
                 train_loss, train_acc = evaluate(model, X_train, y_train)
                 test_loss, test_acc = evaluate(model, X_test, y_test)
         except FloatingPointError as err:
+            what = f"floating-point error ({err})"
+        else:
+            what = "" if train_loss <= DIVERGED_LOSS else (
+                f"the training loss reached {train_loss:.3g}, above {DIVERGED_LOSS:g} "
+                f"(guessing scores ln 2 = {math.log(2):.2f})")
+        if what:
             history.diverged = True
-            history.stop_reason = (f"diverged in epoch {epoch + 1}: floating-point error "
-                                   f"({err}); the learning rate is probably too high")
+            history.stop_reason = (f"diverged in epoch {epoch + 1}: {what}; the learning rate "
+                                   "is probably too high")
             break
         history.train_loss.append(train_loss)
         history.train_acc.append(train_acc)

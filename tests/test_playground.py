@@ -166,12 +166,14 @@ def test_only_the_last_max_runs_are_kept():
 
 def test_a_diverging_run_stops_cleanly_and_says_why():
     pg = Playground(QUICK)
-    pg.set(optimizer="sgd", lr=1.0, weight_decay=10.0, schedule="constant")
+    # each decay step multiplies w by 1 - lr * weight_decay = -1.2: the loss passes
+    # DIVERGED_LOSS after a few epochs, which are kept
+    pg.set(optimizer="sgd", lr=0.5, weight_decay=4.4, schedule="constant")
     history = pg.train(on_frame=lambda p: None)
     assert history.diverged and pg.finished and not pg.is_training
     assert 0 < len(history.lr) and pg.epoch < pg.config.epochs
     assert pg.status.startswith(f"Diverged in epoch {pg.epoch + 1}")
-    assert "lr x weight_decay = 10" in pg.status and "lower either" in pg.status
+    assert "lr x weight_decay = 2.2" in pg.status and "lower either" in pg.status
     assert history.stop_reason.startswith("diverged in epoch")
     assert all(np.isfinite(history.test_loss))            # only finished epochs are recorded
     PlaygroundFigure(pg).render_png()                      # the frame still draws

@@ -13,8 +13,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from ._checks import (arguments, check_array, check_choice, check_float, check_int,
-                      check_labels, integer, nonnegative, positive_int)
+from ._checks import (arguments, array, check_array, check_float, check_int, check_labels,
+                      integer, nonnegative, one_of, positive, positive_int, real)
 
 VARIANTS = ("two-spiral", "source")
 """The generator's variants: this book's, and the source chapter's (``make_source_spirals``)."""
@@ -125,32 +125,43 @@ def train_test_split(X, y, test_fraction=0.2):
     return X[:split], X[split:], y[:split], y[split:]
 
 
+@arguments(X=array(shape=(None, 2)), n=positive_int, noise=positive, variant=one_of(*VARIANTS))
 def bayes_posterior(X, n=300, noise=DEFAULT_NOISE, variant="two-spiral"):
     """Exact P(y=1 | x) under the generator: a mixture of 2n Gaussians.
+
+    With d_j the distance from x to centre j, each arm k scores
+    ``s_k = sum_j exp(-(d_j^2 - d_min^2) / (2 noise^2))`` over its n centres, and
+    P(y=1 | x) = s_1 / (s_0 + s_1).  Subtracting the smallest squared distance d_min^2
+    (the same for both arms, so it cancels) makes the nearest centre's term exp(0) = 1:
+    the sums can neither overflow nor both vanish, whatever the noise.  Distances are
+    measured in units of max(|x|, noise, 1), so that neither a huge noise nor a far
+    point overflows when squared.
 
     Inputs
     - X: points, of shape (N, 2)
     Returns
     - p1: posterior probability of class 1, of shape (N,)
     """
-    X = check_array(X, "X", shape=(None, 2))
-    noise = check_float(noise, "noise", minimum=0.0, min_inclusive=False)
-    C0, C1 = CENTRES[check_choice(variant, "variant", VARIANTS)](n)
+    C0, C1 = CENTRES[variant](n)
     out = np.empty(len(X))
     for start in range(0, len(X), 4096):  # chunked: (chunk, n) distance tables
         xb = X[start:start + 4096]
-        logs = []
-        for C in (C0, C1):
-            d2 = ((xb[:, None, :] - C[None, :, :]) ** 2).sum(-1)
-            a = -d2 / (2 * noise ** 2)
-            m = a.max(axis=1, keepdims=True)
-            # terms below e^-700 cannot change a sum >= 1; capping them keeps exp from
-            # underflowing, so np.errstate(all="raise") stays quiet
-            logs.append(m[:, 0] + np.log(np.exp(np.maximum(a - m, -700.0)).sum(axis=1)))
-        out[start:start + len(xb)] = 1.0 / (1.0 + np.exp(np.clip(logs[0] - logs[1], -700, 700)))
+        unit = np.maximum(np.abs(xb).max(axis=1), max(noise, 1.0))[:, None, None]  # (B, 1, 1)
+        # Far centres' terms are exp(-huge): they overflow to exp(-inf) or underflow to 0,
+        # which is their value, as does the square of a tiny distance; under
+        # np.errstate(all="raise") that must not stop the computation.
+        with np.errstate(over="ignore", under="ignore"):
+            # the noise in those units, (B, 1); kept off 0, where 0 / 0 would make a NaN
+            sigma = np.maximum(noise / unit[:, :, 0], np.finfo(float).tiny)
+            d0, d1 = ((((xb[:, None, :] - C[None, :, :]) / unit) ** 2).sum(-1) for C in (C0, C1))
+            d_min = np.minimum(d0.min(axis=1), d1.min(axis=1))[:, None]
+            s0, s1 = (np.exp(-((d - d_min) / sigma) / sigma / 2).sum(axis=1) for d in (d0, d1))
+            out[start:start + len(xb)] = s1 / (s0 + s1)
     return out
 
 
+@arguments(n=positive_int, noise=real(above=0.0, maximum=1e300), variant=one_of(*VARIANTS),
+           samples=positive_int, seed=integer(minimum=0))
 def bayes_accuracy(n=300, noise=DEFAULT_NOISE, variant="two-spiral", *, samples=20_000,
                    seed=12345):
     """Bayes-optimal accuracy of the generator, by Monte Carlo.
@@ -158,13 +169,10 @@ def bayes_accuracy(n=300, noise=DEFAULT_NOISE, variant="two-spiral", *, samples=
     Draws ``samples`` fresh points from the generator and averages the
     probability that the Bayes classifier (argmax of the exact posterior) is
     right, ``max(p, 1 - p)``: an unbiased estimate with standard error well
-    under 0.1 point for the default number of samples.
+    under 0.1 point for the default number of samples.  A tiny noise gives
+    ``1 - 1 / (2n)`` (only the origin, where both arms start, is ambiguous), a huge
+    one 0.5 (up to 1e300: the sampled points must stay finite numbers).
     """
-    n = check_int(n, "n", minimum=1)
-    noise = check_float(noise, "noise", minimum=0.0, min_inclusive=False)
-    samples = check_int(samples, "samples", minimum=1)
-    seed = check_int(seed, "seed", minimum=0)
-    check_choice(variant, "variant", VARIANTS)
     rng = np.random.default_rng(seed)
     C0, C1 = CENTRES[variant](n)
     centres = np.vstack([C0, C1])

@@ -105,6 +105,22 @@ class Run:
     history: History
 
 
+def _initial_values(config):
+    """Copies of the initial weights of ``config``'s model."""
+    return [p.value.copy() for p in build_model(config).parameters()]
+
+
+def _fresh_run(config, init_values):
+    """(model, optimizer, schedule, shuffle rng, empty History) of a run of ``config`` that
+    starts from ``init_values``: the same batch order as ``train_spirals``."""
+    model = build_model(config)            # a fresh structure (dropout may have changed) ...
+    params = model.parameters()
+    for p, v in zip(params, init_values, strict=True):
+        p.value[...] = v                   # ... with the saved initial values
+    return (model, make_optimizer(config, params), make_schedule(config),
+            make_shuffle_rng(config), History())   # the History joins ``runs`` once it trains
+
+
 def _fmt(value):
     return f"{value:g}" if isinstance(value, float) else str(value)
 
@@ -138,6 +154,7 @@ class Playground:
         self._new_data()
         self._new_initial_weights()
         self._restart()
+        check_batch_size(self.model, len(self.X_train), config.batch_size)   # fit's rule, now
         self.status = f"Ready: {self._describe_run()}. Press Train."
 
     # ------------------------------------------------------------------ knobs
@@ -170,18 +187,25 @@ class Playground:
                 knobs.pop("width"), "width", minimum=WIDTHS[0], maximum=WIDTHS[1])
             knobs["hidden"] = (width,) * depth
         new = self.config.replace(**knobs)   # SpiralConfig validates, naming the field
-        n_train = len(make_data(new)[0])
-        check_batch_size(build_model(new), n_train, new.batch_size)   # fit's rule, now
         changed = [f for f in FIELDS if getattr(new, f) != getattr(self.config, f)]
         if not changed:
             return self
         self._check_idle("set knobs")
-        old, self.config = self.config, new
-        if any(f in DATA_KNOBS for f in changed):
-            self._new_data()
+        # Everything new is built before anything is replaced: if a step raises (a split
+        # that leaves no test rows, too many points for memory), nothing has changed.
+        new_data = any(f in DATA_KNOBS for f in changed)
+        data = make_data(new) if new_data else (self.X_train, self.X_test, self.y_train,
+                                                self.y_test)
+        new_init = any(f in INIT_KNOBS for f in changed)
+        init_values = _initial_values(new) if new_init else self._init_values
+        run = _fresh_run(new, init_values)
+        check_batch_size(run[0], len(data[0]), new.batch_size)   # fit's rule, now
+
+        self.config, self._init_values = new, init_values
+        self.X_train, self.X_test, self.y_train, self.y_test = data
+        self.model, self.optimizer, self._schedule, self._shuffle_rng, self.history = run
         what = ", ".join(f"{f}={_fmt(getattr(new, f))}" for f in changed)
-        if any(f in INIT_KNOBS for f in changed):
-            self._new_initial_weights()
+        if new_init:
             dropped = len(self.runs)
             self.runs.clear()
             note = "new data" if all(f in DATA_KNOBS for f in changed if f in INIT_KNOBS) \
@@ -191,7 +215,6 @@ class Playground:
                          "compare fairly and were cleared)")
         else:
             note = "the next run starts from the same initial weights as the last"
-        self._restart()
         self.status = f"Set {what}: {note}. Press Train."
         return self
 
@@ -321,19 +344,12 @@ class Playground:
         self.X_train, self.X_test, self.y_train, self.y_test = make_data(self.config)
 
     def _new_initial_weights(self):
-        self._init_values = [p.value.copy() for p in build_model(self.config).parameters()]
+        self._init_values = _initial_values(self.config)
 
     def _restart(self):
         """A fresh run of the current knobs from the saved initial weights."""
-        cfg = self.config
-        self.model = build_model(cfg)          # a fresh structure (dropout may have changed) ...
-        params = self.model.parameters()
-        for p, v in zip(params, self._init_values, strict=True):
-            p.value[...] = v                   # ... with the saved initial values
-        self.optimizer = make_optimizer(cfg, params)
-        self._schedule = make_schedule(cfg)
-        self._shuffle_rng = make_shuffle_rng(cfg)   # the batch order of train_spirals
-        self.history = History()               # joins ``runs`` once it trains
+        (self.model, self.optimizer, self._schedule, self._shuffle_rng,
+         self.history) = _fresh_run(self.config, self._init_values)
 
     def _after_epoch(self, on_frame):
         """fit's ``on_epoch_end``: the status line, a frame, and the Stop button."""

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import data as _data
 from .activations import ReLU
-from .checks import CheckResult, Task, _as_array, _call, _Fail, _run
+from .checks import CheckResult, CheckTimeout, Task, _as_array, _call, _Fail, _run, time_limit
 from .dropout import Dropout
 from .gradcheck import check_layer, rel_error
 from .linear import Linear
@@ -45,6 +45,8 @@ GRAD_TOL = 1e-6
 """A correct backward passes the gradient check with a relative error below this."""
 VALUE_TOL = 1e-7
 """Outputs must match nblib's to this relative error (float64 rounding is about 1e-16)."""
+CELL_TIMEOUT = 60.0
+"""Seconds one your-turn cell of another notebook may run (``pieces_from_notebook``)."""
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -940,26 +942,36 @@ def task_cells(path):
     return cells
 
 
-def pieces_from_notebook(path):
+def pieces_from_notebook(path, *, timeout=CELL_TIMEOUT):
     """Run the ``your-turn`` cells of another notebook and return what they define.
 
     This is how 03_training gets your ``Linear``, ``BatchNorm``, ... from 02_network
-    without re-running that whole page.  Returns a dict name -> object.
+    without re-running that whole page.  Each cell may run ``timeout`` seconds; a cell
+    that raises or runs longer (a loop that never ends) is stopped, and the next cell
+    runs.  Returns a dict name -> object; its ``"__errors__"`` lists what went wrong.
     """
     namespace = {"__name__": f"yourturn:{Path(path).stem}"}
-    for source in task_cells(path):
-        exec(compile(source, f"<{Path(path).name}: your turn>", "exec"), namespace)
+    errors = []
+    for i, source in enumerate(task_cells(path), start=1):
+        where = f"{Path(path).name}, your-turn cell {i}"
+        try:
+            with time_limit(timeout):
+                exec(compile(source, f"<{where}>", "exec"), namespace)
+        except (Exception, SystemExit, CheckTimeout) as err:  # noqa: BLE001 - the student's cell
+            errors.append(f"{where} stopped: {type(err).__name__}: {err}")
+    namespace["__errors__"] = errors
     return namespace
 
 
-def collect_pieces(here, page, folder=".", *, verbose=True):
+def collect_pieces(here, page, folder=".", *, verbose=True, timeout=CELL_TIMEOUT):
     """Every task's piece: yours where its check passes, nblib's where it does not.
 
     Inputs
     - here: the namespace of the running notebook (``globals()``), which holds the
       pieces of the tasks of ``page``
     - page: the running notebook's file name, e.g. "03_training.ipynb"; the pieces of
-      the other pages are read from their notebooks in ``folder``
+      the other pages are read from their notebooks in ``folder``, each cell within
+      ``timeout`` seconds (``pieces_from_notebook``)
     Returns
     - pieces: dict task id -> the object to use
     - table: list of (task id, "yours" or "nblib's", the check's message)
@@ -975,14 +987,15 @@ def collect_pieces(here, page, folder=".", *, verbose=True):
     for task_id, task in TASKS.items():
         if task.notebook not in namespaces:
             try:
-                namespaces[task.notebook] = pieces_from_notebook(folder / task.notebook)
-            except Exception as err:  # noqa: BLE001 - a broken cell: use nblib's pieces
-                namespaces[task.notebook] = {"__error__": f"{task.notebook} did not run: "
-                                                          f"{type(err).__name__}: {err}"}
+                namespaces[task.notebook] = pieces_from_notebook(folder / task.notebook,
+                                                                 timeout=timeout)
+            except Exception as err:  # noqa: BLE001 - no such notebook, or not one: nblib's
+                namespaces[task.notebook] = {"__errors__": [f"{task.notebook} did not run: "
+                                                            f"{type(err).__name__}: {err}"]}
         namespace = namespaces[task.notebook]
         piece = namespace.get(task.name)
         if piece is None:
-            why = namespace.get("__error__", f"{task.name} is not defined")
+            why = "; ".join([f"{task.name} is not defined", *namespace.get("__errors__", [])])
             result = CheckResult(task_id, False, why)
         else:
             result = task.check(piece, verbose=False)

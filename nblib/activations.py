@@ -13,10 +13,12 @@ def sigmoid(z):
 
     Written with ``e = exp(-|z|)``, which never overflows: ``1 / (1 + e)`` for
     z >= 0 and ``e / (1 + e)`` for z < 0.  For |z| > 745 (float64) e underflows
-    to 0 and the result is exactly 0 or 1, which is harmless.
+    to 0 and the result is exactly 0 or 1, which is harmless: even under
+    ``np.errstate(all="raise")`` it is not an error.
     """
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0, e) / (1.0 + e)
+    with np.errstate(under="ignore"):
+        e = np.exp(-np.abs(z))
+        return np.where(z >= 0, 1.0, e) / (1.0 + e)
 
 
 class ReLU(Module):

@@ -16,9 +16,11 @@ from .loss import bce_with_logits
 from .module import Module
 
 
+@arguments(a=array(finite=False, scalar=True, dtype_kind="biuf"),
+           b=array(finite=False, scalar=True, dtype_kind="biuf"))
 def rel_error(a, b):
     """Norm-wise relative error between two arrays of the same shape (0 if both are 0)."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    a, b = a.astype(float, copy=False), b.astype(float, copy=False)
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
     denom = np.linalg.norm(a) + np.linalg.norm(b)

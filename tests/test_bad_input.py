@@ -68,6 +68,11 @@ def set_lr(opt, value):
     opt.lr = value
 
 
+def forward_then_backward(layer, x, dout):
+    layer.forward(x)
+    return layer.backward(dout)
+
+
 V, T = ValueError, TypeError
 
 # public name -> [(call, exception type, regex the message must contain)]
@@ -110,6 +115,8 @@ CASES = {
         (lambda: bayes_posterior(X, noise=0.0), V, r"\bnoise\b"),
         (lambda: bayes_posterior(X, noise=-1.0), V, r"\bnoise\b"),
         (lambda: bayes_posterior(X, variant="both"), V, r"\bvariant\b"),
+        (lambda: bayes_posterior("X"), T, r"\bX\b"),
+        (lambda: bayes_posterior(X, n=2.5), T, r"\bn\b"),
     ],
     "bayes_accuracy": [
         (lambda: bayes_accuracy(0), V, r"\bn\b"),
@@ -118,15 +125,24 @@ CASES = {
         (lambda: bayes_accuracy(300, 0.03, "nope"), V, r"\bvariant\b"),
         (lambda: bayes_accuracy(300, 0.03, samples=0), V, r"\bsamples\b"),
         (lambda: bayes_accuracy(300, 0.03, seed=-1), V, r"\bseed\b"),
+        (lambda: bayes_accuracy(300, 1e305), V, r"\bnoise\b"),   # its samples would overflow
+        (lambda: bayes_accuracy(300, "0.03"), T, r"\bnoise\b"),
+        (lambda: bayes_accuracy(300, 0.03, samples=1e4), T, r"\bsamples\b"),
     ],
     # --- layers -----------------------------------------------------------------------------
     "Param": [
         (lambda: Param("weights"), T, r"\bvalue\b"),
         (lambda: Param(np.arange(3)), T, r"\bvalue\b"),   # an int array cannot be trained
+        (lambda: Param(np.array([1.0, np.nan])), V, r"\bvalue\b"),
+        (lambda: setattr(Param(np.zeros(3)), "value", np.zeros(4)), V, r"\bvalue\b"),
+        (lambda: setattr(Param(np.zeros(3)), "grad", np.zeros((3, 1))), V, r"\bgrad\b"),
     ],
     "Module": [
         (lambda: Module().train("yes"), T, r"\bmode\b"),
         (lambda: small_model().train(1), T, r"\bmode\b"),
+        # a wrong value, where the shared call checks look: backward needs forward's shape
+        (lambda: forward_then_backward(Linear(2, 3), np.zeros((4, 2)), np.zeros((4, 2))), V,
+         r"\bdout\b"),
     ],
     "Sequential": [
         (lambda: Sequential(Linear(2, 3), "relu"), T, r"layers\[1\]"),
@@ -161,10 +177,16 @@ CASES = {
     ],
     "ReLU": [
         (lambda: ReLU().forward([[1.0, -1.0]]), (T, V), r"\bx\b"),
-        (lambda: ReLU().forward("x"), (T, V), r"\bx\b"),
+        (lambda: ReLU().forward("x"), T, r"\bx\b"),
+        (lambda: ReLU().forward(np.arange(4).reshape(2, 2)), T, r"\bx\b"),  # ints: no gradient
+        (lambda: forward_then_backward(ReLU(), np.zeros((2, 2)), np.zeros((3, 3))), V,
+         r"\bdout\b"),
     ],
     "Sigmoid": [
         (lambda: Sigmoid().forward([[1.0, -1.0]]), (T, V), r"\bx\b"),
+        (lambda: Sigmoid().forward(None), T, r"\bx\b"),
+        (lambda: forward_then_backward(Sigmoid(), np.zeros((2, 2)), np.zeros(2)), V,
+         r"\bdout\b"),
     ],
     "Dropout": [
         (lambda: Dropout(1.0), V, r"\bp\b"),
@@ -200,7 +222,8 @@ CASES = {
         (lambda: Optimizer([], 0.1), V, r"\bparams\b"),
         (lambda: Optimizer([np.zeros(3)], 0.1), T, r"params\[0\]"),
         (lambda: Optimizer(params(), -1.0), V, r"\blr\b"),
-        (lambda: set_lr(SGD(params(), 0.1), 0.0), V, r"\blr\b"),
+        (lambda: set_lr(SGD(params(), 0.1), -0.1), V, r"\blr\b"),     # 0 is allowed: a schedule's end
+        (lambda: set_lr(SGD(params(), 0.1), "0.1"), T, r"\blr\b"),
         (lambda: set_lr(SGD(params(), 0.1), float("nan")), V, r"\blr\b"),
     ],
     "SGD": [
@@ -231,6 +254,8 @@ CASES = {
         (lambda: AdamW(params(), -1.0), V, r"\blr\b"),
         (lambda: AdamW(params(), 0.01, weight_decay=-0.01), V, r"\bweight_decay\b"),
         (lambda: AdamW(params(), 0.01, betas=(0.9, 1.0)), V, r"betas\[1\]"),
+        (lambda: AdamW(params(), "0.01"), T, r"\blr\b"),
+        (lambda: AdamW(params(), 0.01, eps=0.0), V, r"\beps\b"),   # 0 / 0 at a zero gradient
     ],
     # --- schedules --------------------------------------------------------------------------
     "Schedule": [
@@ -253,6 +278,7 @@ CASES = {
         (lambda: Exponential(0.1, 0.0), V, r"\bgamma\b"),
         (lambda: Exponential(0.1, 2.0), V, r"\bgamma\b"),
         (lambda: Exponential(float("inf"), 0.9), V, r"\blr\b"),
+        (lambda: Exponential("0.1", 0.9), T, r"\blr\b"),
     ],
     "WarmupCosine": [
         (lambda: WarmupCosine(0.0, 100), V, r"\blr\b"),
@@ -261,6 +287,7 @@ CASES = {
         (lambda: WarmupCosine(0.1, 100, warmup_steps=-1), V, r"\bwarmup_steps\b"),
         (lambda: WarmupCosine(0.1, 100, min_lr=0.2), V, r"\bmin_lr\b"),
         (lambda: WarmupCosine(0.1, 100, min_lr=-0.01), V, r"\bmin_lr\b"),
+        (lambda: WarmupCosine(0.1, 100.0), T, r"\btotal_steps\b"),
     ],
     "OneCycle": [
         (lambda: OneCycle(0.0, 100), V, r"\bmax_lr\b"),
@@ -270,6 +297,7 @@ CASES = {
         (lambda: OneCycle(0.1, 100, div_factor=0.5), V, r"\bdiv_factor\b"),
         (lambda: OneCycle(0.1, 100, final_div_factor=0.0), V, r"\bfinal_div_factor\b"),
         (lambda: OneCycle(0.1, 100, anneal="cosine"), V, r"\banneal\b"),
+        (lambda: OneCycle(0.1, "100"), T, r"\btotal_steps\b"),
     ],
     # --- training ---------------------------------------------------------------------------
     "History": [
@@ -282,17 +310,22 @@ CASES = {
         (lambda: predict_logits(small_model(), X_NAN), V, r"\bX\b"),
         (lambda: predict_logits(small_model(), X[:0]), V, r"\bX\b"),
         (lambda: predict_logits(small_model(), X, batch_size=0), V, r"\bbatch_size\b"),
+        (lambda: predict_logits(small_model(), X, batch_size=2.0), T, r"\bbatch_size\b"),
+        # three outputs per row are not one logit: flattening them would mix the rows
+        (lambda: predict_logits(Sequential(Linear(2, 3)), X), V, r"\bmodel\b"),
     ],
     "predict_proba": [
         (lambda: predict_proba(None, X), T, r"\bmodel\b"),
         (lambda: predict_proba(small_model(), X_INF), V, r"\bX\b"),
         (lambda: predict_proba(small_model(), "X"), T, r"\bX\b"),
+        (lambda: predict_proba(Sequential(), X), V, r"\bmodel\b"),     # (N, 2): not logits
     ],
     "evaluate": [
         (lambda: evaluate(Linear, X, Y), T, r"\bmodel\b"),
         (lambda: evaluate(small_model(), X_NAN, Y), V, r"\bX\b"),
         (lambda: evaluate(small_model(), X, Y[:5]), V, r"\by\b"),
         (lambda: evaluate(small_model(), X, Y * 3), V, r"\by\b"),
+        (lambda: evaluate(Sequential(Linear(2, 2)), X, Y), V, r"\bmodel\b"),
     ],
     "train_epoch": [
         (train_epoch_call(model="model"), T, r"\bmodel\b"),
@@ -303,6 +336,7 @@ CASES = {
         (train_epoch_call(rng=0), T, r"\brng\b"),
         (train_epoch_call(schedule=0.1), T, r"\bschedule\b"),
         (train_epoch_call(step=-1), V, r"\bstep\b"),
+        (train_epoch_call(optimizer=opt_for(small_model())), V, r"\boptimizer\b"),
     ],
     "fit": [
         (fit_call(model=object()), T, r"\bmodel\b"),
@@ -325,6 +359,12 @@ CASES = {
         (fit_call(lambda: small_model("batch"), batch_size=11), V, r"\bbatch_size\b"),
         (fit_call(lambda: small_model("batch"), batch_size=1), V, r"\bbatch_size\b"),
         (fit_call(history={"lr": []}), T, r"\bhistory\b"),
+        (fit_call(progress="yes"), T, r"\bprogress\b"),
+        # an optimizer of another model would train that model's weights, not this one's
+        (fit_call(optimizer=opt_for(small_model())), V, r"\boptimizer\b"),
+        # a schedule is a function of the step: every rate of the run is checked first
+        (fit_call(epochs=5, schedule=lambda step: 0.1 - 0.01 * step), V, r"\bschedule\(11\)"),
+        (fit_call(schedule=lambda step: "0.1"), T, r"\bschedule\(0\)"),
     ],
     # --- config -----------------------------------------------------------------------------
     "SpiralConfig": [
@@ -376,10 +416,17 @@ CASES = {
         (lambda: train_spirals({"epochs": 1}, progress=False), T, r"\bconfig\b"),
         (lambda: train_spirals(SpiralConfig(epochs=1), progress=False, on_epoch_end=1), T,
          r"\bon_epoch_end\b"),
+        (lambda: train_spirals(SpiralConfig(hidden=(4,), epochs=1), progress="no"), T,
+         r"\bprogress\b"),
+        # 480 training rows in batches of 479 leave 1 row, which BatchNorm cannot train on
+        (lambda: train_spirals(SpiralConfig(hidden=(4,), epochs=1, batch_size=479),
+                               progress=False), V, r"\bbatch_size\b"),
     ],
     # --- gradient checks --------------------------------------------------------------------
     "rel_error": [
         (lambda: rel_error(np.zeros(3), np.zeros(4)), V, r"\ba\b.*\bb\b"),
+        (lambda: rel_error("a", np.zeros(3)), T, r"\ba\b"),
+        (lambda: rel_error(np.zeros(3), None), T, r"\bb\b"),
     ],
     "numerical_gradient": [
         (lambda: numerical_gradient(3.0, np.zeros(3)), T, r"\bf\b"),
@@ -492,6 +539,8 @@ CASES.update({
         (lambda: nblib.label_correlation(np.ones((5, 2)), np.ones(5, dtype=int) * 2), V, r"\by\b"),
         (lambda: nblib.label_correlation(np.ones((5, 2)), np.ones(3, dtype=int)), V, r"\by\b"),
         (lambda: nblib.label_correlation(np.ones((5, 2)), np.ones(5, dtype=int)), V, r"\by\b"),
+        (lambda: nblib.label_correlation("activations", np.ones(5, dtype=int)), T,
+         r"\bactivations\b"),
     ],
     "dead_units": [
         (lambda: nblib.dead_units("model", X), T, r"\bmodel\b"),
@@ -505,6 +554,7 @@ CASES.update({
     "most_variable_units": [
         (lambda: nblib.most_variable_units(np.zeros(5), 2), V, r"\bvalues\b"),
         (lambda: nblib.most_variable_units(np.zeros((4, 5)), 0), V, r"\bk\b"),
+        (lambda: nblib.most_variable_units(np.zeros((4, 5)), 2.5), T, r"\bk\b"),
     ],
     "plot_unit_maps": [
         (lambda: nblib.plot_unit_maps([]), T, r"\bmaps\b"),
@@ -634,6 +684,17 @@ EXCLUDED = {
                     "to validate (its fields are checked where they are made)",
 }
 
+# Public callables with no wrong *value* to pass (their wrong types are in CASES), and why.
+NO_WRONG_VALUE = {
+    "build_model": "its one argument is a SpiralConfig, which refuses wrong values when it is "
+                   "made (the SpiralConfig cases)",
+    "make_data": "as build_model: a SpiralConfig cannot hold a wrong value",
+    "make_schedule": "as build_model: a SpiralConfig cannot hold a wrong value",
+    "Sequential": "any Modules in any order make a Sequential, as in torch.nn.Sequential (an "
+                  "empty one too); a width that does not fit is refused by the layer it "
+                  "reaches, naming x (the Linear cases)",
+}
+
 PARAMS = [pytest.param(call, exc, match, id=f"{name}-{i}")
           for name, cases in {**CASES, **MORE_CASES}.items()
           for i, (call, exc, match) in enumerate(cases)]
@@ -668,6 +729,15 @@ def test_every_public_callable_has_a_bad_input_test():
     others = {n for n, obj in public.items() if not callable(obj)
               and not isinstance(obj, types.ModuleType)}
     assert others == NOT_CALLABLE_OK, f"new non-callable public names: {others - NOT_CALLABLE_OK}"
+
+
+def test_every_public_callable_has_a_wrong_type_and_a_wrong_value_case():
+    """Both kinds of mistake, each refused naming the argument (the regex of every case)."""
+    for name, cases in CASES.items():
+        kinds = {exc for _, exc, _ in cases}
+        wanted = {TypeError} if name in NO_WRONG_VALUE else {TypeError, ValueError}
+        assert wanted <= kinds, f"{name}: no {', '.join(k.__name__ for k in wanted - kinds)} case"
+    assert set(NO_WRONG_VALUE) <= set(CASES)
 
 
 def test_all_lists_no_submodules():

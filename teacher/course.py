@@ -1,12 +1,15 @@
 """Set up an nbgrader course folder for the book's graded notebooks.
 
-    python teacher/course.py COURSE [--course-id ID] [--timeout SECONDS] [--exchange DIR]
+    python teacher/course.py COURSE [--course-id ID] [--timeout SECONDS]
+                                [--task-timeout SECONDS] [--exchange DIR]
 
 Writes, under COURSE:
 
-- ``nbgrader_config.py``: the course id; ``Execute.timeout``, the seconds one cell
-  of a submission may run before nbgrader interrupts it (the cell fails, the
-  rest of the notebook and the rest of the batch are graded); the exchange
+- ``nbgrader_config.py``: the course id; the seconds one cell of a submission may
+  run before nbgrader interrupts it (the cell fails, the rest of the notebook and
+  the rest of the batch are graded): ``--task-timeout`` for the cells of a graded
+  task (its answer, self-check and grade cells, which only define and check the
+  student's code), ``--timeout`` for every other cell (the experiments); the exchange
   folder for ``release_assignment``/``collect``; the per-task CSV exporter
   (``teacher/nbgrader_export.py``) for ``nbgrader export``;
 - ``source/<NAME>/<NAME>.ipynb``: every notebook of ``book/`` that has autograded
@@ -41,6 +44,10 @@ from teacher.safe_write import UnsafeWrite, write_files  # noqa: E402
 MANIFEST = ".course-files"
 TIMEOUT = 120
 """Default seconds per cell: the exercises' experiments train a few networks."""
+TASK_TIMEOUT = 60
+"""Default seconds per cell of a graded task: its hidden test stops a loop after 30 s
+(``nblib.grading.TIME_LIMIT``) with a message the student reads in the feedback, so
+nbgrader's limit for these cells is longer than that."""
 
 CONFIG = '''\
 # nbgrader configuration of the course; written by teacher/course.py (edit freely: the
@@ -58,6 +65,23 @@ c.CourseDirectory.root = {course!r}
 # next student. The hidden tests stop a looping check earlier (nblib.grading).
 c.Execute.timeout = {timeout}
 
+# The cells of a graded task (its answer cell, self-check and grade cell) only define and
+# check the student's code: they get TASK_TIMEOUT seconds, the other cells (the
+# experiments, which train networks) c.Execute.timeout.
+TASK_TIMEOUT = {task_timeout}
+TASKS = {tasks!r}     # the answer cells' grade ids
+
+
+def cell_timeout(cell):
+    meta = cell.get("metadata", {{}})
+    grade_id = meta.get("nbgrader", {{}}).get("grade_id", "")
+    if grade_id.removeprefix("test-") in TASKS or "self-check" in meta.get("tags", ()):
+        return min(TASK_TIMEOUT, {timeout})
+    return {timeout}
+
+
+c.Execute.timeout_func = cell_timeout
+
 # Where release_assignment puts the release and students' submissions arrive
 # (on a JupyterHub: a folder every user can reach, such as /srv/nbgrader/exchange).
 c.Exchange.root = {exchange!r}
@@ -65,7 +89,7 @@ c.Exchange.root = {exchange!r}
 # `nbgrader zip_collect NAME` (submissions downloaded from a learning platform): put each
 # student's notebook, or a zip of it, in downloaded/NAME/archive/, in a folder (or a zip)
 # named by the student's id: downloaded/NAME/archive/alice/NAME.ipynb.
-c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/]+)/(?P<file_id>[^/]+\.ipynb)$"
+c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/]+)/(?P<file_id>[^/]+\\.ipynb)$"
 
 # `nbgrader export` writes the points of every task (grades.csv).
 c.ExportApp.plugin_class = "teacher.nbgrader_export.TaskCsvExporter"
@@ -83,13 +107,25 @@ def graded_notebooks(book):
     return found
 
 
-def course_files(course, *, course_id, timeout, exchange, book=ROOT / "book"):
+def task_ids(path):
+    """The grade ids of a notebook's graded tasks: the answer cells ``X`` with a grade cell
+    ``test-X``."""
+    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+    ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id", "") for c in cells}
+    return sorted(i for i in ids if i and f"test-{i}" in ids)
+
+
+def course_files(course, *, course_id, timeout, exchange, task_timeout=TASK_TIMEOUT,
+                 book=ROOT / "book"):
     """{relative path: bytes} of the course folder."""
     course = Path(course).resolve()
+    notebooks = graded_notebooks(book)
     config = CONFIG.format(root=str(ROOT), course_id=course_id, course=str(course),
-                           timeout=int(timeout), exchange=str(Path(exchange).resolve()))
+                           timeout=int(timeout), task_timeout=int(task_timeout),
+                           tasks=sorted({t for path in notebooks for t in task_ids(path)}),
+                           exchange=str(Path(exchange).resolve()))
     files = {"nbgrader_config.py": config.encode()}
-    for path in graded_notebooks(book):
+    for path in notebooks:
         files[f"source/{path.stem}/{path.name}"] = path.read_bytes()
     return files
 
@@ -103,17 +139,22 @@ def main(argv=None):
                         help="nbgrader's course id (default: spirals)")
     parser.add_argument("--timeout", type=int, default=TIMEOUT,
                         help=f"seconds one cell of a submission may run (default {TIMEOUT})")
+    parser.add_argument("--task-timeout", type=int, default=TASK_TIMEOUT,
+                        help="seconds one cell of a graded task (answer, self-check, grade) "
+                             f"may run (default {TASK_TIMEOUT}; at most --timeout)")
     parser.add_argument("--exchange", default=None,
                         help="the exchange folder (default: COURSE/exchange)")
     args = parser.parse_args(argv)
     if args.timeout < 1:
         parser.error(f"--timeout must be >= 1, got {args.timeout}")
+    if args.task_timeout < 1:
+        parser.error(f"--task-timeout must be >= 1, got {args.task_timeout}")
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", args.course_id):
         parser.error(f"--course-id must be letters, digits, '_', '.' or '-', got "
                      f"{args.course_id!r}")
     exchange = args.exchange or str(Path(args.course) / "exchange")
     files = course_files(args.course, course_id=args.course_id, timeout=args.timeout,
-                         exchange=exchange)
+                         task_timeout=args.task_timeout, exchange=exchange)
     try:
         write_files(Path(args.course), files, MANIFEST, "teacher/course.py")
     except UnsafeWrite as err:

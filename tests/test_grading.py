@@ -247,6 +247,8 @@ def test_nblibs_own_piece_scores_zero_on_every_your_turn_task(task_id):
 STUDENTS = ("blank", "correct", "gamed", "looping", "mistake")   # graded in this order
 POINTS = {task_id: task.points for task_id, task in checks.EXERCISES.items()}
 TIMEOUT = 30      # nbgrader's Execute.timeout in the test course, seconds per cell
+TASK_TIMEOUT = 5  # ... and per cell of a graded task (course.py --task-timeout): they take
+                  # 0.2 s at most on the shared 2-core machine at load 8, the recipe cell 9 s
 
 GAMED = {
     "ex_layernorm": '''\
@@ -327,12 +329,50 @@ def _submission(release, source, student):
     return nb
 
 
+def test_the_course_config_gives_a_graded_tasks_cells_the_task_time_limit(tmp_path):
+    """course.py's nbgrader_config.py: a task's answer, self-check and grade cells get
+    --task-timeout, every other cell (the experiments, the recipe) --timeout."""
+    from traitlets.config import Config
+
+    from nblib import yourturn
+    from teacher import course as course_tool
+    files = course_tool.course_files(tmp_path / "c", course_id="x", timeout=TIMEOUT,
+                                     task_timeout=TASK_TIMEOUT, exchange=tmp_path / "ex")
+    config = Config()
+    exec(files["nbgrader_config.py"].decode(), {"get_config": lambda: config})
+    assert config.Execute.timeout == TIMEOUT
+    tasks = {**yourturn.TASKS, **checks.EXERCISES}
+    short = 0
+    for rel, data in files.items():
+        if not rel.endswith(".ipynb"):
+            continue
+        for cell in nbformat.reads(data.decode(), as_version=4).cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+            is_task = (grade_id.removeprefix("test-") in tasks
+                       or "self-check" in cell.metadata.get("tags", []))
+            assert config.Execute.timeout_func(cell) == (TASK_TIMEOUT if is_task else TIMEOUT), \
+                (rel, cell.get("id"))
+            short += is_task
+    assert short == 3 * len(tasks)          # answer, self-check and grade cell of every task
+    recipe = next(c for c in nbformat.reads(files["source/05_exercises/05_exercises.ipynb"]
+                                            .decode(), as_version=4).cells
+                  if c.get("id") == "recipe")
+    assert config.Execute.timeout_func(recipe) == TIMEOUT
+    slow = course_tool.course_files(tmp_path / "c", course_id="x", timeout=3, task_timeout=60,
+                                    exchange=tmp_path / "ex")["nbgrader_config.py"].decode()
+    config = Config()
+    exec(slow, {"get_config": lambda: config})
+    assert config.Execute.timeout_func(recipe) == 3              # never above --timeout
+    assert config.Execute.timeout_func(recipe | {"metadata": {"tags": ["self-check"]}}) == 3
+
+
 @pytest.fixture(scope="module")
 def course(tmp_path_factory, source):
     """A course folder, the assignment generated, five submissions autograded and exported."""
     course = tmp_path_factory.mktemp("course") / "spirals"
     proc = subprocess.run([sys.executable, str(ROOT / "teacher" / "course.py"), str(course),
-                           "--timeout", str(TIMEOUT)], capture_output=True, text=True)
+                           "--timeout", str(TIMEOUT), "--task-timeout", str(TASK_TIMEOUT)],
+                          capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     seconds = {"generate_assignment": _nbgrader(course, "generate_assignment", "05_exercises")[0]}
     release = nbformat.read(course / "release" / "05_exercises" / "05_exercises.ipynb",
@@ -417,12 +457,14 @@ def test_a_looping_submission_is_cut_off_and_the_batch_goes_on(course):
                            "05_exercises.ipynb", as_version=4)
     cell = next(c for c in graded.cells if c.get("id") == "ex1-answer")
     assert any(o.output_type == "error" for o in cell.outputs)
-    assert "Timeout waiting for execute reply" in course.log
+    # that cell, and no other cell of the batch, was cut off, at the graded task's time limit
+    assert course.log.count("Timeout waiting for execute reply") == 1, course.log[-4000:]
+    assert f"Timeout waiting for execute reply ({TASK_TIMEOUT}s)" in course.log
     for task_id, points in POINTS.items():
         assert course.points["looping", task_id] == (0 if task_id == "ex_layernorm" else points)
     # graded after the looping one, in the same batch
     assert _total(course, "mistake") == 12 - POINTS["ex_layernorm"]
-    assert TIMEOUT <= course.per_student["looping"] < TIMEOUT + 60
+    assert TASK_TIMEOUT <= course.per_student["looping"] < TASK_TIMEOUT + 60
 
 
 def test_export_writes_points_per_task(course):
@@ -458,4 +500,4 @@ def test_seconds_per_submission(course, capsys):
               f"autograde per submission: "
               f"{', '.join(f'{s} {course.per_student[s]:.1f} s' for s in STUDENTS)}; "
               f"the batch of four (without the looping one): {sum(four):.1f} s")
-    assert course.per_student["looping"] >= TIMEOUT > max(four) / 2
+    assert course.per_student["looping"] >= TASK_TIMEOUT and TIMEOUT > max(four) / 2

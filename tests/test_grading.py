@@ -6,7 +6,8 @@
   a loop that never ends;
 - a course folder written by ``teacher/course.py`` goes through nbgrader itself:
   ``generate_assignment`` (no solution text in the release), ``zip_collect``, ``autograde`` of
-  five submissions (blank, correct, gamed, one that loops, one with a realistic mistake) and
+  four submissions (blank; buggy: a realistic mistake in one task and a loop that never ends
+  in another; correct; gamed) and
   ``export`` (points per task in a CSV). The seconds per submission are printed.
 """
 from __future__ import annotations
@@ -244,7 +245,9 @@ def test_nblibs_own_piece_scores_zero_on_every_your_turn_task(task_id):
 
 
 # ----------------------------------------------------------------------------- nbgrader
-STUDENTS = ("blank", "correct", "gamed", "looping", "mistake")   # graded in this order
+STUDENTS = ("blank", "buggy", "correct", "gamed")   # graded in this order (nbgrader sorts them)
+LOOPING = "ex_momentum"     # buggy: this task's answer cell loops forever, and ex_layernorm has
+                            # a realistic mistake (MISTAKE); correct is graded after it
 POINTS = {task_id: task.points for task_id, task in checks.EXERCISES.items()}
 TIMEOUT = 30      # nbgrader's Execute.timeout in the test course, seconds per cell
 TASK_TIMEOUT = 5  # ... and per cell of a graded task (course.py --task-timeout): they take
@@ -321,10 +324,10 @@ def _submission(release, source, student):
         cell.source = answers[task_id].source
         if student == "gamed":
             cell.source = GAMED[task_id]
-        elif student == "mistake" and task_id == "ex_layernorm":
+        elif student == "buggy" and task_id == "ex_layernorm":
             assert MISTAKE[0] in cell.source
             cell.source = cell.source.replace(*MISTAKE)
-        elif student == "looping" and task_id == "ex_layernorm":
+        elif student == "buggy" and task_id == LOOPING:
             cell.source = "while True:\n    pass\n"
     return nb
 
@@ -368,7 +371,7 @@ def test_the_course_config_gives_a_graded_tasks_cells_the_task_time_limit(tmp_pa
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory, source):
-    """A course folder, the assignment generated, five submissions autograded and exported."""
+    """A course folder, the assignment generated, four submissions autograded and exported."""
     course = tmp_path_factory.mktemp("course") / "spirals"
     proc = subprocess.run([sys.executable, str(ROOT / "teacher" / "course.py"), str(course),
                            "--timeout", str(TIMEOUT), "--task-timeout", str(TASK_TIMEOUT)],
@@ -433,9 +436,11 @@ def test_autograde_blank_zero_correct_full(course):
     assert _total(course, "correct") == sum(POINTS.values()) == 12
 
 
-def test_autograde_one_mistake_costs_that_task_only(course):
+def test_autograde_each_mistake_costs_its_task_only(course):
     for task_id, points in POINTS.items():
-        assert course.points["mistake", task_id] == (0 if task_id == "ex_layernorm" else points)
+        assert course.points["buggy", task_id] == (0 if task_id in ("ex_layernorm", LOOPING)
+                                                   else points), task_id
+    assert 0 < _total(course, "buggy") == 12 - POINTS["ex_layernorm"] - POINTS[LOOPING]
 
 
 def test_autograde_gamed_scores_zero_on_every_gamed_task(course):
@@ -453,18 +458,21 @@ def test_autograde_gamed_scores_zero_on_every_gamed_task(course):
 
 
 def test_a_looping_submission_is_cut_off_and_the_batch_goes_on(course):
-    graded = nbformat.read(course.root / "autograded" / "looping" / "05_exercises" /
+    graded = nbformat.read(course.root / "autograded" / "buggy" / "05_exercises" /
                            "05_exercises.ipynb", as_version=4)
-    cell = next(c for c in graded.cells if c.get("id") == "ex1-answer")
+    cell = next(c for c in graded.cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") == LOOPING)
+    assert "while True" in cell.source
     assert any(o.output_type == "error" for o in cell.outputs)
     # that cell, and no other cell of the batch, was cut off, at the graded task's time limit
     assert course.log.count("Timeout waiting for execute reply") == 1, course.log[-4000:]
     assert f"Timeout waiting for execute reply ({TASK_TIMEOUT}s)" in course.log
-    for task_id, points in POINTS.items():
-        assert course.points["looping", task_id] == (0 if task_id == "ex_layernorm" else points)
-    # graded after the looping one, in the same batch
-    assert _total(course, "mistake") == 12 - POINTS["ex_layernorm"]
-    assert TASK_TIMEOUT <= course.per_student["looping"] < TASK_TIMEOUT + 60
+    # the tasks after it in the same notebook are graded (test_autograde_each_mistake_...)
+    for task_id in ("ex_warmup_cosine", "ex_dropout"):
+        assert course.points["buggy", task_id] == POINTS[task_id]
+    # and so is the student graded after it, in the same batch
+    assert _total(course, "correct") == 12
+    assert TASK_TIMEOUT <= course.per_student["buggy"] < TASK_TIMEOUT + 60
 
 
 def test_export_writes_points_per_task(course):
@@ -476,7 +484,7 @@ def test_export_writes_points_per_task(course):
 
 
 def test_feedback_shows_the_hidden_tests_verdicts(course):
-    report = (course.root / "feedback" / "mistake" / "05_exercises" / "05_exercises.html")
+    report = (course.root / "feedback" / "buggy" / "05_exercises" / "05_exercises.html")
     text = report.read_text()
     assert "gradient check failed for input" in text and "hidden test, seed" in text
 
@@ -494,10 +502,11 @@ def test_the_exchange_round_trip(course, tmp_path):
 
 
 def test_seconds_per_submission(course, capsys):
-    four = [course.per_student[s] for s in STUDENTS if s != "looping"]
+    others = [course.per_student[s] for s in STUDENTS if s != "buggy"]
     with capsys.disabled():
         print(f"\n[nbgrader] {', '.join(f'{k} {v:.1f} s' for k, v in course.seconds.items())}; "
               f"autograde per submission: "
               f"{', '.join(f'{s} {course.per_student[s]:.1f} s' for s in STUDENTS)}; "
-              f"the batch of four (without the looping one): {sum(four):.1f} s")
-    assert course.per_student["looping"] >= TASK_TIMEOUT and TIMEOUT > max(four) / 2
+              f"the batch of {len(others)} (without the buggy one, which loops): "
+              f"{sum(others):.1f} s")
+    assert course.per_student["buggy"] >= TASK_TIMEOUT and TIMEOUT > max(others) / 2

@@ -210,3 +210,36 @@ def plot_errors_by_radius(radius_errors, ax=None, *, title="Where the errors are
            xlim=(edges[0], edges[-1]))
     ax.legend()
     return ax, (net, bayes)
+
+
+def plot_accuracy_intervals(results, fresh, ceiling, ax=None, *, labels=None,
+                            title="Held-out and fresh-sample accuracy"):
+    """Each run's held-out accuracy with its 95% Wilson interval, and its fresh-sample accuracy.
+
+    Inputs
+    - results: SpiralResults (the runs); fresh: their fresh-sample accuracies, same length
+    - ceiling: the Bayes accuracy, drawn as a line; labels: one x tick label per run
+    Returns (ax, (held_out_bars, fresh_points)).
+    """
+    results, fresh = list(results), np.asarray(fresh, dtype=float)
+    if not results or not all(isinstance(r, SpiralResult) for r in results):
+        raise TypeError("results must be a non-empty list of SpiralResults")
+    if fresh.shape != (len(results),):
+        raise ValueError(f"fresh must hold one accuracy per run ({len(results)}), "
+                         f"got shape {fresh.shape}")
+    if ax is None:
+        import matplotlib.pyplot as plt
+        _, ax = plt.subplots(figsize=(8, 3.5))
+    x = np.arange(len(results))
+    acc = np.array([r.test_accuracy for r in results])
+    low, high = np.array([held_out_interval(r) for r in results]).T
+    bars = ax.errorbar(x, 100 * acc, yerr=100 * np.vstack([acc - low, high - acc]), fmt="o",
+                       color="#2c3e50", capsize=3, label="held-out (120 points), 95% interval")
+    points = ax.plot(x, 100 * fresh, "D", color="#e67e22", ms=5,
+                     label="fresh sample (20,000 points)")[0]
+    ax.axhline(100 * ceiling, color="#27ae60", lw=1.2, label="Bayes ceiling")
+    ax.axhline(95, color="gray", ls="--", lw=1, label="95% goal")
+    ax.set(ylabel="accuracy (%)", title=title, xticks=x)
+    ax.set_xticklabels(labels if labels is not None else [str(i) for i in x], fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+    return ax, (bars, points)

@@ -169,8 +169,31 @@ def glue_reading_time(path, namespace: dict | None = None, *, key: str | None = 
 
 
 # The reader's pages, in the book's order (the teacher's pages are not part of the chapter).
-READER_PAGES = ("01_data", "02_network", "03_training", "04_visualisation", "playground",
-                "05_exercises")
+READER_PAGES = ("01_data", "02_network", "03_training", "claim", "04_visualisation",
+                "cmu_benchmark", "playground", "05_exercises")
+
+
+def _submodules(package):
+    """{name: module} of the package's submodules that import here (``stats``, ``plots``...),
+    so that a page's ``show_source(stats.f)`` resolves without the page's own imports."""
+    import importlib
+    import pkgutil
+
+    found = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        try:
+            found[info.name] = importlib.import_module(f"{package.__name__}.{info.name}")
+        except ImportError:                  # an optional extra that is not installed
+            continue
+    return found
+
+
+def book_scope(namespace: dict | None = None) -> dict:
+    """Where the book's ``show_source(...)`` calls find their objects: ``nblib``, its public
+    names and its submodules, then ``namespace``."""
+    import nblib
+
+    return {"nblib": nblib, **_submodules(nblib), **vars(nblib), **(namespace or {})}
 
 
 def glue_book_reading_time(folder=".", namespace: dict | None = None):
@@ -179,9 +202,7 @@ def glue_book_reading_time(folder=".", namespace: dict | None = None):
     intro. Returns {stem: ReadingTime}."""
     from myst_nb import glue
 
-    import nblib
-
-    scope = {"nblib": nblib, **vars(nblib), **(namespace or {})}
+    scope = book_scope(namespace)
     times = {stem: reading_time(Path(folder) / f"{stem}.ipynb", scope)
              for stem in READER_PAGES}
     total = sum(times.values(), ReadingTime(0, 0, 0, 0, 0))

@@ -61,7 +61,7 @@ def test_reading_time_of_a_markdown_page(tmp_path):
 
 
 def test_the_book_pages_have_a_reading_time(tmp_path):
-    scope = {"nblib": nblib, **vars(nblib)}
+    scope = reading.book_scope()
     times = {stem: reading.reading_time(f"book/{stem}.ipynb", scope)
              for stem in reading.READER_PAGES}
     assert all(t.minutes > 5 for t in times.values()), times

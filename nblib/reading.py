@@ -76,7 +76,8 @@ class ReadingTime:
                 f"{self.figures} figures at {SECONDS_PER_FIGURE} s and "
                 f"{self.equations} displayed equations at {SECONDS_PER_EQUATION} s each")
         if self.tasks:
-            text += f"; writing the {self.tasks} tasks comes on top"
+            text += (f"; writing the task comes on top" if self.tasks == 1 else
+                     f"; writing the {self.tasks} tasks comes on top")
         return text
 
 
@@ -211,5 +212,8 @@ def glue_book_reading_time(folder=".", namespace: dict | None = None):
     glue("book_reading_total", str(total), display=False)
     glue("book_reading_hours", f"{total.minutes / 60:.1f}", display=False)
     glue("book_reading_tasks", total.tasks, display=False)
+    exercises = times["05_exercises"].tasks if "05_exercises" in times else 0
+    glue("book_reading_your_turn", total.tasks - exercises, display=False)   # the stage pages
+    glue("book_reading_exercises", exercises, display=False)
     glue("book_reading_method", total.method(), display=False)
     return times

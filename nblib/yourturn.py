@@ -24,6 +24,7 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -1003,8 +1004,10 @@ def collect_pieces(here, page, folder=".", *, verbose=True, timeout=CELL_TIMEOUT
         table.append((task_id, "yours" if result.passed else "nblib's", result.message))
     if verbose:
         width = max(len(t) for t in TASKS)
-        for task_id, whose, message in table:
-            print(f"{task_id:<{width}}  {whose:<7}  {message[:70]}")
+        indent = " " * (width + 11)
+        for task_id, whose, message in table:     # the whole message, wrapped at 88 columns
+            print(textwrap.fill(f"{task_id:<{width}}  {whose:<7}  {message}", 88,
+                                subsequent_indent=indent))
     return pieces, table
 
 

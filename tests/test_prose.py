@@ -43,7 +43,7 @@ def test_reading_time_counts_what_the_reader_sees(tmp_path):
     assert time.code_lines == 3 + shown
     assert time.minutes == pytest.approx(9 / 200 + (3 + shown) / 10 + (30 + 20) / 60)
     assert str(time) == f"about {max(5, 5 * round(time.minutes / 5))} minutes"
-    assert time.method().endswith("writing the 1 tasks comes on top")
+    assert time.method().endswith("writing the task comes on top")
 
 
 def test_reading_time_needs_the_namespace_of_shown_source(tmp_path):

@@ -81,6 +81,13 @@ def held_out_interval(result, confidence=0.95):
     return binomial_interval(correct, n, confidence)
 
 
+@arguments(result=instance(SpiralResult, "a SpiralResult"))
+def held_out_text(result):
+    """A run's held-out accuracy with its 95% interval, as the book prints it: "97.5% (93%–99%)"."""
+    low, high = held_out_interval(result)
+    return f"{result.test_accuracy:.1%} ({low:.0%}–{high:.0%})"
+
+
 @arguments(samples=positive_int, n=positive_int, noise=nonnegative, seed=integer(minimum=0))
 def fresh_sample(samples=20_000, n=300, noise=0.03, seed=FRESH_SEED):
     """Fresh points from the spiral generator: a random centre of either arm, plus noise.

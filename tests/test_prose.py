@@ -79,3 +79,14 @@ def test_presets_describe_their_own_configs():
                                                           recipe.config.norm)
     assert ("the same network" in source.why) == same, source.why
     assert "bigger" not in source.why
+
+
+def test_markdown_table_writes_the_rows_and_refuses_ragged_ones():
+    from nblib.show import markdown_table
+
+    table = markdown_table(["a", "b"], [(1, "x"), (2.5, "y")])
+    assert table.data == "| a | b |\n|---|---|\n| 1 | x |\n| 2.5 | y |"
+    with pytest.raises(ValueError, match="rows \\[1\\]"):
+        markdown_table(["a", "b"], [(1, 2), (3,)])
+    with pytest.raises(ValueError, match="header"):
+        markdown_table([], [])

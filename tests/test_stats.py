@@ -168,3 +168,15 @@ def test_plot_errors_by_radius_draws_both_classifiers():
     assert ax.get_xlabel() == "distance from the origin"
     with pytest.raises(TypeError, match="radius_errors must be a RadiusErrors"):
         plot_errors_by_radius({"network": [1]})
+
+
+def test_held_out_text_is_the_accuracy_and_its_wilson_interval():
+    from nblib import SpiralConfig, train_spirals
+    from nblib.stats import binomial_interval, held_out_text
+
+    result = train_spirals(SpiralConfig(epochs=3, hidden=(8,)), progress=False)
+    n = len(result.y_test)
+    low, high = binomial_interval(round(result.test_accuracy * n), n)
+    assert held_out_text(result) == f"{result.test_accuracy:.1%} ({low:.0%}–{high:.0%})"
+    with pytest.raises(TypeError, match="result"):
+        held_out_text(0.95)

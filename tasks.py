@@ -8,11 +8,17 @@ Standard library only: runs with any Python 3.11+ on a fresh machine.
     python3 tasks.py test [ARGS...]   # set up .venv + test extras, run pytest ARGS
     python3 tasks.py student OUTDIR   # write the student edition of the notebooks
     python3 tasks.py site T S OUT     # the Pages site from a teacher (T) and student (S) build
+    python3 tasks.py execute [--jobs=N] SOURCE OUT ...   # step 1 of a build (below)
 
-Every build runs `jupyter-book build SOURCE -W -n --keep-going --path-output OUT` from a
-clean OUT (`book_build_command`), executes each notebook once and ends with one line per
-notebook and its execution time (`notebook_times`). The tests build both editions the same
-way, once per session (tests/conftest.py).
+Every build, into a clean OUT, has two steps:
+1. `tasks.py execute SOURCE OUT` (`execute_command`, run by .venv's Python) executes every
+   notebook of the book, two at a time on two cores, as myst-nb's cache mode executes one,
+   into the build's cache OUT/_build/.jupyter_cache (and a copy in OUT/_build/executed/);
+2. `jupyter-book build SOURCE -W -n --keep-going --path-output OUT` (`book_build_command`)
+   renders the book from that cache (`execute_notebooks: cache`): no notebook runs twice.
+It ends with one line per notebook and its execution time (`notebook_summary`). The tests
+build both editions the same way, once per session (tests/conftest.py); a notebook whose code
+is the same in both editions is executed once for both.
 
 Environment setup (every command): create .venv if missing, then
 `pip install -r requirements.txt` and `pip install -e .`. A stamp file in .venv records a
@@ -178,35 +184,41 @@ def student_edition_command(source_dir: Path, python: Path | None = None) -> lis
 
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-# myst-nb logs "<path>.ipynb: Executed notebook in 8.55 seconds [mystnb]" for each notebook,
-# and "<path>.ipynb: WARNING: Executing notebook failed: CellExecutionError" on failure.
-EXECUTED = re.compile(r"^(?P<path>\S+)\.ipynb: (?:WARNING: )?Execut(?:ed notebook in "
-                      r"(?P<seconds>[\d.]+) seconds|ing notebook (?P<failed>failed))")
+# One line per notebook execution: cmd_execute's "[tasks] <path>.ipynb: executed in 8.5 s" or
+# "... execution FAILED", and myst-nb's own, should it execute one itself (it does when the
+# cache has no outputs for it): "<path>.ipynb: Executed notebook in 8.55 seconds [mystnb]" or
+# "<path>.ipynb: WARNING: Executing notebook failed: CellExecutionError".
+EXECUTED = re.compile(r"^(?:\[tasks\] )?(?P<path>\S+)\.ipynb: (?:WARNING: )?(?:"
+                      r"(?:executed in |Executed notebook in )(?P<seconds>[\d.]+) s"
+                      r"(?P<shared> \(the same code as)?"
+                      r"|(?P<failed>execution FAILED|Executing notebook failed))")
 
 
-def notebook_runs(log: str, source: Path) -> list[tuple[str, float | None]]:
-    """(docname, execution seconds or None if it failed) for each notebook execution in a
-    build log, in order: a notebook executed twice appears twice."""
+def notebook_runs(log: str, source: Path, shared: bool = True) -> list[tuple[str, float | None]]:
+    """(docname, execution seconds or None if it failed) for each execution of a notebook
+    under ``source`` in a build log, in order: a notebook executed twice appears twice.
+    ``shared=False`` leaves out the notebooks executed once for several books."""
     runs = []
     source = source.resolve()
     for line in ANSI.sub("", log).splitlines():
         m = EXECUTED.match(line.strip())
-        if m:
-            path = Path(m["path"])
-            docname = path.relative_to(source).as_posix() if path.is_relative_to(source) \
-                else path.as_posix()
+        if m and Path(m["path"]).is_relative_to(source) and (shared or not m["shared"]):
+            docname = Path(m["path"]).relative_to(source).as_posix()
             runs.append((docname, None if m["failed"] else float(m["seconds"])))
     return runs
 
 
 def notebook_summary(log: str, source: Path, edition: str) -> str:
     """One line per notebook execution and the total: what the CI log shows."""
-    runs = notebook_runs(log, source)
+    runs, own = notebook_runs(log, source), notebook_runs(log, source, shared=False)
     lines = [f"[{edition}] executed {docname:<24} " + ("FAILED" if t is None else f"{t:6.1f} s")
+             + ("" if (docname, t) in own else "  (same code in another edition: run once)")
              for docname, t in runs]
-    total = sum(t for _, t in runs if t is not None)
+    total = sum(t for _, t in own if t is not None)
     lines.append(f"[{edition}] {len(runs)} notebook executions "
-                 f"({len({d for d, _ in runs})} notebooks), {total:.1f} s in total")
+                 f"({len({d for d, _ in runs})} notebooks), {total:.1f} s in total"
+                 + (f" and {len(runs) - len(own)} shared with another edition"
+                    if len(own) < len(runs) else ""))
     return "\n".join(lines)
 
 
@@ -221,6 +233,123 @@ def run_and_log(cmd: list[str]) -> tuple[int, str]:
         print(line, end="", flush=True)
         log.append(line)
     return proc.wait(), "".join(log)
+
+
+# ----------------------------------------------------------------------------- execution
+# The notebooks are executed before Sphinx runs, JOBS at a time, each exactly as myst-nb's
+# `cache` mode executes one (jupyter-cache's single_nb_execution: same kernel, cwd, timeout
+# and error rule), and stored in the build's own cache, OUT/_build/.jupyter_cache. The build
+# then finds every notebook there and executes nothing. A notebook that fails is not stored:
+# myst-nb executes it again and reports it as usual (a warning, a traceback in reports/).
+# The cache lives in OUT, which every build empties first, so it never holds outputs of an
+# older nblib.
+JOBS = max(1, min(os.cpu_count() or 1, 4))
+EXECUTED_DIR = "executed"     # OUT/_build/executed/<docname>.ipynb: each notebook as executed
+
+
+def toc_docnames(toc_file: Path) -> list[str]:
+    """Every document of a book's _toc.yml, in reading order (needs PyYAML: .venv only)."""
+    import yaml
+
+    toc = yaml.safe_load(toc_file.read_text())
+    names = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                names.append(node["file"])
+            for key in ("parts", "chapters", "sections"):
+                for child in node.get(key) or []:
+                    walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk({k: v for k, v in toc.items() if k in ("parts", "chapters", "sections")})
+    return names
+
+
+def execute_command(pairs: list[tuple[Path, Path]], python: Path | None = None,
+                    jobs: int = JOBS) -> list[str]:
+    """Execute the notebooks of each (SOURCE, OUT) pair into OUT's cache (``cmd_execute``)."""
+    return [str(python or PY), str(ROOT / "tasks.py"), "execute", f"--jobs={jobs}",
+            *(str(p) for pair in pairs for p in pair)]
+
+
+def _execute_one(path: str, timeout: int | None, allow_errors: bool):
+    """Worker: execute one notebook as myst-nb's cache mode does; (notebook JSON, seconds,
+    error report or None)."""
+    import nbformat
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    nb = nbformat.read(path, as_version=4)
+    result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout,
+                                 allow_errors=allow_errors, meta_override=True)
+    error = None if result.err is None else f"{type(result.err).__name__}\n{result.exc_string}"
+    return nbformat.writes(result.nb), result.time, error
+
+
+def cmd_execute(args: list[str]) -> int:
+    """`tasks.py execute [--jobs=N] SOURCE OUT [SOURCE OUT ...]`, run by .venv's Python.
+
+    Executes every notebook of each SOURCE's _toc.yml, N at a time, into OUT/_build's cache and
+    OUT/_build/executed/. Notebooks whose code is identical in several books (the two editions
+    share most pages) are executed once, for all of them. Exit code 1 if one failed.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import nbformat
+    import yaml
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    jobs = JOBS
+    if args and args[0].startswith("--jobs="):
+        jobs = int(args.pop(0).removeprefix("--jobs="))
+    if not args or len(args) % 2:
+        die("usage: tasks.py execute [--jobs=N] SOURCE OUT [SOURCE OUT ...]", 2)
+    pairs = [(Path(s).resolve(), Path(o).resolve()) for s, o in zip(args[::2], args[1::2])]
+
+    groups: dict[str, list[tuple[Path, Path, str]]] = {}   # code hash -> (notebook, out, doc)
+    settings = {}                                          # notebook -> (timeout, allow_errors)
+    for source, out in pairs:
+        execute = (yaml.safe_load((source / "_config.yml").read_text()) or {}).get("execute") or {}
+        if execute.get("execute_notebooks") != "cache":
+            die(f"{source}/_config.yml must set execute_notebooks: cache", 2)
+        cache = get_cache(str(out / "_build" / ".jupyter_cache"))
+        for docname in toc_docnames(source / "_toc.yml"):
+            path = source / f"{docname}.ipynb"
+            if path.is_file():
+                _, key = cache.create_hashed_notebook(nbformat.read(path, as_version=4))
+                settings[path] = (execute.get("timeout"), bool(execute.get("allow_errors", False)))
+                groups.setdefault(key, []).append((path, out, docname))
+
+    t0, failed = time.monotonic(), 0
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = {key: pool.submit(_execute_one, str(members[0][0]), *settings[members[0][0]])
+                   for key, members in groups.items()}
+        for key, future in futures.items():
+            text, seconds, error = future.result()
+            failed += error is not None
+            first = groups[key][0][0]
+            for path, out, docname in groups[key]:
+                copy = out / "_build" / EXECUTED_DIR / f"{docname}.ipynb"
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                copy.write_text(text, encoding="utf-8")
+                shared = "" if path == first else f" (the same code as {first}: executed once)"
+                if error is None:
+                    get_cache(str(out / "_build" / ".jupyter_cache")).cache_notebook_bundle(
+                        CacheBundleIn(nbformat.reads(text, as_version=4), str(path),
+                                      data={"execution_seconds": seconds}),
+                        check_validity=False, overwrite=True)
+                    say(f"{path}: executed in {seconds:.1f} s{shared}")
+                else:
+                    say(f"{path}: execution FAILED after {seconds:.1f} s{shared}\n{error}")
+    say(f"{len(groups)} notebooks executed, {jobs} at a time, in {time.monotonic() - t0:.1f} s"
+        + (f"; {failed} FAILED" if failed else ""))
+    return 1 if failed else 0
 
 
 # ----------------------------------------------------------------------------- commands
@@ -244,7 +373,12 @@ def cmd_book(args: list[str]) -> int:
         # written by teacher/student_edition.py and then built like the teacher's book.
         source = BUILD_STUDENT / "src"
         run_or_die(student_edition_command(source))
-    rc, log = run_and_log(book_build_command(source, out))
+    rc, log = run_and_log(execute_command([(source, out)]))
+    if rc == 0:
+        say(f"notebooks executed in {time.monotonic() - t0:.0f} s; now the book (every "
+            "notebook from the cache: none is executed again)")
+    rc_build, build_log = run_and_log(book_build_command(source, out))
+    rc, log = rc or rc_build, log + build_log
     index = out / "_build" / "html" / "index.html"
     took = time.monotonic() - t0
     print(notebook_summary(log, source, "student" if student else "teacher"), flush=True)
@@ -312,7 +446,8 @@ def cmd_student(args: list[str]) -> int:
     return run([*student_edition_command(Path(args[0])), *args[1:]])
 
 
-COMMANDS = {"book": cmd_book, "test": cmd_test, "student": cmd_student, "site": cmd_site}
+COMMANDS = {"book": cmd_book, "test": cmd_test, "student": cmd_student, "site": cmd_site,
+            "execute": cmd_execute}
 
 
 def main(argv: list[str]) -> int:

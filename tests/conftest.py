@@ -6,19 +6,22 @@ recipe took 13 s with them and 0.7 s without.  The variables must be set
 before NumPy is first imported, which is why they live here.
 
 The book is built once per edition per session, exactly as ``python3 tasks.py book`` builds
-it (``tasks.book_build_command``: ``jupyter-book build SOURCE -W -n --keep-going
---path-output OUT`` into an empty OUT), and every test that needs a build uses one of:
+it: ``tasks.py execute`` executes the notebooks two at a time into the build's cache, then
+``jupyter-book build SOURCE -W -n --keep-going --path-output OUT`` renders the book from it,
+into an empty OUT (``build_books``). Every test that needs a build uses one of:
 
 - ``teacher_build``: the book from this repository;
 - ``student_build``: the student edition, written by ``teacher/student_edition.py OUT/src``
   and built the same way (``.source`` is that student source root).
 
 Both are ``BookBuild`` objects: ``.root`` (the source root that was built), ``.html``,
-``.returncode``, ``.log``, ``.executed(docname)`` (the notebook as myst-nb executed it).
-Each notebook is executed once per edition: the other tests read the executed copies and the
-HTML. The builds start in the background as soon as the session starts (only if a selected
-test needs them), and the tests that use them run last, so the builds overlap the unit tests.
-The pytest summary prints each notebook's execution time per edition.
+``.returncode``, ``.log``, ``.executed(docname)`` (the notebook as it was executed).
+The two editions are built together: their notebooks are executed in one pool, and a notebook
+whose code is the same in both (04, the claim page, ...) is executed once, for both. So each
+notebook is executed once per edition at most: the other tests read the executed copies and
+the HTML. The builds start in the background as soon as the session starts (only if a
+selected test needs them), and the tests that use them run last, so the builds overlap the
+unit tests. The pytest summary prints each notebook's execution time per edition.
 """
 from __future__ import annotations
 
@@ -77,7 +80,9 @@ class BookBuild:
         return self.returncode == 0 and (self.html / "index.html").is_file()
 
     def executed_path(self, docname: str) -> Path:
-        return self.build_dir / "jupyter_execute" / f"{docname}.ipynb"
+        """The notebook as ``tasks.py execute`` executed it (myst-nb's own copies in
+        jupyter_execute/ have no outputs when it takes them from the cache)."""
+        return self.build_dir / tasks.EXECUTED_DIR / f"{docname}.ipynb"
 
     def executed(self, docname: str):
         """The executed notebook of e.g. ``"book/02_network"`` (an nbformat node)."""
@@ -120,31 +125,69 @@ def _run(cmd: list[str], timeout: float) -> tuple[int, str]:
         return -1, out + f"\nTIMEOUT after {timeout:.0f} s: {' '.join(cmd)}"
 
 
+def build_books(books: dict[str, tuple[Path, Path]]) -> dict[str, BookBuild]:
+    """Build each book {edition: (source, empty out)} as ``python3 tasks.py book`` builds one:
+    first ``tasks.py execute`` executes the notebooks of all of them, two at a time (a notebook
+    with the same code in several books once, for all), then each book's ``jupyter-book build``
+    renders it from its cache, the books side by side."""
+    python = Path(sys.executable)
+    t0 = time.monotonic()
+    rc_exec, exec_log = _run(tasks.execute_command(list(books.values()), python=python),
+                             BUILD_TIMEOUT_S)
+    exec_log = f"$ {' '.join(tasks.execute_command(list(books.values()), python=python))}\n" \
+               + exec_log
+    jb = python.with_name("jupyter-book")
+    builds: dict[str, BookBuild] = {}
+
+    def render(edition, source, out):
+        cmd = tasks.book_build_command(source, out, jupyter_book=jb if jb.exists() else None)
+        rc, log = _run(cmd, BUILD_TIMEOUT_S)
+        builds[edition] = BookBuild(edition, source, out, rc_exec or rc,
+                                    f"{exec_log}$ {' '.join(cmd)}\n{log}",
+                                    time.monotonic() - t0)
+
+    threads = [threading.Thread(target=render, args=(edition, *book))
+               for edition, book in books.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return builds
+
+
 def build_book(source: Path, out: Path, edition: str = "book") -> BookBuild:
     """Build ``source`` into the empty folder ``out`` as ``python3 tasks.py book`` does."""
-    jb = Path(sys.executable).with_name("jupyter-book")
-    cmd = tasks.book_build_command(source, out, jupyter_book=jb if jb.exists() else None)
-    t0 = time.monotonic()
-    rc, log = _run(cmd, BUILD_TIMEOUT_S)
-    return BookBuild(edition, source, out, rc, f"$ {' '.join(cmd)}\n{log}", time.monotonic() - t0)
+    return build_books({edition: (source, out)})[edition]
 
 
-def build_student_book(out: Path) -> BookBuild:
-    """Write the student edition into out/src and build it into out/_build."""
+def write_student_source(out: Path) -> tuple[Path, int, str]:
+    """The student edition's sources, written into out/src: (source, exit code, log)."""
     source = out / "src"
-    t0 = time.monotonic()
     rc, log = _run(tasks.student_edition_command(source, python=Path(sys.executable)), 300)
-    if rc != 0:
-        return BookBuild("student", source, out, rc, log, time.monotonic() - t0, source)
-    build = build_book(source, out, "student")
-    build.log = log + build.log
-    build.seconds = time.monotonic() - t0
-    build.source = source
-    return build
+    return source, rc, log
+
+
+def build_editions(outs: dict[str, Path]) -> dict[str, BookBuild]:
+    """The editions {"teacher"/"student": empty out folder} built together (``build_books``)."""
+    t0 = time.monotonic()
+    books, failed = {}, {}
+    if "teacher" in outs:
+        books["teacher"] = (ROOT, outs["teacher"])
+    if "student" in outs:
+        source, rc, log = write_student_source(outs["student"])
+        if rc == 0:
+            books["student"] = (source, outs["student"])
+        else:
+            failed["student"] = BookBuild("student", source, outs["student"], rc, log,
+                                          time.monotonic() - t0, source)
+    builds = build_books(books) if books else {}
+    if "student" in builds:
+        builds["student"].source = builds["student"].root
+    return {**builds, **failed}
 
 
 class _Background(threading.Thread):
-    """A build running while other tests run; ``result()`` waits for it."""
+    """Builds running while other tests run; ``result(edition)`` waits for them."""
 
     def __init__(self, build):
         super().__init__(daemon=True)
@@ -157,14 +200,14 @@ class _Background(threading.Thread):
         except BaseException as exc:  # noqa: BLE001 - handed to the test that waits
             self._error = exc
 
-    def result(self) -> BookBuild:
+    def result(self, edition: str) -> BookBuild:
         self.join()
         if self._error is not None:
             raise self._error
-        return self._result
+        return self._result[edition]
 
 
-_BUILDS: dict[str, _Background] = {}
+_BUILDS: dict[str, _Background] = {}      # edition -> the background job that builds it
 
 
 def pytest_collection_modifyitems(items):
@@ -172,40 +215,42 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: any(f in item.fixturenames for f in BUILD_FIXTURES))
 
 
-def _start(edition: str, tmp_path_factory) -> None:
-    if edition in _BUILDS:
+def _start(editions: list[str], tmp_path_factory) -> None:
+    """Start one background job that builds the editions not started yet, together."""
+    editions = [e for e in editions if e not in _BUILDS]
+    if not editions:
         return
-    out = tmp_path_factory.mktemp(f"book-{edition}", numbered=False)
-    build = (lambda: build_book(ROOT, out, "teacher")) if edition == "teacher" \
-        else (lambda: build_student_book(out))
-    _BUILDS[edition] = _Background(build)
+    outs = {e: tmp_path_factory.mktemp(f"book-{e}", numbered=False) for e in editions}
+    job = _Background(lambda: build_editions(outs))
+    for edition in editions:
+        _BUILDS[edition] = job
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _start_book_builds(request, tmp_path_factory):
-    """Start the builds the selected tests need, in parallel, when the session starts."""
-    for fixture in BUILD_FIXTURES:
-        if any(fixture in item.fixturenames for item in request.session.items):
-            _start(fixture.removesuffix("_build"), tmp_path_factory)
+    """Start the builds the selected tests need, together, when the session starts."""
+    _start([f.removesuffix("_build") for f in BUILD_FIXTURES
+            if any(f in item.fixturenames for item in request.session.items)], tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def teacher_build(tmp_path_factory) -> BookBuild:
     """The teacher's book, built once per session (it may have failed: check ``.ok``)."""
-    _start("teacher", tmp_path_factory)
-    return _BUILDS["teacher"].result()
+    _start(["teacher"], tmp_path_factory)
+    return _BUILDS["teacher"].result("teacher")
 
 
 @pytest.fixture(scope="session")
 def student_build(tmp_path_factory) -> BookBuild:
     """The student edition, written and built once per session (check ``.ok``)."""
-    _start("student", tmp_path_factory)
-    return _BUILDS["student"].result()
+    _start(["student"], tmp_path_factory)
+    return _BUILDS["student"].result("student")
 
 
 def pytest_terminal_summary(terminalreporter):
     """The CI log: each edition's notebooks, executed once each, with their times."""
-    done = {e: b._result for e, b in _BUILDS.items() if not b.is_alive() and b._result}
+    done = {e: job._result[e] for e, job in _BUILDS.items()
+            if not job.is_alive() and job._result and e in job._result}
     if not done:
         return
     terminalreporter.section("book builds: notebook execution times")

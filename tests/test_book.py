@@ -52,7 +52,6 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-import yaml
 
 import tasks
 from conftest import BookBuild, build_book
@@ -79,22 +78,7 @@ GLUE_TEXT_ROLE = re.compile(r"\{glue:text\}`[^`]+`")
 # ----------------------------------------------------------------------------- the book
 def toc_docnames(toc_file: Path = ROOT / "_toc.yml") -> list[str]:
     """Every document of the book, in reading order: root, then parts/chapters/sections."""
-    toc = yaml.safe_load(toc_file.read_text())
-    names = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                names.append(node["file"])
-            for key in ("parts", "chapters", "sections"):
-                for child in node.get(key, []) or []:
-                    walk(child)
-        elif isinstance(node, list):
-            for child in node:
-                walk(child)
-
-    walk({k: v for k, v in toc.items() if k in ("parts", "chapters", "sections")})
-    return names
+    return tasks.toc_docnames(toc_file)
 
 
 def source_of(docname: str, root: Path = ROOT) -> Path:
@@ -151,7 +135,7 @@ def expected_glue_count(docname: str, root: Path = ROOT) -> int:
 
 def executed_widget_views(build_dir: Path, docname: str) -> int:
     """Widget views displayed by the executed copy of a notebook (0 for markdown pages)."""
-    nb_path = build_dir / "jupyter_execute" / f"{docname}.ipynb"
+    nb_path = build_dir / tasks.EXECUTED_DIR / f"{docname}.ipynb"
     if not nb_path.exists():
         return 0
     nb = json.loads(nb_path.read_text())
@@ -186,7 +170,8 @@ def check_build(build: BookBuild) -> None:
     warnings = [line for line in build.log.splitlines()
                 if re.search(r"\bWARNING\b", line) and "[IPKernelApp]" not in line]
     assert not warnings, "build log has warnings:\n" + "\n".join(warnings[:30])
-    # execute_notebooks: force must have run every notebook of the book, and only once
+    # tasks.py execute must have run every notebook of the book, and only once: the build
+    # took each from the cache (a notebook myst-nb executed again would count twice)
     notebooks = [d for d in docnames if source_of(d, build.root).suffix == ".ipynb"]
     runs = Counter(d for d, _ in build.notebook_runs())
     assert {d: runs[d] for d in notebooks} == {d: 1 for d in notebooks}, \

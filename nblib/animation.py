@@ -65,7 +65,7 @@ class BoundaryRecorder:
             raise TypeError(f"history must be an nblib History, got {type(history).__name__}")
         check_instance(model, "model", Module, "an nblib Module")
         if epoch + 1 in self.when:
-            prob = predict_proba(model, self._grid.astype(_model_dtype(model), copy=False))
+            prob = predict_proba(model, self._grid)           # in the model's dtype
             self.epochs.append(epoch + 1)
             self.probs.append(prob.reshape(self.resolution, self.resolution).astype(np.float64))
             self.test_acc.append(history.test_acc[-1] if history.test_acc else float("nan"))
@@ -77,12 +77,6 @@ class BoundaryRecorder:
     def __repr__(self):
         return (f"BoundaryRecorder({len(self)} frames of {self.resolution}x{self.resolution}, "
                 f"epochs {self.epochs[:1] + self.epochs[-1:]})")
-
-
-def _model_dtype(model):
-    """The dtype of a model's first parameter (float64 if it has none)."""
-    params = model.parameters()
-    return params[0].value.dtype if params else np.dtype(np.float64)
 
 
 def _check_recorder(recorder):

@@ -68,6 +68,16 @@ def _freeze_randomness(module):
 _module = instance(Module, "an nblib Module")
 
 
+def _require_float64(module, name):
+    """Finite differences subtract two nearly equal losses: float32 (7 digits) drowns the
+    gradient in rounding, so a check of float32 parameters would report errors of ~1e-2."""
+    low = sorted({str(p.value.dtype) for p in module.parameters()} - {"float64"})
+    if low:
+        raise ValueError(f"{name} has {' and '.join(low)} parameters: a gradient check needs "
+                         "float64 (build it with dtype=np.float64, or "
+                         "SpiralConfig(dtype=\"float64\"))")
+
+
 @arguments(layer=_module, x=array(ndim=2), rng=generator, h=positive)
 def check_layer(layer, x, *, rng=None, h=1e-6):
     """Relative errors of a layer's gradients: {"input": e, "weight": e, ...}.
@@ -76,6 +86,7 @@ def check_layer(layer, x, *, rng=None, h=1e-6):
     generator ``rng``: a random upstream gradient, because with ``dout = ones``
     some checks are vacuous (BatchNorm's input gradient is then exactly zero).
     """
+    _require_float64(layer, "layer")
     x = x.astype(np.float64)                          # a copy: it is perturbed in place
     restore = _freeze_randomness(layer)
     restore()
@@ -100,7 +111,9 @@ def check_model(model, X, y, *, h=1e-6):
     """Relative error of every parameter's gradient for the BCE loss of the whole model.
 
     Returns {"0.weight": e, "1.weight": e, ...}, named as PyTorch names them.
+    The model must compute in float64 (a float32 check would report rounding errors).
     """
+    _require_float64(model, "model")
     restore = _freeze_randomness(model)
     restore()
     logits = model.forward(X)

@@ -151,8 +151,8 @@ def _chunk_rows(model):
 
 
 def predict_logits(model, X, batch_size=None):
-    """Logits of shape (N,) in evaluation mode, computed in chunks; every layer's mode is
-    restored afterwards.
+    """Logits of shape (N,) in evaluation mode, computed in chunks, in the model's dtype (X is
+    cast to it, as ``fit`` does); every layer's mode is restored afterwards.
 
     Inputs
     - model: a Module whose output has shape (N, 1) or (N,): one logit per row
@@ -163,6 +163,7 @@ def predict_logits(model, X, batch_size=None):
     X = check_array(X, "X", ndim=2)
     if len(X) < 1:
         raise ValueError("X must contain at least one row")
+    X = X.astype(_model_dtype(model), copy=False)      # float32 models get float32 data
     batch_size = _chunk_rows(model) if batch_size is None else check_int(batch_size, "batch_size",
                                                                            minimum=1)
     with evaluation_mode(model):

@@ -30,8 +30,8 @@ X_INF = X.copy()
 X_INF[0, 0] = np.inf
 
 
-def small_model(norm=None):
-    return build_model(SpiralConfig(hidden=(4,), norm=norm, seed=1))
+def small_model(norm=None, dtype="float64"):
+    return build_model(SpiralConfig(hidden=(4,), norm=norm, seed=1, dtype=dtype))
 
 
 def params():
@@ -440,6 +440,7 @@ CASES = {
         (lambda: check_layer(ReLU(), X_NAN), V, r"\bx\b"),
         (lambda: check_layer(ReLU(), X, rng="seed"), T, r"\brng\b"),
         (lambda: check_layer(ReLU(), X, h=-1e-6), V, r"\bh\b"),
+        (lambda: check_layer(Linear(2, 3, rng=0, dtype=np.float32), X), V, r"\blayer\b"),
     ],
     "check_model": [
         (lambda: check_model("model", X, Y), T, r"\bmodel\b"),
@@ -447,6 +448,7 @@ CASES = {
         (lambda: check_model(small_model(), X_NAN, Y), V, r"\bX\b"),
         (lambda: check_model(small_model(), X, Y[:4]), V, r"\by\b"),
         (lambda: check_model(small_model(), X, Y, h=0.0), V, r"\bh\b"),
+        (lambda: check_model(small_model(dtype="float32"), X, Y), V, r"\bmodel\b.*float64"),
     ],
 }
 

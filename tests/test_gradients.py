@@ -82,7 +82,7 @@ MODEL_CASES = [
 
 @pytest.mark.parametrize("kwargs", MODEL_CASES, ids=lambda k: "-".join(f"{v}" for v in k.values()))
 def test_model_gradients(kwargs):
-    config = SpiralConfig(hidden=(6, 5), seed=3, **kwargs)
+    config = SpiralConfig(hidden=(6, 5), seed=3, dtype="float64", **kwargs)
     model = build_model(config)
     rng = np.random.default_rng(11)
     # Biases start at 0, so a unit whose inputs are all 0 after a ReLU sits exactly on the
@@ -233,3 +233,14 @@ def test_rel_error_values():
     assert rel_error(np.zeros(3), np.zeros(3)) == 0.0
     assert rel_error(a, np.zeros(2)) == pytest.approx(1.0)
     assert rel_error(a, 1.01 * a) == pytest.approx(0.01 / 2.01)
+
+
+def test_a_gradient_check_of_float32_parameters_is_refused():
+    """In float32 finite differences are mostly rounding error: refused, not reported."""
+    model = build_model(SpiralConfig(hidden=(4,), dtype="float32"))
+    X, y = np.zeros((4, 2)), np.array([0, 1, 0, 1])
+    with pytest.raises(ValueError, match=r"model has float32 parameters: .*needs float64"):
+        check_model(model, X, y)
+    with pytest.raises(ValueError, match=r"layer has float32 parameters"):
+        check_layer(nblib.Linear(2, 3, rng=0, dtype=np.float32), X)
+    assert check_model(build_model(SpiralConfig(hidden=(4,), dtype="float64")), X, y)

@@ -9,7 +9,9 @@ import pytest  # noqa: E402
 
 import nblib  # noqa: E402
 
-TINY = nblib.SpiralConfig(n=40, hidden=(8, 6), epochs=3, batch_size=16, dropout=0.2)
+# float64: the tests compare with a walk through the layers by hand, and ramps to 1e-9
+TINY = nblib.SpiralConfig(n=40, hidden=(8, 6), epochs=3, batch_size=16, dropout=0.2,
+                          dtype="float64")
 
 
 @pytest.fixture(scope="module")

@@ -133,7 +133,7 @@ def test_runs_start_from_the_saved_copy_even_if_a_new_model_would_differ(monkeyp
 
 
 @pytest.mark.parametrize("change", [dict(width=32), dict(depth=2), dict(norm="layer"),
-                                    dict(seed=1), dict(dtype="float32")])
+                                    dict(seed=1), dict(dtype="float64")])
 def test_changing_architecture_or_seed_changes_the_initial_weights(change):
     pg = Playground(QUICK)
     initial = pg.initial_parameters()

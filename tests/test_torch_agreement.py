@@ -347,7 +347,8 @@ def _torch_mlp(hidden):
 
 
 def _model_pair(seed=0):
-    config = SpiralConfig(hidden=(16, 16), norm="batch", dropout=0.0, seed=seed)
+    config = SpiralConfig(hidden=(16, 16), norm="batch", dropout=0.0, seed=seed,
+                          dtype="float64")                 # as DT, torch's side
     model = build_model(config)
     tmodel = _torch_mlp(config.hidden)
     copy_params(model, tmodel)
@@ -460,7 +461,7 @@ def _torch_lrs(make_scheduler, steps, lr):
 
 
 LR_S = torch.optim.lr_scheduler
-BOOK = SpiralConfig(schedule="onecycle")  # the book's recipe with its one-cycle schedule
+BOOK = SpiralConfig(schedule="onecycle", dtype="float64")  # the recipe, one-cycle, as DT
 SCHEDULE_CASES = {
     "step": (lambda: StepDecay(0.1, step_size=7, gamma=0.5),
              lambda o: LR_S.StepLR(o, step_size=7, gamma=0.5), 0.1, 100),

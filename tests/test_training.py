@@ -130,13 +130,14 @@ def _blow_up_after(epoch_to_break):
     def callback(epoch, history, model):
         if epoch + 1 == epoch_to_break:
             for p in model.parameters():
-                p.value[...] = 1e200
+                p.value[...] = np.finfo(p.value.dtype).max ** 0.6   # 1e185 in float64
     return callback
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("norm", [None, "batch"])
-def test_an_overflow_stops_training_cleanly_and_keeps_the_good_epochs(norm):
-    cfg = SpiralConfig(hidden=(16, 16), norm=norm, epochs=6)
+def test_an_overflow_stops_training_cleanly_and_keeps_the_good_epochs(norm, dtype):
+    cfg = SpiralConfig(hidden=(16, 16), norm=norm, epochs=6, dtype=dtype)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         result = train_spirals(cfg, progress=False, on_epoch_end=_blow_up_after(2))
@@ -154,7 +155,7 @@ def test_an_overflow_in_the_first_epoch_leaves_an_empty_history():
     X_train, X_test, y_train, y_test = nblib.make_data(cfg)
     model = nblib.build_model(cfg)
     for p in model.parameters():
-        p.value[...] = 1e200
+        p.value[...] = np.finfo(p.value.dtype).max ** 0.6
     h = fit(model, Adam(model.parameters(), 0.01), X_train, y_train, X_test, y_test, epochs=3,
             batch_size=32, rng=np.random.default_rng(0), progress=False)
     assert h.diverged and h.epochs == 0 and h.lr == [] and "epoch 1" in h.stop_reason
@@ -260,7 +261,7 @@ def test_prediction_restores_the_mode(fn):
 
 
 def test_prediction_is_in_eval_mode():
-    cfg = SpiralConfig(hidden=(8, 8), dropout=0.5, epochs=1)
+    cfg = SpiralConfig(hidden=(8, 8), dropout=0.5, epochs=1, dtype="float64")  # 1e-12 below
     result = train_spirals(cfg, progress=False)
     model, X = result.model.train(), result.X_test
     stats = _bn_stats(model)

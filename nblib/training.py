@@ -147,7 +147,7 @@ def _chunk_rows(model):
     """
     widest = max((m.out_features for m in model.modules() if hasattr(m, "out_features")),
                  default=1)
-    return max(16, 12_288 // widest)
+    return max(16, 96 * 1024 // (widest * _model_dtype(model).itemsize))
 
 
 def predict_logits(model, X, batch_size=None):

@@ -678,6 +678,27 @@ def test_notebook_checks_catch_a_failing_cell_on_canary_book(canary_book):
         check_notebook(canary_book, "book/bad")
 
 
+def test_notebook_runs_reads_both_executors_and_marks_shared_runs():
+    """The log lines of ``tasks.py execute`` and of myst-nb, each counted for its own book."""
+    log = "\n".join([
+        "[tasks] /t/book/a.ipynb: executed in 3.5 s",
+        "[tasks] /s/src/book/a.ipynb: executed in 3.5 s (the same code as /t/book/a.ipynb: "
+        "executed once)",
+        "[tasks] /s/src/book/b.ipynb: execution FAILED after 1.0 s",
+        "\x1b[91m/s/src/book/b.ipynb: WARNING: Executing notebook failed: CellExecutionError"
+        " [mystnb.exec]\x1b[39;49;00m",
+        "/t/book/c.ipynb: Executed notebook in 2.25 seconds [mystnb]",
+        "/t/book/d.ipynb: Using cached notebook: ID=4 [mystnb]",
+    ])
+    assert tasks.notebook_runs(log, Path("/t")) == [("book/a", 3.5), ("book/c", 2.25)]
+    assert tasks.notebook_runs(log, Path("/s/src")) == [("book/a", 3.5), ("book/b", None),
+                                                        ("book/b", None)]
+    assert tasks.notebook_runs(log, Path("/s/src"), shared=False) == [("book/b", None),
+                                                                      ("book/b", None)]
+    summary = tasks.notebook_summary(log, Path("/s/src"), "student")
+    assert "book/a" in summary and "run once" in summary and "1 shared" in summary
+
+
 def test_notebook_errors_allows_raises_exception_tags():
     import nbformat
 

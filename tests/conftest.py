@@ -211,8 +211,13 @@ _BUILDS: dict[str, _Background] = {}      # edition -> the background job that b
 
 
 def pytest_collection_modifyitems(items):
-    """Tests that need a book build run last: the builds overlap everything before them."""
-    items.sort(key=lambda item: any(f in item.fixturenames for f in BUILD_FIXTURES))
+    """Tests that need a book build run last, and those that need an ``early`` fixture just
+    before them: the jobs started with the session overlap everything before."""
+    def stage(item):
+        if any(f in item.fixturenames for f in BUILD_FIXTURES):
+            return 2
+        return 1 if any(f in _EARLY for f in item.fixturenames) else 0
+    items.sort(key=stage)
 
 
 def _start(editions: list[str], tmp_path_factory) -> None:
@@ -226,11 +231,43 @@ def _start(editions: list[str], tmp_path_factory) -> None:
         _BUILDS[edition] = job
 
 
+# ------------------------------------------------------------- other jobs started early
+_EARLY: dict = {}        # fixture name -> fn(tmp_path_factory), registered by ``early``
+_EARLY_JOBS: dict[str, _Background] = {}
+
+
+def early(fn):
+    """Make ``fn(tmp_path_factory)`` a session fixture of the same name that starts in the
+    background when the session starts (if a selected test uses it), like the builds.
+
+    For slow set-ups that mostly wait on subprocesses (an nbgrader course, a canary book):
+    they overlap the unit tests instead of holding up the tests that come after them.
+    """
+    _EARLY[fn.__name__] = fn
+
+    @pytest.fixture(scope="session", name=fn.__name__)
+    def fixture(tmp_path_factory):
+        _start_early(fn.__name__, tmp_path_factory)
+        return _EARLY_JOBS[fn.__name__].result(fn.__name__)
+
+    return fixture
+
+
+def _start_early(name: str, tmp_path_factory) -> None:
+    if name not in _EARLY_JOBS:
+        fn = _EARLY[name]
+        _EARLY_JOBS[name] = _Background(lambda: {name: fn(tmp_path_factory)})
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _start_book_builds(request, tmp_path_factory):
-    """Start the builds the selected tests need, together, when the session starts."""
-    _start([f.removesuffix("_build") for f in BUILD_FIXTURES
-            if any(f in item.fixturenames for item in request.session.items)], tmp_path_factory)
+    """Start the builds the selected tests need, together, when the session starts, and the
+    ``early`` fixtures they use."""
+    used = {f for item in request.session.items for f in item.fixturenames}
+    _start([f.removesuffix("_build") for f in BUILD_FIXTURES if f in used], tmp_path_factory)
+    for name in _EARLY:
+        if name in used:
+            _start_early(name, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

@@ -54,7 +54,7 @@ from urllib.parse import urlparse
 import pytest
 
 import tasks
-from conftest import BookBuild, build_book
+from conftest import BookBuild, build_book, early
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path(os.environ.get("BOOK_CHROMIUM", "/usr/bin/chromium"))
@@ -643,7 +643,7 @@ def _write_notebook(path: Path, cells) -> None:
     path.write_text(json.dumps(nb, indent=1))
 
 
-@pytest.fixture(scope="session")
+@early
 def canary_book(tmp_path_factory) -> BookBuild:
     """The canary book, built as the book is. The build fails (its bad page has a cell that
     raises), but --keep-going writes every page."""

@@ -31,6 +31,8 @@ import nblib
 from nblib import Module, Param, checks
 from nblib.grading import GradingError, grade
 
+from conftest import early
+
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = ROOT / "book" / "05_exercises.ipynb"
 BIN = Path(sys.executable).parent
@@ -369,9 +371,11 @@ def test_the_course_config_gives_a_graded_tasks_cells_the_task_time_limit(tmp_pa
     assert config.Execute.timeout_func(recipe | {"metadata": {"tags": ["self-check"]}}) == 3
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory, source):
-    """A course folder, the assignment generated, four submissions autograded and exported."""
+@early
+def course(tmp_path_factory):
+    """A course folder, the assignment generated, four submissions autograded and exported
+    (started when the session starts: it runs while the other tests do)."""
+    source = nbformat.read(EXERCISES, as_version=4)
     course = tmp_path_factory.mktemp("course") / "spirals"
     proc = subprocess.run([sys.executable, str(ROOT / "teacher" / "course.py"), str(course),
                            "--timeout", str(TIMEOUT), "--task-timeout", str(TASK_TIMEOUT)],

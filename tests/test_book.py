@@ -682,7 +682,7 @@ def test_notebook_runs_reads_both_executors_and_marks_shared_runs():
     """The log lines of ``tasks.py execute`` and of myst-nb, each counted for its own book."""
     log = "\n".join([
         "[tasks] /t/book/a.ipynb: executed in 3.5 s",
-        "[tasks] /s/src/book/a.ipynb: executed in 3.5 s (the same code as /t/book/a.ipynb: "
+        "[tasks] /s/src/book/a.ipynb: executed in 3.5 s (the same file as /t/book/a.ipynb: "
         "executed once)",
         "[tasks] /s/src/book/b.ipynb: execution FAILED after 1.0 s",
         "\x1b[91m/s/src/book/b.ipynb: WARNING: Executing notebook failed: CellExecutionError"
@@ -697,6 +697,35 @@ def test_notebook_runs_reads_both_executors_and_marks_shared_runs():
                                                                       ("book/b", None)]
     summary = tasks.notebook_summary(log, Path("/s/src"), "student")
     assert "book/a" in summary and "run once" in summary and "1 shared" in summary
+
+
+def test_execute_shares_only_notebooks_whose_whole_file_is_the_same(tmp_path):
+    """tasks.py execute runs a file that is the same in two books once, for both; a page
+    whose code is the same but whose text differs runs once per book (its outputs may
+    depend on its text)."""
+    books = []
+    for name, text in (("a", "# Page one"), ("b", "# Page one, reworded")):
+        src = tmp_path / name / "src"
+        (src / "book").mkdir(parents=True)
+        shutil.copy(ROOT / "_config.yml", src / "_config.yml")
+        (src / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n"
+                                      "  - file: book/same\n  - file: book/text\n")
+        (src / "book" / "intro.md").write_text("# Intro\n")
+        _write_notebook(src / "book" / "same.ipynb", [("code", "x = 1\nx")])
+        _write_notebook(src / "book" / "text.ipynb", [("markdown", text), ("code", "y = 2\ny")])
+        books.append((src, tmp_path / name / "out"))
+    proc = subprocess.run(tasks.execute_command(books, python=Path(sys.executable), jobs=2),
+                          capture_output=True, text=True, timeout=300)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log
+    assert "3 notebooks executed" in log
+    (a_src, a_out), (b_src, b_out) = books
+    assert [d for d, _ in tasks.notebook_runs(log, b_src)] == ["book/same", "book/text"]
+    assert [d for d, _ in tasks.notebook_runs(log, b_src, shared=False)] == ["book/text"]
+    for out in (a_out, b_out):
+        executed = json.loads((out / "_build" / tasks.EXECUTED_DIR / "book" / "same.ipynb")
+                              .read_text())
+        assert "".join(executed["cells"][0]["outputs"][0]["data"]["text/plain"]) == "1"
 
 
 def test_notebook_errors_allows_raises_exception_tags():

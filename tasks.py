@@ -190,7 +190,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # "<path>.ipynb: WARNING: Executing notebook failed: CellExecutionError".
 EXECUTED = re.compile(r"^(?:\[tasks\] )?(?P<path>\S+)\.ipynb: (?:WARNING: )?(?:"
                       r"(?:executed in |Executed notebook in )(?P<seconds>[\d.]+) s"
-                      r"(?P<shared> \(the same file as)?"
+                      r"(?P<shared> \(the same notebook as)?"
                       r"|(?P<failed>execution FAILED|Executing notebook failed))")
 
 
@@ -212,7 +212,7 @@ def notebook_summary(log: str, source: Path, edition: str) -> str:
     """One line per notebook execution and the total: what the CI log shows."""
     runs, own = notebook_runs(log, source), notebook_runs(log, source, shared=False)
     lines = [f"[{edition}] executed {docname:<24} " + ("FAILED" if t is None else f"{t:6.1f} s")
-             + ("" if (docname, t) in own else "  (the same file in another edition: run once)")
+             + ("" if (docname, t) in own else "  (same notebook in the other edition: run once)")
              for docname, t in runs]
     total = sum(t for _, t in own if t is not None)
     lines.append(f"[{edition}] {len(runs)} notebook executions "
@@ -293,9 +293,11 @@ def cmd_execute(args: list[str]) -> int:
     """`tasks.py execute [--jobs=N] SOURCE OUT [SOURCE OUT ...]`, run by .venv's Python.
 
     Executes every notebook of each SOURCE's _toc.yml, N at a time, into OUT/_build's cache and
-    OUT/_build/executed/. A notebook file that is the same in several books (the two editions
-    share four pages) is executed once, for all of them. Exit code 1 if one failed.
+    OUT/_build/executed/. A notebook that is the same in several books, cells and metadata
+    (the two editions share four pages), is executed once, for all of them. Exit code 1 if
+    one failed.
     """
+    import json
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -311,7 +313,7 @@ def cmd_execute(args: list[str]) -> int:
         die("usage: tasks.py execute [--jobs=N] SOURCE OUT [SOURCE OUT ...]", 2)
     pairs = [(Path(s).resolve(), Path(o).resolve()) for s, o in zip(args[::2], args[1::2])]
 
-    groups: dict[str, list[tuple[Path, Path, str]]] = {}   # file hash -> (notebook, out, doc)
+    groups: dict[str, list[tuple[Path, Path, str]]] = {}   # content hash -> (notebook, out, doc)
     settings = {}                                          # notebook -> (timeout, allow_errors)
     for source, out in pairs:
         execute = (yaml.safe_load((source / "_config.yml").read_text()) or {}).get("execute") or {}
@@ -320,9 +322,12 @@ def cmd_execute(args: list[str]) -> int:
         for docname in toc_docnames(source / "_toc.yml"):
             path = source / f"{docname}.ipynb"
             if path.is_file():
-                # shared only when the whole file is the same, not just the code: a page's
+                # shared only when the whole notebook is the same, not just the code: a page's
                 # outputs may depend on its text (its reading time is computed from it)
-                key = hashlib.sha256(path.read_bytes()).hexdigest()
+                nb = nbformat.read(path, as_version=4)
+                content = {"metadata": nb.metadata, "cells": [
+                    (c.cell_type, c.source, c.metadata) for c in nb.cells]}
+                key = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
                 settings[path] = (execute.get("timeout"), bool(execute.get("allow_errors", False)))
                 groups.setdefault(key, []).append((path, out, docname))
 
@@ -339,7 +344,7 @@ def cmd_execute(args: list[str]) -> int:
                 copy = out / "_build" / EXECUTED_DIR / f"{docname}.ipynb"
                 copy.parent.mkdir(parents=True, exist_ok=True)
                 copy.write_text(text, encoding="utf-8")
-                shared = "" if path == first else f" (the same file as {first}: executed once)"
+                shared = "" if path == first else f" (the same notebook as {first}: run once)"
                 if error is None:
                     get_cache(str(out / "_build" / ".jupyter_cache")).cache_notebook_bundle(
                         CacheBundleIn(nbformat.reads(text, as_version=4), str(path),

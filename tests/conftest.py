@@ -17,8 +17,8 @@ into an empty OUT (``build_books``). Every test that needs a build uses one of:
 Both are ``BookBuild`` objects: ``.root`` (the source root that was built), ``.html``,
 ``.returncode``, ``.log``, ``.executed(docname)`` (the notebook as it was executed).
 The two editions are built together: their notebooks are executed in one pool, and a notebook
-that is the same file in both (04, the claim page, ...) is executed once, for both. So each
-notebook is executed once per edition at most: the other tests read the executed copies and
+that is the same in both, cells and metadata (04, the claim page, ...), is executed once, for
+both. So each notebook is executed once per edition at most: the other tests read the executed copies and
 the HTML. The builds start in the background as soon as the session starts (only if a
 selected test needs them), and the tests that use them run last, so the builds overlap the
 unit tests. The pytest summary prints each notebook's execution time per edition.
@@ -128,7 +128,7 @@ def _run(cmd: list[str], timeout: float) -> tuple[int, str]:
 def build_books(books: dict[str, tuple[Path, Path]]) -> dict[str, BookBuild]:
     """Build each book {edition: (source, empty out)} as ``python3 tasks.py book`` builds one:
     first ``tasks.py execute`` executes the notebooks of all of them, two at a time (a notebook
-    that is the same file in several books once, for all), then each book's ``jupyter-book build``
+    that is the same in several books once, for all), then each book's ``jupyter-book build``
     renders it from its cache, the books side by side."""
     python = Path(sys.executable)
     t0 = time.monotonic()

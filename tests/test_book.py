@@ -682,7 +682,7 @@ def test_notebook_runs_reads_both_executors_and_marks_shared_runs():
     """The log lines of ``tasks.py execute`` and of myst-nb, each counted for its own book."""
     log = "\n".join([
         "[tasks] /t/book/a.ipynb: executed in 3.5 s",
-        "[tasks] /s/src/book/a.ipynb: executed in 3.5 s (the same file as /t/book/a.ipynb: "
+        "[tasks] /s/src/book/a.ipynb: executed in 3.5 s (the same notebook as /t/book/a.ipynb: "
         "executed once)",
         "[tasks] /s/src/book/b.ipynb: execution FAILED after 1.0 s",
         "\x1b[91m/s/src/book/b.ipynb: WARNING: Executing notebook failed: CellExecutionError"

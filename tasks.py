@@ -308,7 +308,10 @@ def cmd_execute(args: list[str]) -> int:
 
     jobs = JOBS
     if args and args[0].startswith("--jobs="):
-        jobs = int(args.pop(0).removeprefix("--jobs="))
+        value = args.pop(0).removeprefix("--jobs=")
+        if not value.isdigit() or int(value) < 1:
+            die(f"--jobs must be a whole number >= 1, got {value!r}", 2)
+        jobs = int(value)
     if not args or len(args) % 2:
         die("usage: tasks.py execute [--jobs=N] SOURCE OUT [SOURCE OUT ...]", 2)
     pairs = [(Path(s).resolve(), Path(o).resolve()) for s, o in zip(args[::2], args[1::2])]

@@ -699,7 +699,7 @@ def test_notebook_runs_reads_both_executors_and_marks_shared_runs():
     assert "book/a" in summary and "run once" in summary and "1 shared" in summary
 
 
-def test_execute_shares_only_notebooks_whose_whole_file_is_the_same(tmp_path):
+def test_execute_shares_only_notebooks_whose_cells_and_metadata_are_the_same(tmp_path):
     """tasks.py execute runs a file that is the same in two books once, for both; a page
     whose code is the same but whose text differs runs once per book (its outputs may
     depend on its text)."""

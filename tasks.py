@@ -12,7 +12,7 @@ Standard library only: runs with any Python 3.11+ on a fresh machine.
 
 Every build, into a clean OUT, has two steps:
 1. `tasks.py execute SOURCE OUT` (`execute_command`, run by .venv's Python) executes every
-   notebook of the book, two at a time on two cores, as myst-nb's cache mode executes one,
+   notebook of the book, one per core (up to 4: two here), as myst-nb's cache mode executes one,
    into the build's cache OUT/_build/.jupyter_cache (and a copy in OUT/_build/executed/);
 2. `jupyter-book build SOURCE -W -n --keep-going --path-output OUT` (`book_build_command`)
    renders the book from that cache (`execute_notebooks: cache`): no notebook runs twice.
@@ -279,12 +279,17 @@ def execute_command(pairs: list[tuple[Path, Path]], python: Path | None = None,
 def _execute_one(path: str, timeout: int | None, allow_errors: bool):
     """Worker: execute one notebook as myst-nb's cache mode does; (notebook JSON, seconds,
     error report or None)."""
+    import traceback
+
     import nbformat
     from jupyter_cache.executors.utils import single_nb_execution
 
-    nb = nbformat.read(path, as_version=4)
-    result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout,
-                                 allow_errors=allow_errors, meta_override=True)
+    nb, t0 = nbformat.read(path, as_version=4), time.monotonic()
+    try:
+        result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout,
+                                     allow_errors=allow_errors, meta_override=True)
+    except Exception:                 # a kernel that dies or never starts: a failure too
+        return nbformat.writes(nb), time.monotonic() - t0, traceback.format_exc()
     error = None if result.err is None else f"{type(result.err).__name__}\n{result.exc_string}"
     return nbformat.writes(result.nb), result.time, error
 
@@ -316,12 +321,15 @@ def cmd_execute(args: list[str]) -> int:
         die("usage: tasks.py execute [--jobs=N] SOURCE OUT [SOURCE OUT ...]", 2)
     pairs = [(Path(s).resolve(), Path(o).resolve()) for s, o in zip(args[::2], args[1::2])]
 
-    groups: dict[str, list[tuple[Path, Path, str]]] = {}   # content hash -> (notebook, out, doc)
-    settings = {}                                          # notebook -> (timeout, allow_errors)
+    # (content hash, timeout, allow_errors) -> [(notebook, out, docname)]: run once per key
+    groups: dict[tuple, list[tuple[Path, Path, str]]] = {}
+    caches = {out: get_cache(str(out / "_build" / ".jupyter_cache")) for _, out in pairs}
     for source, out in pairs:
         execute = (yaml.safe_load((source / "_config.yml").read_text()) or {}).get("execute") or {}
-        if execute.get("execute_notebooks") != "cache":
-            die(f"{source}/_config.yml must set execute_notebooks: cache", 2)
+        if execute.get("execute_notebooks") != "cache" or execute.get("cache"):
+            die(f"{source}/_config.yml must set execute_notebooks: cache, and no cache path "
+                "(the build's cache is OUT/_build/.jupyter_cache)", 2)
+        settings = (execute.get("timeout"), bool(execute.get("allow_errors", False)))
         for docname in toc_docnames(source / "_toc.yml"):
             path = source / f"{docname}.ipynb"
             if path.is_file():
@@ -331,17 +339,17 @@ def cmd_execute(args: list[str]) -> int:
                 content = {"metadata": nb.metadata, "cells": [
                     (c.cell_type, c.source, c.metadata) for c in nb.cells]}
                 key = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
-                settings[path] = (execute.get("timeout"), bool(execute.get("allow_errors", False)))
-                groups.setdefault(key, []).append((path, out, docname))
+                groups.setdefault((key, *settings), []).append((path, out, docname))
 
     t0, failed = time.monotonic(), 0
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = {key: pool.submit(_execute_one, str(members[0][0]), *settings[members[0][0]])
+        futures = {key: pool.submit(_execute_one, str(members[0][0]), *key[1:])
                    for key, members in groups.items()}
         for key, future in futures.items():
             text, seconds, error = future.result()
             failed += error is not None
+            executed = nbformat.reads(text, as_version=4)
             first = groups[key][0][0]
             for path, out, docname in groups[key]:
                 copy = out / "_build" / EXECUTED_DIR / f"{docname}.ipynb"
@@ -349,9 +357,8 @@ def cmd_execute(args: list[str]) -> int:
                 copy.write_text(text, encoding="utf-8")
                 shared = "" if path == first else f" (the same notebook as {first}: run once)"
                 if error is None:
-                    get_cache(str(out / "_build" / ".jupyter_cache")).cache_notebook_bundle(
-                        CacheBundleIn(nbformat.reads(text, as_version=4), str(path),
-                                      data={"execution_seconds": seconds}),
+                    caches[out].cache_notebook_bundle(
+                        CacheBundleIn(executed, str(path), data={"execution_seconds": seconds}),
                         check_validity=False, overwrite=True)
                     say(f"{path}: executed in {seconds:.1f} s{shared}")
                 else:

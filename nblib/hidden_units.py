@@ -14,6 +14,7 @@ import numpy as np
 from ._checks import check_array, check_float, check_int, check_labels
 from .activations import ReLU
 from .module import Sequential, evaluation_mode
+from .training import _model_dtype
 
 
 def _check_sequential(model):
@@ -38,8 +39,7 @@ def hidden_activations(model, X):
     X = check_array(X, "X", ndim=2)
     if len(X) < 1:
         raise ValueError("X must contain at least one row")
-    params = model.parameters()
-    x = X.astype(params[0].value.dtype if params else np.float64, copy=False)
+    x = X.astype(_model_dtype(model), copy=False)
     out = []
     with evaluation_mode(model):
         for layer in model.layers:

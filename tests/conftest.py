@@ -18,8 +18,8 @@ Both are ``BookBuild`` objects: ``.root`` (the source root that was built), ``.h
 ``.returncode``, ``.log``, ``.executed(docname)`` (the notebook as it was executed).
 The two editions are built together: their notebooks are executed in one pool, and a notebook
 that is the same in both, cells and metadata (04, the claim page, ...), is executed once, for
-both. So each notebook is executed once per edition at most: the other tests read the executed copies and
-the HTML. The builds start in the background as soon as the session starts (only if a
+both. So each notebook is executed once per edition at most: the other tests read the executed
+copies and the HTML. The builds start in the background as soon as the session starts (only if a
 selected test needs them), and the tests that use them run last, so the builds overlap the
 unit tests. The pytest summary prints each notebook's execution time per edition.
 """
@@ -132,17 +132,18 @@ def build_books(books: dict[str, tuple[Path, Path]]) -> dict[str, BookBuild]:
     renders it from its cache, the books side by side."""
     python = Path(sys.executable)
     t0 = time.monotonic()
-    rc_exec, exec_log = _run(tasks.execute_command(list(books.values()), python=python),
-                             BUILD_TIMEOUT_S)
-    exec_log = f"$ {' '.join(tasks.execute_command(list(books.values()), python=python))}\n" \
-               + exec_log
+    execute = tasks.execute_command(list(books.values()), python=python)
+    _, exec_log = _run(execute, BUILD_TIMEOUT_S)
+    exec_log = f"$ {' '.join(execute)}\n{exec_log}"
     jb = python.with_name("jupyter-book")
     builds: dict[str, BookBuild] = {}
 
     def render(edition, source, out):
         cmd = tasks.book_build_command(source, out, jupyter_book=jb if jb.exists() else None)
         rc, log = _run(cmd, BUILD_TIMEOUT_S)
-        builds[edition] = BookBuild(edition, source, out, rc_exec or rc,
+        # this edition's own notebooks only: the other edition's failure is not its own
+        failed = any(t is None for _, t in tasks.notebook_runs(exec_log, source))
+        builds[edition] = BookBuild(edition, source, out, rc or int(failed),
                                     f"{exec_log}$ {' '.join(cmd)}\n{log}",
                                     time.monotonic() - t0)
 
@@ -264,6 +265,7 @@ def _start_book_builds(request, tmp_path_factory):
     """Start the builds the selected tests need, together, when the session starts, and the
     ``early`` fixtures they use."""
     used = {f for item in request.session.items for f in item.fixturenames}
+    tmp_path_factory.getbasetemp()     # made here, once: the jobs' threads then only add to it
     _start([f.removesuffix("_build") for f in BUILD_FIXTURES if f in used], tmp_path_factory)
     for name in _EARLY:
         if name in used:

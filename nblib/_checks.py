@@ -9,14 +9,19 @@ Two ways to use them:
 
 - ``check_int(n, "n", minimum=1)`` and friends: one line in a function body;
 - ``@arguments(lr=positive, rng=generator)``: a decorator that reads like a
-  specification, checks and converts those arguments, and keeps the checks out of
-  the function body.  A spec is a callable ``spec(value, name, args) -> value``;
-  ``args`` holds the arguments checked before it, so a bound may name another
-  argument (``min_lr=real(minimum=0.0, maximum="lr")``).
+  specification and keeps the checks out of the function body.  A spec is a callable
+  ``spec(value, name, args)`` that raises or returns; ``args`` holds the arguments
+  checked before it, so a bound may name another argument
+  (``min_lr=real(minimum=0.0, maximum="lr")``).
 
-Layers get one more, cheap, check on their hot path: ``checked_forward`` and
-``checked_backward``, installed by ``Module`` around every ``forward`` and
-``backward``.
+The decorator only checks, as scikit-learn's ``validate_params``: the function gets
+its arguments exactly as they were passed, so the code the book shows runs the same
+with or without it.  Where a body needs a conversion (a seed into a Generator, a list
+into an array), it makes it itself, in one line the reader sees.
+
+Layers check their input with one line of their own, ``self.check_input(x)`` in
+``forward`` and ``self.check_dout(dout)`` in ``backward`` (``Module``'s methods, built
+on ``check_layer_input`` and ``check_layer_dout`` below).
 """
 from __future__ import annotations
 
@@ -151,8 +156,9 @@ def check_xy(X, y, x_name="X", y_name="y", features=None):
 
 
 # --- specs for @arguments ---------------------------------------------------------------------
-# A spec is ``spec(value, name, args) -> value``: it raises TypeError/ValueError naming the
-# argument, or returns the value converted (an int seed becomes a Generator, "float32" a dtype).
+# A spec is ``spec(value, name, args)``: it raises TypeError/ValueError naming the argument.
+# Whatever it returns is ignored: ``@arguments`` and ``check_options`` pass every value on
+# exactly as given.
 
 def _bound(bound, args):
     """A bound is a number, or the name of an argument checked before this one."""
@@ -195,13 +201,14 @@ def boolean(value, name, args=None):
 
 
 def generator(value, name, args=None):
-    """A ``np.random.Generator``; None or an int seed make a new one."""
-    return check_rng(value, name)
+    """A ``np.random.Generator``, an int seed or None; the body makes the Generator itself,
+    ``rng = np.random.default_rng(rng)`` (which returns a Generator unchanged)."""
+    check_rng(value, name)
 
 
 def float_dtype(value, name, args=None):
-    """np.float32 or np.float64 (or their names), returned as an ``np.dtype``."""
-    return check_float_dtype(value, name)
+    """np.float32 or np.float64 (or their names, which NumPy takes as they are)."""
+    check_float_dtype(value, name)
 
 
 def one_of(*choices):
@@ -242,8 +249,8 @@ def function(value, name, args=None):
 
 
 def array(*, ndim=None, shape=None, finite=True, dtype_kind="fiu", convert=True, scalar=False):
-    """An ndarray, see ``check_array``; a nested list is converted unless ``convert=False``,
-    a real number too when ``scalar=True``."""
+    """An ndarray, see ``check_array``; a nested list is accepted unless ``convert=False``,
+    a real number too when ``scalar=True`` (the body converts them: ``np.asarray(x)``)."""
     def spec(value, name, args):
         if scalar and isinstance(value, numbers.Real) and not isinstance(value, bool):
             value = np.asarray(value, dtype=float)
@@ -257,6 +264,7 @@ def array(*, ndim=None, shape=None, finite=True, dtype_kind="fiu", convert=True,
 def check_options(values, specs, where=""):
     """Check a dict of named values with ``specs``, in the specs' order; unknown keys fail.
 
+    Returns the values as given, in the specs' order (nothing is converted).
     ``where`` prefixes the names in messages, e.g. ``"params[1]"`` gives
     ``params[1]['weight_decay'] must be >= 0.0``.
     """
@@ -268,19 +276,22 @@ def check_options(values, specs, where=""):
     for key, spec in specs.items():
         if key in values:
             label = f"{where}[{key!r}]" if where else key
-            checked[key] = spec(values[key], label, checked)
+            spec(values[key], label, checked)
+            checked[key] = values[key]
     return checked
 
 
 def arguments(**specs):
-    """Decorator: check and convert the named arguments before the function runs.
+    """Decorator: check the named arguments before the function runs; change none of them.
 
     >>> @arguments(n=positive_int, rng=generator)          # doctest: +SKIP
-    ... def make(n, rng=None): ...
+    ... def make(n, rng=None):
+    ...     rng = np.random.default_rng(rng)               # the body converts, visibly
 
     Arguments are checked in the order the specs are given (defaults included),
-    so a later spec may refer to an earlier argument by name.  The undecorated
-    function stays reachable as ``fn.__wrapped__``.
+    so a later spec may refer to an earlier argument by name.  The function then
+    gets the arguments exactly as passed: it runs the same without the decorator,
+    which stays reachable as ``fn.__wrapped__``.
     """
     def decorate(fn):
         signature = inspect.signature(fn)
@@ -295,45 +306,38 @@ def arguments(**specs):
         def checked(*args, **kwargs):
             if plain and not kwargs and len(args) == len(names):   # the common call, fast
                 values = dict(zip(names, args))
-                for name, spec in specs.items():
-                    values[name] = spec(values[name], name, values)
-                return fn(*values.values())
-            bound = signature.bind(*args, **kwargs)
-            bound.apply_defaults()
-            values = bound.arguments
+            else:
+                bound = signature.bind(*args, **kwargs)
+                bound.apply_defaults()
+                values = bound.arguments
             for name, spec in specs.items():
-                values[name] = spec(values[name], name, values)
-            return fn(*bound.args, **bound.kwargs)
+                spec(values[name], name, values)
+            return fn(*args, **kwargs)
 
         checked.argument_specs = specs
         return checked
     return decorate
 
 
-# --- the shared checks on a layer's hot path ----------------------------------------------------
+# --- the shared checks of a layer's forward and backward ----------------------------------------
 
-def checked_forward(forward):
-    """Wrap a Module's ``forward(x)``: check x cheaply, remember the output's shape.
+def check_layer_input(layer, x):
+    """``layer.forward``'s check of x (``Module.check_input``): cheap when x is right.
 
     x must be a floating-point ndarray; a layer that names its width
     (``input_width = "in_features"``) gets x of shape (N, width); a layer with
     ``min_rows_in_training = 2`` (BatchNorm) gets at least 2 rows in training mode.
     """
-    @functools.wraps(forward)
-    def checked(self, x, *args, **kwargs):
-        width = self.input_width and getattr(self, self.input_width)
-        if (type(x) is not np.ndarray or x.dtype.kind != "f"
-                or width and (x.ndim != 2 or x.shape[1] != width)
-                or self.min_rows_in_training > 1 and self.training
-                and len(x) < self.min_rows_in_training):
-            _check_input(self, x, width)           # the slow path: say what is wrong, if anything
-        out = forward(self, x, *args, **kwargs)
-        self._forward_shape = getattr(out, "shape", None)
-        return out
-    return checked
+    width = layer.input_width and getattr(layer, layer.input_width)
+    if (type(x) is not np.ndarray or x.dtype.kind != "f"
+            or width and (x.ndim != 2 or x.shape[1] != width)
+            or layer.min_rows_in_training > 1 and layer.training
+            and len(x) < layer.min_rows_in_training):
+        _say_what_is_wrong(layer, x, width)       # the slow path: say what is wrong
+    layer._input_shape = x.shape
 
 
-def _check_input(layer, x, width):
+def _say_what_is_wrong(layer, x, width):
     if not isinstance(x, np.ndarray) or (width and (x.ndim != 2 or x.shape[1] != width)):
         want = f"an array of shape (N, {width})" if width else "a numpy array"
         got = x.shape if isinstance(x, np.ndarray) else type(x).__name__
@@ -346,17 +350,17 @@ def _check_input(layer, x, width):
                          f"rows per batch in training mode, got {len(x)}")
 
 
-def checked_backward(backward):
-    """Wrap a Module's ``backward(dout)``: forward must have run, dout must match its output."""
-    @functools.wraps(backward)
-    def checked(self, dout, *args, **kwargs):
-        shape = self._forward_shape
-        if shape is None:
-            raise RuntimeError(f"{type(self).__name__}.backward was called before forward: "
-                               "call forward(x) first, it keeps what backward needs")
-        if not isinstance(dout, np.ndarray) or dout.shape != shape:
-            got = dout.shape if isinstance(dout, np.ndarray) else type(dout).__name__
-            raise ValueError(f"dout must be an array of the shape of forward's output, {shape}, "
-                             f"got {got}")
-        return backward(self, dout, *args, **kwargs)
-    return checked
+def check_layer_dout(layer, dout):
+    """``layer.backward``'s check (``Module.check_dout``): forward ran, and dout has the
+    shape of its output: x's shape, with the last axis ``output_width`` wide if the layer
+    names one (``output_width = "out_features"``)."""
+    shape = layer._input_shape
+    if shape is None:
+        raise RuntimeError(f"{type(layer).__name__}.backward was called before forward: "
+                           "call forward(x) first, it keeps what backward needs")
+    if layer.output_width:
+        shape = shape[:-1] + (getattr(layer, layer.output_width),)
+    if type(dout) is not np.ndarray or dout.shape != shape:
+        got = dout.shape if isinstance(dout, np.ndarray) else type(dout).__name__
+        raise ValueError(f"dout must be an array of the shape of forward's output, {shape}, "
+                         f"got {got}")

@@ -16,6 +16,7 @@ def sigmoid(z):
     to 0 and the result is exactly 0 or 1, which is harmless: even under
     ``np.errstate(all="raise")`` it is not an error.
     """
+    z = np.asarray(z)                      # a number or a list works too
     with np.errstate(under="ignore"):
         e = np.exp(-np.abs(z))
         return np.where(z >= 0, 1.0, e) / (1.0 + e)
@@ -26,11 +27,13 @@ class ReLU(Module):
 
     def forward(self, x):
         """x: (N, D) -> out: (N, D)"""
+        self.check_input(x)                # a float array
         self.out = np.maximum(x, 0)
         return self.out
 
     def backward(self, dout):
         """dout: (N, D) -> dx: (N, D)"""
+        self.check_dout(dout)              # forward ran; dout has its output's shape
         return dout * (self.out > 0)       # the output is positive exactly where x was
 
 
@@ -39,10 +42,12 @@ class Sigmoid(Module):
 
     def forward(self, x):
         """x: (N, D) -> out: (N, D)"""
+        self.check_input(x)                # a float array
         self.out = sigmoid(x)
         return self.out
 
     def backward(self, dout):
         """dout: (N, D) -> dx: (N, D)"""
+        self.check_dout(dout)              # forward ran; dout has its output's shape
         s = self.out
         return dout * s * (1 - s)

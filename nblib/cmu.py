@@ -66,6 +66,7 @@ def right_40_20_40(prob, y):
     Returns
     - right: booleans, of shape (N,): prob > 0.6 where y is 1, prob < 0.4 where y is 0
     """
+    prob = np.asarray(prob)                     # a list works too
     y = check_labels(y, "y", len(prob))
     return np.where(y == 1, prob > HIGH, prob < LOW)
 
@@ -99,6 +100,7 @@ def train_until_solved(model, optimizer, X, y, *, max_epochs=2000, batch_size=No
     - rng: the Generator that shuffles the batches
     Returns a ``BenchmarkRun``.
     """
+    rng = np.random.default_rng(rng)            # a Generator stays itself; a seed makes one
     y = check_labels(y, "y", len(X))
     batch_size = len(X) if batch_size is None else check_int(batch_size, "batch_size", minimum=1)
     start = time.perf_counter()
@@ -147,6 +149,7 @@ def uniform_init(model, scale, rng):
     the variance of its input; a fixed small range shrinks the signal (and the
     gradient) at every layer.  Returns the model.
     """
+    rng = np.random.default_rng(rng)            # a Generator stays itself; a seed makes one
     for layer in model.modules():
         if isinstance(layer, Linear):
             layer.weight.value[...] = rng.uniform(-scale, scale, layer.weight.value.shape)

@@ -142,6 +142,7 @@ def bayes_posterior(X, n=300, noise=DEFAULT_NOISE, variant="two-spiral"):
     Returns
     - p1: posterior probability of class 1, of shape (N,)
     """
+    X = np.asarray(X)                     # a nested list works too
     C0, C1 = CENTRES[variant](n)
     out = np.empty(len(X))
     for start in range(0, len(X), 4096):  # chunked: (chunk, n) distance tables

@@ -17,10 +17,12 @@ class Dropout(Module):
 
     @arguments(p=probability_below_one, rng=generator)
     def __init__(self, p=0.5, *, rng=None):
-        self.p, self.rng = p, rng
+        self.p = p
+        self.rng = np.random.default_rng(rng)   # a Generator stays itself; a seed makes one
 
     def forward(self, x):
         """x: (N, D) -> out: (N, D)"""
+        self.check_input(x)                      # a float array
         if not self.training or self.p == 0:
             self.mask = None
             return x
@@ -31,6 +33,7 @@ class Dropout(Module):
 
     def backward(self, dout):
         """dout: (N, D) -> dx: (N, D)"""
+        self.check_dout(dout)                    # forward ran; dout has its output's shape
         return dout if self.mask is None else dout * self.mask
 
     def __repr__(self):

@@ -20,7 +20,7 @@ from .module import Module
            b=array(finite=False, scalar=True, dtype_kind="biuf"))
 def rel_error(a, b):
     """Norm-wise relative error between two arrays of the same shape (0 if both are 0)."""
-    a, b = a.astype(float, copy=False), b.astype(float, copy=False)
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)   # numbers and lists too
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
     denom = np.linalg.norm(a) + np.linalg.norm(b)
@@ -87,7 +87,8 @@ def check_layer(layer, x, *, rng=None, h=1e-6):
     some checks are vacuous (BatchNorm's input gradient is then exactly zero).
     """
     _require_float64(layer, "layer")
-    x = x.astype(np.float64)                          # a copy: it is perturbed in place
+    x = np.array(x, dtype=np.float64)                 # a copy: it is perturbed in place
+    rng = np.random.default_rng(rng)                  # a Generator stays itself; a seed makes one
     restore = _freeze_randomness(layer)
     restore()
     out = layer.forward(x)
@@ -114,6 +115,7 @@ def check_model(model, X, y, *, h=1e-6):
     The model must compute in float64 (a float32 check would report rounding errors).
     """
     _require_float64(model, "model")
+    X = np.asarray(X)                                 # a nested list works too
     restore = _freeze_randomness(model)
     restore()
     logits = model.forward(X)

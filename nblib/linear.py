@@ -16,12 +16,14 @@ class Linear(Module):
     ``bias=False`` when a normalisation layer follows, which would subtract it.
     """
 
-    input_width = "in_features"   # forward checks that x has shape (N, in_features)
+    input_width = "in_features"    # check_input: x has shape (N, in_features)
+    output_width = "out_features"  # check_dout: dout has shape (N, out_features)
 
     @arguments(in_features=positive_int, out_features=positive_int, bias=boolean,
                rng=generator, dtype=float_dtype)
     def __init__(self, in_features, out_features, *, bias=True, rng=None, dtype=np.float64):
         """rng: the ``np.random.Generator`` (or int seed) the initial weights come from."""
+        rng = np.random.default_rng(rng)             # a Generator stays itself; a seed makes one
         self.in_features, self.out_features = in_features, out_features
         std = np.sqrt(2.0 / in_features)             # He: Var(w) = 2 / fan_in
         self.weight = Param(rng.normal(0.0, std, (out_features, in_features)).astype(dtype))
@@ -29,6 +31,7 @@ class Linear(Module):
 
     def forward(self, x):
         """x: (N, D) -> out: (N, H)"""
+        self.check_input(x)                          # a float array of shape (N, D)
         self.x = x                                   # backward needs the input
         out = x @ self.weight.value.T
         if self.bias is not None:
@@ -37,6 +40,7 @@ class Linear(Module):
 
     def backward(self, dout):
         """dout: (N, H) -> dx: (N, D); sets weight.grad (H, D) and bias.grad (H,)"""
+        self.check_dout(dout)                        # forward ran; dout is (N, H)
         self.weight.grad = dout.T @ self.x
         if self.bias is not None:
             self.bias.grad = dout.sum(axis=0)

@@ -36,6 +36,7 @@ def bce_with_logits(logits, y):
     - loss: a float
     - dlogits: gradient of the loss w.r.t. logits, of logits' shape, ``(s - y) / N``
     """
+    logits, y = np.asarray(logits), np.asarray(y)       # lists work too
     z = logits.reshape(-1)                              # (N,)
     y = y.astype(z.dtype)
     e = np.exp(-np.abs(z))                              # in [0, 1]: never overflows

@@ -12,11 +12,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ._checks import (FLOAT_DTYPES, arguments, boolean, checked_backward, checked_forward, each,
-                      instance)
-from ._memory import keep_freed_memory
-
-keep_freed_memory()   # NumPy's fresh arrays reuse memory instead of page-faulting it in again
+from ._checks import (FLOAT_DTYPES, arguments, boolean, check_layer_dout, check_layer_input,
+                      each, instance)
 
 
 class Param:
@@ -74,27 +71,26 @@ class Param:
 class Module:
     """Base class: train/eval mode, parameter discovery and the shared input checks.
 
-    Every ``forward`` and ``backward`` a subclass defines is wrapped by one
-    cheap check (``nblib._checks.checked_forward``/``checked_backward``): x must
-    be a floating-point array, of shape (N, width) when the class names its
-    width in ``input_width``; backward must follow a forward and get a ``dout``
-    of the forward output's shape.  The methods themselves hold only the maths.
+    A layer's ``forward`` starts with ``self.check_input(x)`` and its ``backward``
+    with ``self.check_dout(dout)``: one cheap line each, so that a wrong shape is
+    reported in words ("x must be an array of shape (N, 2), got (4, 3)") instead of
+    a broadcasting error from inside NumPy.  Nothing is added behind the reader's back.
     """
 
     training = True
     min_rows_in_training = 1   # rows a training-mode forward needs (BatchNorm: 2)
-    input_width = None         # name of the attribute forward checks x.shape[1] against
-    checks_calls = True        # wrap forward/backward in the shared checks
-    _forward_shape = None      # the shape of the last forward's output
+    input_width = None         # name of the attribute check_input compares x.shape[1] with
+    output_width = None        # name of the attribute that is the output's width (None: x's)
+    _input_shape = None        # the shape of the last forward's x
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if not cls.checks_calls:
-            return
-        if "forward" in vars(cls):
-            cls.forward = checked_forward(vars(cls)["forward"])
-        if "backward" in vars(cls):
-            cls.backward = checked_backward(vars(cls)["backward"])
+    def check_input(self, x):
+        """x must be a float array (of shape (N, width) if the layer names ``input_width``;
+        at least ``min_rows_in_training`` rows in training mode); remembers its shape."""
+        check_layer_input(self, x)
+
+    def check_dout(self, dout):
+        """forward must have run, and dout must have the shape of its output."""
+        check_layer_dout(self, dout)
 
     def forward(self, x):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -155,8 +151,6 @@ class Sequential(Module):
 
     >>> Sequential(Linear(2, 8), ReLU(), Linear(8, 1))   # doctest: +SKIP
     """
-
-    checks_calls = False   # each layer inside checks its own input and call order
 
     @arguments(layers=each(instance(Module, "an nblib Module")))
     def __init__(self, *layers):

@@ -17,7 +17,7 @@ class BatchNorm(Module):
     running statistics, so a prediction does not depend on the rest of the batch.
     """
 
-    input_width = "num_features"   # forward checks that x has shape (N, num_features)
+    input_width = "num_features"   # check_input: x has shape (N, num_features)
     min_rows_in_training = 2       # the variance of one row is 0: nothing to normalise by
 
     @arguments(num_features=positive_int, momentum=unit_interval, eps=positive, dtype=float_dtype)
@@ -30,6 +30,7 @@ class BatchNorm(Module):
 
     def forward(self, x):
         """x: (N, D) -> out: (N, D)"""
+        self.check_input(x)                                          # a float array (N, D)
         if self.training:
             mean = x.mean(axis=0)                                    # (D,)
             x_centred = x - mean                                     # (N, D)
@@ -56,6 +57,7 @@ class BatchNorm(Module):
         gamma * weight.grad: the last line.  In evaluation the running statistics
         are constants, and only the path through x_hat remains.
         """
+        self.check_dout(dout)                                      # forward ran; (N, D)
         self.bias.grad = dout.sum(axis=0)                          # sum(dout)
         self.weight.grad = (dout * self.x_hat).sum(axis=0)         # sum(dout x_hat)
         gamma, n = self.weight.value, len(dout)
@@ -74,7 +76,7 @@ class LayerNorm(Module):
     for a batch of one.
     """
 
-    input_width = "normalized_shape"   # forward checks that x has shape (N, normalized_shape)
+    input_width = "normalized_shape"   # check_input: x has shape (N, normalized_shape)
 
     @arguments(normalized_shape=positive_int, eps=positive, dtype=float_dtype)
     def __init__(self, normalized_shape, eps=1e-5, *, dtype=np.float64):
@@ -84,6 +86,7 @@ class LayerNorm(Module):
 
     def forward(self, x):
         """x: (N, D) -> out: (N, D)"""
+        self.check_input(x)                                          # a float array (N, D)
         mean = x.mean(axis=1, keepdims=True)                         # (N, 1)
         x_centred = x - mean                                         # (N, D)
         var = (x_centred**2).mean(axis=1, keepdims=True)             # (N, 1), biased
@@ -97,6 +100,7 @@ class LayerNorm(Module):
         BatchNorm's formula with the roles of the axes swapped: the sums run
         over the D features of each example.
         """
+        self.check_dout(dout)                                        # forward ran; (N, D)
         self.bias.grad = dout.sum(axis=0)
         self.weight.grad = (dout * self.x_hat).sum(axis=0)
         dx_hat = dout * self.weight.value

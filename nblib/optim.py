@@ -57,7 +57,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value):
-        value = nonnegative(value, "lr", None)
+        nonnegative(value, "lr", None)
         for group in self.param_groups:
             group["lr"] = value
 

@@ -144,6 +144,7 @@ def errors_by_radius(X, y, predicted, edges=RADIUS_EDGES):
     Returns
     - errors, points: ints per ring, each of shape (B,)
     """
+    X, edges = np.asarray(X), np.asarray(edges)           # nested lists work too
     y = check_labels(y, "y", len(X))
     predicted = check_labels(predicted, "predicted", len(X))
     if len(edges) < 2 or edges[0] < 0 or np.any(np.diff(edges) <= 0):

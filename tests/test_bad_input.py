@@ -763,3 +763,162 @@ def test_valid_calls_still_work():
     assert History(test_acc=[0.9], seconds=[1.0]).time_to_accuracy(0.5) == 1.0
     assert numerical_gradient(lambda: 0.0, np.zeros(3)).shape == (3,)
     fit_call(lambda: small_model("batch"), batch_size=5)()  # 12 = 5 + 5 + 2: fine
+
+
+# --- the checks change nothing: the code the book shows runs as shown ---------------------------
+# ``@arguments`` only checks (as scikit-learn's validate_params): every decorated function must
+# give the same result when called undecorated, ``fn.__wrapped__``, with the same good arguments,
+# including the ones a body converts itself (an int seed, None, a list, a dtype's name).
+
+import dataclasses  # noqa: E402
+import importlib  # noqa: E402
+import sys  # noqa: E402
+
+from nblib import cmu, plots, stats  # noqa: E402, F401  (modules nblib does not import itself)
+
+
+def decorated_callables():
+    """qualified name -> callable, for everything that ``@arguments`` wraps in nblib's modules
+    (those ``import nblib`` loads, and cmu, plots, stats)."""
+    found = {}
+    for module in [m for name, m in sorted(sys.modules.items()) if name.startswith("nblib.")]:
+        for obj in vars(module).values():
+            if getattr(obj, "__module__", None) != module.__name__:
+                continue
+            members = vars(obj).values() if isinstance(obj, type) else [obj]
+            for fn in members:
+                if hasattr(fn, "argument_specs"):
+                    found[f"{module.__name__}.{fn.__qualname__}"] = fn
+    return found
+
+
+def same(a, b, skip=("seconds",)):
+    """a and b hold the same values (arrays, numbers, containers, dataclasses, objects)."""
+    if isinstance(a, np.random.Generator):
+        return isinstance(b, np.random.Generator) and \
+            a.bit_generator.state == b.bit_generator.state
+    if isinstance(a, (np.ndarray, np.generic)) or isinstance(b, (np.ndarray, np.generic)):
+        return (np.shape(a) == np.shape(b) and np.asarray(a).dtype == np.asarray(b).dtype
+                and np.array_equal(a, b, equal_nan=True))
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        if all(isinstance(k, nblib.Param) for k in [*a, *b]):   # an optimizer's state[p]
+            return same(list(a), list(b)) and same(list(a.values()), list(b.values()))
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if dataclasses.is_dataclass(a):
+        return all(same(getattr(a, f.name), getattr(b, f.name))
+                   for f in dataclasses.fields(a) if f.name not in skip)
+    if isinstance(a, nblib.Param):
+        return same(a.value, b.value) and same(a.grad, b.grad)
+    if isinstance(a, types.FunctionType):
+        return a.__code__ is b.__code__
+    if hasattr(a, "__dict__"):
+        return same(vars(a), vars(b))
+    if isinstance(a, float) and np.isnan(a):
+        return np.isnan(b)
+    return a == b
+
+
+def tiny_net(seed=0):
+    return build_model(SpiralConfig(hidden=(4,), norm="batch", seed=seed, dtype="float64"))
+
+
+def tiny_result():
+    return nblib.train_spirals(SpiralConfig(n=40, hidden=(4,), epochs=1, batch_size=20),
+                               progress=False)
+
+
+RESULT = []   # one tiny run, made on first use
+
+
+def result():
+    if not RESULT:
+        RESULT.append(tiny_result())
+    return RESULT[0]
+
+
+def good_layer_input(seed=0):
+    return np.random.default_rng(seed).normal(size=(6, 2))
+
+
+# qualified name -> function returning fresh (args, kwargs): good arguments, with the forms a
+# body converts itself wherever the function accepts them
+GOOD_CALLS = {
+    "nblib.module.Module.train": lambda: ((tiny_net(), False), {}),
+    "nblib.module.Sequential.__init__": lambda: ((Linear(2, 3, rng=0), ReLU()), {}),
+    "nblib.linear.Linear.__init__": lambda: ((2, 3), dict(bias=False, rng=7, dtype="float32")),
+    "nblib.norm.BatchNorm.__init__": lambda: ((3, 0.2, 1e-3), dict(dtype="float32")),
+    "nblib.norm.LayerNorm.__init__": lambda: ((3, 1e-3), dict(dtype="float32")),
+    "nblib.dropout.Dropout.__init__": lambda: ((0.3,), dict(rng=5)),
+    "nblib.activations.sigmoid": lambda: (([[-800.0, 0.0], [1.0, 2.0]],), {}),
+    "nblib.loss.bce_with_logits": lambda: (([[0.5], [-2.0], [3.0]], [1, 0, 0]), {}),
+    "nblib.schedules.Constant.__init__": lambda: ((1,), {}),
+    "nblib.schedules.StepDecay.__init__": lambda: ((0.1, 3, 0.5), {}),
+    "nblib.schedules.Exponential.__init__": lambda: ((0.1, 0.9), {}),
+    "nblib.schedules.WarmupCosine.__init__": lambda: ((0.1, 10, 2, 0.01), {}),
+    "nblib.schedules.OneCycle.__init__": lambda: ((0.1, 10), dict(anneal="linear")),
+    "nblib.data.spiral_centres": lambda: ((5,), {}),
+    "nblib.data.make_spirals": lambda: ((5, 0.1, 3), {}),
+    "nblib.data.source_spiral_centres": lambda: ((5,), {}),
+    "nblib.data.make_source_spirals": lambda: ((5, 0.1, 3), {}),
+    "nblib.data.bayes_posterior": lambda: (([[0.1, 0.2], [-0.3, 0.5]], 10, 0.05), {}),
+    "nblib.data.bayes_accuracy": lambda: ((10, 0.05), dict(samples=50, seed=1)),
+    "nblib.gradcheck.rel_error": lambda: (([1.0, 2.0], [1.0, 2.5]), {}),
+    "nblib.gradcheck.numerical_gradient": lambda: _numerical_gradient_call(),
+    "nblib.gradcheck.check_layer": lambda: ((Linear(2, 3, rng=0), [[1.0, 2.0], [3.0, -1.0]]),
+                                            dict(rng=4)),
+    "nblib.gradcheck.check_model": lambda: ((tiny_net(), good_layer_input().tolist(),
+                                             [0, 1, 0, 1, 1, 0]), {}),
+    "nblib.stats.binomial_interval": lambda: ((np.int64(110), 120, 0.9), {}),
+    "nblib.stats.held_out_interval": lambda: ((result(), 0.9), {}),
+    "nblib.stats.held_out_text": lambda: ((result(),), {}),
+    "nblib.stats.fresh_sample": lambda: ((50, 10, 0.05, 2), {}),
+    "nblib.stats.fresh_accuracy": lambda: ((tiny_net(), SpiralConfig(n=10), 50, 2), {}),
+    "nblib.stats.errors_by_radius": lambda: (([[0.1, 0.0], [0.0, 0.7], [0.3, 0.3]], [0, 1, 1],
+                                              [0, 0, 1], [0.0, 0.5, 1.0]), {}),
+    "nblib.stats.compare_errors_by_radius": lambda: ((tiny_net(), SpiralConfig(n=10), 50, 2),
+                                                     {}),
+    "nblib.cmu.right_40_20_40": lambda: (([0.7, 0.5, 0.1], [1, 1, 0]), {}),
+    "nblib.cmu.train_until_solved": lambda: _train_until_solved_call(),
+    "nblib.cmu.solve_cmu": lambda: ((1, 1), {}),
+    "nblib.cmu.with_sigmoid": lambda: ((tiny_net(),), {}),
+    "nblib.cmu.uniform_init": lambda: ((tiny_net(), 0.5, 3), {}),
+}
+
+
+def test_every_decorated_function_has_a_good_call():
+    assert set(decorated_callables()) == set(GOOD_CALLS)
+
+
+def _numerical_gradient_call():
+    """numerical_gradient perturbs x in place: each call gets its own f and x."""
+    x = np.array([1.0, -2.0, 0.5])
+    return (lambda: float(np.sum(x ** 3)), x), {}
+
+
+def _train_until_solved_call():
+    model = tiny_net()
+    X, y = cmu.cmu_spirals()
+    return (model, Adam(model.parameters(), 0.01), X.tolist(), y), dict(max_epochs=2,
+                                                                        batch_size=97, rng=3)
+
+
+@pytest.mark.parametrize("name", sorted(GOOD_CALLS))
+def test_a_decorated_function_runs_the_same_without_its_checks(name):
+    """The function as the book prints it (``__wrapped__``) does what the checked one does."""
+    fn = decorated_callables()[name]
+    args, kwargs = GOOD_CALLS[name]()
+    bare_args, bare_kwargs = GOOD_CALLS[name]()
+    if fn.__name__ == "__init__":
+        cls = vars(importlib.import_module(name.rsplit(".", 2)[0]))[name.split(".")[-2]]
+        checked = cls(*args, **kwargs)
+        bare = cls.__new__(cls)
+        assert fn.__wrapped__(bare, *bare_args, **bare_kwargs) is None
+    else:
+        checked = fn(*args, **kwargs)
+        bare = fn.__wrapped__(*bare_args, **bare_kwargs)
+    assert same(checked, bare), f"{name}: {checked!r} != {bare!r}"
+    assert same(args, bare_args), f"{name} changed its arguments differently without the checks"

@@ -103,6 +103,20 @@ def _model_dtype(model):
     return params[0].value.dtype if params else np.dtype(np.float64)
 
 
+def _as_model_dtype(model, X, name="X"):
+    """X in ``model``'s dtype, as ``fit`` and ``predict_logits`` compute (float32 models get
+    float32 data).  A finite value beyond that dtype's range (float32: about 3.4e38) would
+    become inf there, and the model's output NaN: it is refused, naming ``name``."""
+    dtype = _model_dtype(model)
+    if X.dtype != dtype and X.size:
+        largest, limit = np.abs(X).max(), np.finfo(dtype).max
+        if largest > limit:
+            raise ValueError(f"{name} holds values up to {largest:.3g}, beyond the range of the "
+                             f"model's {dtype} (largest {limit:.3g}): they would become inf; "
+                             "rescale X or build the model in float64")
+    return X.astype(dtype, copy=False)
+
+
 def _check_learning_rates(schedule, start, steps):
     """Every rate ``schedule`` gives for the steps ``start``, ..., ``start + steps - 1``.
 
@@ -163,7 +177,7 @@ def predict_logits(model, X, batch_size=None):
     X = check_array(X, "X", ndim=2)
     if len(X) < 1:
         raise ValueError("X must contain at least one row")
-    X = X.astype(_model_dtype(model), copy=False)      # float32 models get float32 data
+    X = _as_model_dtype(model, X)                       # float32 models get float32 data
     batch_size = _chunk_rows(model) if batch_size is None else check_int(batch_size, "batch_size",
                                                                            minimum=1)
     with evaluation_mode(model):
@@ -205,7 +219,7 @@ def _check_epoch(model, optimizer, X, y, batch_size, rng, schedule, step):
     X, y = check_xy(X, y)
     check_batch_size(model, len(X), batch_size)
     check_int(step, "step", minimum=0)
-    return X.astype(_model_dtype(model), copy=False), y   # float32 models get float32 data
+    return _as_model_dtype(model, X), y                    # float32 models get float32 data
 
 
 def train_epoch(model, optimizer, X, y, *, batch_size, rng, schedule=None, step=0):
@@ -269,8 +283,8 @@ def fit(model, optimizer, X_train, y_train, X_test, y_test, *, epochs, batch_siz
         raise TypeError("on_epoch_end must be callable or None")
     history = History() if history is None else check_instance(history, "history", History,
                                                                "a History or None")
-    dtype = _model_dtype(model)                        # float32 models get float32 data
-    X_train, X_test = X_train.astype(dtype, copy=False), X_test.astype(dtype, copy=False)
+    X_train = _as_model_dtype(model, X_train, "X_train")   # float32 models get float32 data
+    X_test = _as_model_dtype(model, X_test, "X_test")
     steps = -(-len(X_train) // batch_size)             # mini-batches per epoch
     if schedule is not None:
         _check_learning_rates(schedule, len(history.lr), epochs * steps)

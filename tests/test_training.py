@@ -311,3 +311,45 @@ def test_weight_decay_shrinks_weight_matrices_only():
         expected = value * (1 - 0.1 * 0.5) if value.ndim == 2 else value
         np.testing.assert_allclose(after[name], expected, rtol=1e-12, err_msg=name)
     assert sum(v.ndim == 2 for v in before.values()) == 3 and len(before) > 3
+
+
+# --- finite X beyond the model's float32 range -------------------------------------------------
+
+def _float32_model():
+    return nblib.build_model(SpiralConfig(hidden=(4,), seed=0, dtype="float32"))
+
+
+BEYOND_FLOAT32 = np.array([[1e39, 0.0], [0.0, 0.5], [0.3, -0.2], [0.1, 0.1]])   # finite in float64
+Y4 = np.array([0, 1, 0, 1])
+
+
+def _fit(model, X_train, X_test):
+    return fit(model, Adam(model.parameters(), 0.01), X_train, Y4, X_test, Y4, epochs=1,
+               batch_size=4, rng=np.random.default_rng(0), progress=False)
+
+
+@pytest.mark.parametrize("call,name", [
+    (lambda m, X: _fit(m, X, X[1:].repeat(2, axis=0)[:4]), "X_train"),
+    (lambda m, X: _fit(m, np.abs(X[1:].repeat(2, axis=0)[:4]), X), "X_test"),
+    (lambda m, X: nblib.train_epoch(m, Adam(m.parameters(), 0.01), X, Y4, batch_size=4,
+                                    rng=np.random.default_rng(0)), "X"),
+    (lambda m, X: predict_logits(m, X), "X"),
+    (lambda m, X: predict_proba(m, X), "X"),
+    (lambda m, X: evaluate(m, X, Y4), "X"),
+], ids=["fit-X_train", "fit-X_test", "train_epoch", "predict_logits", "predict_proba",
+        "evaluate"])
+def test_finite_x_beyond_float32_is_refused_naming_x_and_the_range(call, name):
+    """Cast to a float32 model's dtype, 1e39 would become inf and every output NaN."""
+    model = _float32_model()
+    before = _params(model)
+    with pytest.raises(ValueError, match=rf"^{name} holds values up to 1e\+39, beyond the range "
+                                         r"of the model's float32 \(largest 3\.4e\+38\)"):
+        call(model, BEYOND_FLOAT32)
+    assert all(np.array_equal(v, before[k]) for k, v in _params(model).items())
+
+
+def test_the_same_x_is_fine_for_a_float64_model_and_float32_x_within_range():
+    model = nblib.build_model(SpiralConfig(hidden=(4,), seed=0, dtype="float64"))
+    assert np.isfinite(predict_proba(model, BEYOND_FLOAT32)).all()
+    big = np.full((2, 2), np.finfo(np.float32).max / 2)            # within range: no error
+    assert predict_logits(_float32_model(), big).dtype == np.float32

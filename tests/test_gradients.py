@@ -244,3 +244,34 @@ def test_a_gradient_check_of_float32_parameters_is_refused():
     with pytest.raises(ValueError, match=r"layer has float32 parameters"):
         check_layer(nblib.Linear(2, 3, rng=0, dtype=np.float32), X)
     assert check_model(build_model(SpiralConfig(hidden=(4,), dtype="float64")), X, y)
+
+
+# --- backward sets the gradient: nothing accumulates across calls ---------------------------
+# (check_layer calls backward once on fresh zeros, so a backward that adds to grad passes it)
+
+@pytest.mark.parametrize("name", ["linear", "linear-no-bias", "batchnorm-train", "layernorm"])
+def test_backward_sets_grad_instead_of_adding_to_it(name):
+    rng = np.random.default_rng(5)
+    layer = LAYERS[name](rng)
+    x1, x2 = rng.normal(size=(8, 5)), rng.normal(size=(8, 5))
+    dout = rng.normal(size=layer.forward(x2).shape)
+    layer.backward(dout)
+    alone = {n: p.grad.copy() for n, p in layer.named_parameters()}   # batch 2 by itself
+    layer.forward(x1)
+    layer.backward(rng.normal(size=dout.shape))                        # batch 1, then batch 2
+    layer.forward(x2)
+    layer.backward(dout)
+    layer.backward(dout)                                               # twice: still the same
+    for n, p in layer.named_parameters():
+        np.testing.assert_allclose(p.grad, alone[n], rtol=1e-12, atol=1e-12, err_msg=n)
+
+
+def test_linear_gradients_by_hand():
+    layer = Linear(2, 3, rng=0)
+    x = np.array([[1.0, 2.0], [3.0, -1.0]])
+    dout = np.array([[1.0, 0.0, -1.0], [0.5, 2.0, 0.0]])
+    layer.forward(x)
+    dx = layer.backward(dout)
+    np.testing.assert_allclose(layer.weight.grad, dout.T @ x)
+    np.testing.assert_allclose(layer.bias.grad, dout.sum(axis=0))
+    np.testing.assert_allclose(dx, dout @ layer.weight.value)

@@ -265,3 +265,35 @@ def test_a_float32_model_accepts_float64_input_and_keeps_float32_gradients():
     out = layer.forward(np.ones((4, 3)))
     layer.backward(np.ones_like(out))
     assert layer.weight.grad.dtype == np.float32 and layer.bias.grad.dtype == np.float32
+
+
+# --- schedules: each rate by hand (agreement with torch.optim.lr_scheduler is in
+# test_torch_agreement.py) -----------------------------------------------------------------------
+
+def test_warmup_cosine_by_hand_and_clamped_past_total_steps():
+    from nblib import WarmupCosine
+    s = WarmupCosine(0.1, total_steps=12, warmup_steps=4, min_lr=0.01)
+    assert [s(k) for k in range(4)] == pytest.approx([0.025, 0.05, 0.075, 0.1])   # (k + 1) / 4
+    # then a cosine over the 8 remaining steps: step 4 is its start, step 12 its end
+    cosine = [0.01 + 0.09 * (1 + np.cos(np.pi * t / 8)) / 2 for t in range(9)]
+    assert [s(k) for k in range(4, 13)] == pytest.approx(cosine)
+    # past total_steps the rate stays at min_lr (an unclamped cosine would climb back up)
+    assert [s(k) for k in (13, 16, 20, 28, 10**6)] == [pytest.approx(0.01)] * 5
+    no_warmup = WarmupCosine(0.1, total_steps=10)
+    assert no_warmup(0) == pytest.approx(0.1) and no_warmup(15) == 0.0
+
+
+def test_step_exponential_and_one_cycle_by_hand():
+    from nblib import Constant, Exponential, OneCycle, StepDecay
+    assert [Constant(0.3)(k) for k in (0, 5, 10**6)] == [0.3] * 3
+    assert [StepDecay(1.0, 3, 0.5)(k) for k in range(7)] == [1, 1, 1, 0.5, 0.5, 0.5, 0.25]
+    assert [Exponential(1.0, 0.5)(k) for k in range(4)] == [1, 0.5, 0.25, 0.125]
+    s = OneCycle(1.0, total_steps=11, pct_start=0.5, div_factor=10.0, final_div_factor=100.0,
+                 anneal="linear")
+    # up from 0.1 to 1 by step 4.5 (= 0.5 * 11 - 1), down to 0.001 at step 10, then flat
+    assert s(0) == pytest.approx(0.1) and s(10) == pytest.approx(0.001)
+    assert s(2) == pytest.approx(0.1 + 0.9 * 2 / 4.5)
+    assert s(7) == pytest.approx(1.0 + (0.001 - 1.0) * (7 - 4.5) / 5.5)
+    assert s(11) == s(50) == pytest.approx(0.001)
+    cos = OneCycle(1.0, total_steps=11, pct_start=0.5, div_factor=10.0, final_div_factor=100.0)
+    assert cos(2) == pytest.approx(1.0 + (0.1 - 1.0) / 2 * (np.cos(np.pi * 2 / 4.5) + 1))

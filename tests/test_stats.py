@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from nblib import (SpiralConfig, bayes_accuracy, bayes_posterior, build_model, predict_logits,
-                   train_spirals)
+from nblib import (Module, SpiralConfig, bayes_accuracy, bayes_posterior, build_model, evaluate,
+                   make_data, predict_logits, train_spirals)
 from nblib.stats import (RADIUS_EDGES, RadiusErrors, binomial_interval,
                          compare_errors_by_radius, errors_by_radius, fresh_accuracy,
                          fresh_sample, held_out_interval, plot_errors_by_radius)
@@ -118,6 +118,39 @@ def test_fresh_accuracy_of_an_untrained_network_is_near_chance():
         fresh_accuracy(_Fixed())
     with pytest.raises(TypeError, match="config must be a SpiralConfig or None"):
         fresh_accuracy(model, {"n": 300})
+
+
+class _Memoriser(Module):
+    """Right on the points it memorised, wrong (against the Bayes classifier) everywhere else."""
+
+    def __init__(self, X, y):
+        self.memory = {tuple(x): label for x, label in zip(X.tolist(), y.tolist())}
+
+    def forward(self, x):
+        self.check_input(x)
+        bayes = bayes_posterior(x, 300, 0.03) > 0.5
+        labels = [self.memory.get(tuple(row), not b) for row, b in zip(x.tolist(), bayes)]
+        return np.where(labels, 10.0, -10.0)[:, None]
+
+
+def test_fresh_accuracy_is_measured_on_fresh_points_not_the_training_points():
+    config = SpiralConfig()
+    X_train, _, y_train, _ = make_data(config)
+    X_fresh, y_fresh = fresh_sample(2000, config.n, config.noise, seed=7)
+    memoriser = _Memoriser(X_train, y_train)
+    assert evaluate(memoriser, X_train, y_train)[1] == 1.0
+    acc = fresh_accuracy(memoriser, config, samples=2000, seed=7)
+    assert acc < 0.05                                   # a fresh point is never a training point
+    assert acc == np.mean((predict_logits(memoriser, X_fresh) > 0) == (y_fresh == 1))
+
+
+def test_fresh_accuracy_uses_its_samples_seed_and_config():
+    model = build_model(SpiralConfig(hidden=(8,), seed=3))
+    config = SpiralConfig(n=50, noise=0.2)
+    for samples, seed in ((500, 1), (700, 2)):
+        X, y = fresh_sample(samples, config.n, config.noise, seed)
+        assert fresh_accuracy(model, config, samples, seed) == \
+            np.mean((predict_logits(model, X) > 0) == (y == 1))
 
 
 # ------------------------------------------------------------------ errors by radius

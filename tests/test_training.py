@@ -9,7 +9,7 @@ import pytest
 
 import nblib
 from nblib import (Adam, BatchNorm, Dropout, Linear, ReLU, Sequential, SpiralConfig, evaluate, fit,
-                   make_schedule, predict_logits, predict_proba, train_spirals)
+                   make_schedule, predict_logits, predict_proba, train_epoch, train_spirals)
 
 METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr")
 
@@ -353,3 +353,99 @@ def test_the_same_x_is_fine_for_a_float64_model_and_float32_x_within_range():
     assert np.isfinite(predict_proba(model, BEYOND_FLOAT32)).all()
     big = np.full((2, 2), np.finfo(np.float32).max / 2)            # within range: no error
     assert predict_logits(_float32_model(), big).dtype == np.float32
+
+
+# --- train_epoch: the batches, the clock, the mode ---------------------------------------------
+
+class _Spy(nblib.Module):
+    """Passes x through and writes down every batch it sees (and the mode it saw it in)."""
+
+    def __init__(self):
+        self.batches, self.modes = [], []
+
+    def forward(self, x):
+        self.check_input(x)
+        self.batches.append(x.copy())
+        self.modes.append(self.training)
+        return x
+
+    def backward(self, dout):
+        self.check_dout(dout)
+        return dout
+
+
+class _LrLog:
+    """An optimizer that only writes down the learning rate of every step."""
+
+    def __init__(self, model):
+        self.param_groups = [dict(params=model.parameters(), lr=0.0)]
+        self.rates = []
+
+    @property
+    def lr(self):
+        return self.param_groups[0]["lr"]
+
+    @lr.setter
+    def lr(self, value):
+        self.param_groups[0]["lr"] = value
+
+    def step(self):
+        self.rates.append(self.lr)
+
+
+def _spy_model():
+    spy = _Spy()
+    return spy, Sequential(spy, Linear(2, 1, rng=0))
+
+
+def test_train_epoch_steps_through_a_new_shuffle_every_epoch_in_training_mode():
+    X = np.arange(20.0).reshape(10, 2)
+    y = np.array([0, 1] * 5)
+    spy, model = _spy_model()
+    model.eval()                                       # train_epoch must switch it back
+    rng = np.random.default_rng(7)
+    orders = []
+    for _ in range(2):
+        train_epoch(model, _LrLog(model), X, y, batch_size=4, rng=rng)
+        orders.append(np.concatenate(spy.batches)[:, 0] / 2)
+        spy.batches.clear()
+    expected = np.random.default_rng(7)
+    for order in orders:                              # rng.permutation, once per epoch
+        assert np.array_equal(order, expected.permutation(10))
+    assert not np.array_equal(orders[0], orders[1])
+    assert spy.modes == [True] * 6                    # batches of 4, 4, 2: training mode
+
+
+def test_train_epoch_sets_the_schedules_rate_at_every_step_from_step():
+    X, y = np.zeros((10, 2)), np.array([0, 1] * 5)
+    _, model = _spy_model()
+    optimizer = _LrLog(model)
+    train_epoch(model, optimizer, X, y, batch_size=3, rng=np.random.default_rng(0),
+                schedule=lambda step: 0.5 + step, step=6)
+    assert optimizer.rates == [6.5, 7.5, 8.5, 9.5]    # 4 batches: steps 6, 7, 8, 9
+
+
+def test_train_epoch_returns_the_mean_batch_loss():
+    X = np.random.default_rng(0).normal(size=(9, 2))
+    y = np.array([0, 1, 1, 0, 1, 0, 0, 1, 1])
+    _, model = _spy_model()
+    losses = []
+    rng = np.random.default_rng(3)
+    order = np.random.default_rng(3).permutation(9)
+    for start in range(0, 9, 4):                      # the model does not change: _LrLog
+        batch = order[start:start + 4]
+        losses.append(nblib.bce_with_logits(model.forward(X[batch]), y[batch])[0])
+    mean = train_epoch(model, _LrLog(model), X, y, batch_size=4, rng=rng)
+    assert mean == pytest.approx(np.mean(losses), rel=1e-12)
+
+
+def test_fit_evaluates_each_set_on_its_own_data():
+    """History's train and test columns are evaluate() on X_train and on X_test."""
+    X = np.random.default_rng(0).normal(size=(24, 2))
+    y = (X[:, 0] > 0).astype(int)
+    X_test, y_test = X[:8] * 3, 1 - y[:8]             # a test set unlike the training set
+    model = Sequential(Linear(2, 4, rng=0), ReLU(), Linear(4, 1, rng=1))
+    h = fit(model, Adam(model.parameters(), 0.01), X[8:], y[8:], X_test, y_test, epochs=2,
+            batch_size=8, rng=np.random.default_rng(0), progress=False)
+    assert (h.train_loss[-1], h.train_acc[-1]) == evaluate(model, X[8:], y[8:])
+    assert (h.test_loss[-1], h.test_acc[-1]) == evaluate(model, X_test, y_test)

@@ -10,8 +10,9 @@ In an nbgrader source notebook every task has a grade cell (nbgrader metadata
 
 ``grade(task_id, answer, *, seed=None, time_limit=TIME_LIMIT)``
 
-- ``task_id``: a key of ``nblib.yourturn.TASKS`` (the stage notebooks' "your turn"
-  tasks) or of ``nblib.checks.EXERCISES`` (05_exercises, ids ``ex_...``);
+- ``task_id``: a key of ``nblib.registry.ALL``: a "your turn" task of the stage
+  notebooks (``registry.YOUR_TURN``) or an exercise of 05_exercises
+  (``registry.EXERCISES``, ids ``ex_...``);
 - ``answer``: the student's piece, the object named ``Task.name`` in the notebook;
 - ``seed``: the hidden inputs.  The task's check runs on other random inputs than
   the visible self-check (``check(answer, seed=seed)``); ``None`` draws a new seed,
@@ -60,7 +61,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 SHARED = ("_checks", "module")
 """nblib modules that the student's classes are built on (Module, Param, the call checks):
 the fresh copy uses the loaded ones, after comparing them with their files."""
-TABLES = (("yourturn", "TASKS"), ("checks", "EXERCISES"))
+TABLE = ("registry", "ALL")
 """Where the graded tasks are listed: (module of nblib, name of its table)."""
 TIME_LIMIT = 30.0
 """Seconds one task's hidden test may take."""
@@ -94,15 +95,15 @@ def grade(task_id, answer, *, seed=None, time_limit=TIME_LIMIT):
         if borrowed:
             raise GradingError(f"{what}: {task.name} is built from nblib's own {borrowed}: "
                                "hand in your own code")
-        checks = fresh.module("checks")
+        fresh_checks = fresh.module("selfcheck")
         hidden = {"seed": seed} if "seed" in inspect.signature(task.check).parameters else {}
-        with reference.watch() as ran, checks.time_limit(time_limit):
+        with reference.watch() as ran, fresh_checks.time_limit(time_limit):
             try:
                 result = task.check(answer, verbose=False, **hidden)
             except TypeError as err:
                 raise GradingError(f"{what}: {err}") from None
-            except checks.CheckTimeout as err:
-                raise GradingError(f"{what}: {err}{checks._where(err)}") from None
+            except fresh_checks.CheckTimeout as err:
+                raise GradingError(f"{what}: {err}{fresh_checks.where(err)}") from None
         if ran.tampered:
             raise GradingError(f"{what}: the submission turned off the grader's watch "
                                "(sys.setprofile) while it was checked")
@@ -147,12 +148,8 @@ class _FreshCopy:
         return importlib.import_module(f"{self.name}.{sub}")
 
     def tasks(self):
-        tasks = {}
-        for sub, table in TABLES:
-            if not (PACKAGE_DIR / f"{sub}.py").is_file():
-                continue
-            tasks.update(getattr(self.module(sub), table))
-        return tasks
+        sub, table = TABLE
+        return dict(getattr(self.module(sub), table))
 
     def changed_shared_code(self):
         """Names of the SHARED modules' functions and classes that differ from their files."""

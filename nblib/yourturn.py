@@ -14,8 +14,9 @@ students often make, it says which one.  It never raises on your code (a stub
 that still raises ``NotImplementedError`` is "not implemented yet"); it returns a
 ``CheckResult`` (truthy when passed).
 
-``TASKS`` lists the tasks (the notebook each lives in, the name the piece has
-there, its check and nblib's version of it); ``collect_pieces`` gathers a
+``TASKS`` lists the tasks (a view of ``nblib.registry.YOUR_TURN``: the notebook
+each lives in, the name the piece has there, its check and nblib's version of it);
+the machinery every check shares is ``nblib.selfcheck``; ``collect_pieces`` gathers a
 student's pieces from the notebooks for "your own network" at the end of
 03_training, falling back to nblib's piece wherever a check fails.
 """
@@ -31,7 +32,6 @@ import numpy as np
 
 from . import data as _data
 from .activations import ReLU
-from .checks import CheckResult, CheckTimeout, Task, _as_array, _call, _Fail, _run, time_limit
 from .dropout import Dropout
 from .gradcheck import check_layer, rel_error
 from .linear import Linear
@@ -40,43 +40,22 @@ from .module import Module, Param, Sequential
 from .norm import BatchNorm
 from .optim import SGD, Adam
 from .schedules import WarmupCosine
+from .selfcheck import (GRAD_TOL, SCHEDULE_LRS, VALUE_TOL, CheckResult,  # noqa: F401
+                        CheckTimeout, Fail, as_array, call, first_difference, inputs, kw,
+                        matches, need_callable, need_class, optimizer_case, rule_trajectory,
+                        run, stream, time_limit, trajectory, which, within)
 from .training import train_epoch
 
-GRAD_TOL = 1e-6
-"""A correct backward passes the gradient check with a relative error below this."""
-VALUE_TOL = 1e-7
-"""Outputs must match nblib's to this relative error (float64 rounding is about 1e-16)."""
 CELL_TIMEOUT = 60.0
 """Seconds one your-turn cell of another notebook may run (``pieces_from_notebook``)."""
 
+# short names inside this module
+_Fail, _call, _run, _as_array, _rng, _x, _kw = Fail, call, run, as_array, stream, inputs, kw
+_matches, _which, _first_difference = matches, which, first_difference
+_need_class, _need_callable = need_class, need_callable
+
 
 # ----------------------------------------------------------------------------- helpers
-def _need_class(obj, what):
-    if not isinstance(obj, type):
-        hint = " (pass the class itself, not an instance)" if isinstance(obj, Module) else ""
-        raise TypeError(f"cls must be a class ({what}){hint}, got {type(obj).__name__}")
-
-
-def _need_callable(obj, what):
-    if not callable(obj) or isinstance(obj, type):
-        raise TypeError(f"fn must be a function ({what}), got {type(obj).__name__}")
-
-
-def _matches(got, expected, tol=VALUE_TOL):
-    try:
-        return got.shape == expected.shape and rel_error(got, expected) < tol
-    except (AttributeError, TypeError, ValueError):
-        return False
-
-
-def _which(got, mistakes, tol=VALUE_TOL):
-    """The description of the first mistake model whose output equals ``got``, or ''."""
-    for description, expected in mistakes.items():
-        if _matches(got, expected, tol):
-            return description
-    return ""
-
-
 def _module_instance(layer, name):
     if not isinstance(layer, Module):
         raise _Fail(f"{name} must subclass nblib's Module (class {name}(Module): ...), so that "
@@ -101,7 +80,7 @@ def _gradient_errors(layer, x, seed):
 
 def _grad_verdict(errors, names):
     """Raise a FAIL naming every gradient whose relative error is too large."""
-    bad = {k: v for k, v in errors.items() if not v < GRAD_TOL}
+    bad = {k: v for k, v in errors.items() if not within(v, GRAD_TOL)}
     if bad:
         listed = ", ".join(f"{names.get(k, k)} (relative error {v:.1e})" for k, v in bad.items())
         raise _Fail(f"the gradient check fails for {listed}; a correct backward gives "
@@ -110,29 +89,6 @@ def _grad_verdict(errors, names):
 
 def _fmt(errors):
     return ", ".join(f"{k} {v:.0e}" for k, v in errors.items())
-
-
-def _x(rng, n, d):
-    """Inputs with a non-zero mean and unequal scales, so that a wrong axis shows."""
-    return rng.normal(0.5, 1.0, (n, d)) * rng.uniform(0.5, 3.0, d)
-
-
-def _rng(seed, k):
-    """The k-th generator of a check: the self-check's fixed inputs, or others for ``seed``.
-
-    A grader passes a ``seed`` (hidden tests), so that outputs hard-coded to pass the
-    visible self-check do not pass there.
-    """
-    return np.random.default_rng(k if seed is None else [seed, k])
-
-
-def _first_difference(got, expected, tol):
-    """(1-based index, size) of the first of two sequences of arrays that differ."""
-    for i, (a, b) in enumerate(zip(got, expected)):
-        diff = float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
-        if not diff <= tol:
-            return i + 1, diff
-    return None, 0.0
 
 
 # ----------------------------------------------------------------------------- 01 data
@@ -612,58 +568,28 @@ def check_dropout(cls, *, verbose=True, seed=None):
 
 
 # ----------------------------------------------------------------------------- 03 optimizers
-def _trajectory(opt_cls, kwargs, w0, grads, lrs):
-    """Weights after each step of an optimizer class given fixed gradients and rates."""
-    p = Param(w0.copy())
-    opt = _call(f"{opt_cls.__name__}([p], {_kw(kwargs)})", opt_cls, [p], **kwargs)
-    out = []
-    for k, (g, lr) in enumerate(zip(grads, lrs), start=1):
-        opt.lr = lr
-        p.grad = g.copy()
-        _call(f"step() number {k}", opt.step)
-        out.append(np.array(p.value, dtype=float))
-    return out
-
-
-def _kw(d):
-    return ", ".join(f"{k}={v}" for k, v in d.items())
-
-
-def _reference_trajectory(step_rule, w0, grads, lrs):
-    """Weights after each step of a hand-written rule ``step_rule(w, g, lr, state) -> w``."""
-    w, state, out = w0.copy(), {}, []
-    for t, (g, lr) in enumerate(zip(grads, lrs), start=1):
-        state["t"] = t
-        w = step_rule(w, g, lr, state)
-        out.append(w.copy())
-    return out
-
-
 def _optimizer_check(name, cls, reference_cls, settings, mistake_rules, verbose, seed):
     """Six steps with changing rates for each setting must match ``reference_cls``."""
     _need_class(cls, f"your {reference_cls.__name__}")
 
     def body():
-        rng = _rng(seed, 20)
-        w0 = rng.normal(0, 1, (3, 4))
-        # gradients of very different sizes per weight, so that per-weight scaling shows
-        grads = [rng.normal(0, 1, (3, 4)) * np.logspace(-3, 0, 12).reshape(3, 4)
-                 for _ in range(6)]
-        lrs = [0.1, 0.1, 0.05, 0.05, 0.02, 0.2]         # as a schedule would set them
+        w0, grads = optimizer_case(_rng(seed, 20))
+        lrs = SCHEDULE_LRS
         for kwargs in settings:
-            got = _trajectory(cls, kwargs, w0, grads, lrs)
-            want = _trajectory(reference_cls, kwargs, w0, grads, lrs)
+            got = trajectory(cls, kwargs, w0, grads, lrs)
+            want = trajectory(reference_cls, kwargs, w0, grads, lrs, student=False)
             step, diff = _first_difference(got, want, 1e-10 * (1 + np.abs(w0).max()))
             if step is None:
                 continue
+            size = f"{diff:.2e}" if math.isfinite(diff) else "NaN or inf"
             hint = ""
             for description, rule in mistake_rules(kwargs).items():
-                wrong = _reference_trajectory(rule, w0, grads, lrs)
+                wrong = rule_trajectory(rule, w0, grads, lrs)
                 if _first_difference(got, wrong, 1e-10)[0] is None:
                     hint = f"; your update is {description}"
                     break
             raise _Fail(f"with {_kw(kwargs)}: the weights first differ from nblib's "
-                        f"{reference_cls.__name__} at step {step}, by {diff:.2e}{hint}",
+                        f"{reference_cls.__name__} at step {step}, by {size}{hint}",
                         step=step, difference=diff)
         return (f"{len(settings)} settings x 6 steps match nblib's "
                 f"{reference_cls.__name__}", {"settings": len(settings)})
@@ -914,22 +840,17 @@ def _unshuffled_epoch(model, optimizer, X, y, *, batch_size, rng, schedule=None,
 
 
 # ----------------------------------------------------------------------------- the tasks
-TASKS = {
-    "make_spirals": Task("01_data.ipynb", "make_spirals", check_make_spirals,
-                         _data.make_spirals, 2),
-    "linear": Task("02_network.ipynb", "Linear", check_linear, Linear, 3),
-    "relu": Task("02_network.ipynb", "ReLU", check_relu, ReLU, 1),
-    "bce_with_logits": Task("02_network.ipynb", "bce_with_logits", check_bce_with_logits,
-                            bce_with_logits, 2),
-    "batchnorm": Task("02_network.ipynb", "BatchNorm", check_batchnorm, BatchNorm, 4),
-    "dropout": Task("02_network.ipynb", "Dropout", check_dropout, Dropout, 2),
-    "sgd": Task("03_training.ipynb", "SGD", check_sgd, SGD, 2),
-    "adam": Task("03_training.ipynb", "Adam", check_adam, Adam, 3),
-    "warmup_cosine": Task("03_training.ipynb", "WarmupCosine", check_warmup_cosine,
-                          WarmupCosine, 2),
-    "train_epoch": Task("03_training.ipynb", "train_epoch", check_train_epoch, train_epoch, 3),
-}
-"""Every "your turn" task, by id, in the order of the book."""
+def __getattr__(name):
+    """``TASKS``, every "your turn" task by id: a view of ``nblib.registry.YOUR_TURN``."""
+    if name == "TASKS":
+        from .registry import YOUR_TURN
+        return YOUR_TURN
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _tasks():
+    from .registry import YOUR_TURN
+    return YOUR_TURN
 
 
 def task_cells(path):
@@ -979,6 +900,7 @@ def collect_pieces(here, page, folder=".", *, verbose=True, timeout=CELL_TIMEOUT
     """
     if not isinstance(here, dict):
         raise TypeError(f"here must be a dict (globals()), got {type(here).__name__}")
+    TASKS = _tasks()
     pages = {task.notebook for task in TASKS.values()}
     if page not in pages:
         raise ValueError(f"page must be one of {sorted(pages)}, got {page!r}")
@@ -1013,4 +935,4 @@ def collect_pieces(here, page, folder=".", *, verbose=True, timeout=CELL_TIMEOUT
 
 def solution_source(task_id):
     """nblib's source of a task's piece (what the teacher edition shows as its solution)."""
-    return inspect.getsource(TASKS[task_id].reference)
+    return inspect.getsource(_tasks()[task_id].reference)

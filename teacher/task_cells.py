@@ -1,19 +1,23 @@
-"""Write the "your turn" cells of the stage notebooks from nblib's own source.
+"""Write the task cells of the notebooks from the registry and nblib's own source.
 
     python teacher/task_cells.py          # check: exit 1 and list the cells that differ
     python teacher/task_cells.py --write  # rewrite those cells in book/*.ipynb
 
-The solution of every task is nblib's real code, so there is one copy of it. This
-tool copies it into the task's solution cell, with each method body that the
-student writes between nbgrader's ``### BEGIN SOLUTION`` / ``### END SOLUTION``
-markers (nbgrader turns the rest, signatures and docstrings, into the starter),
-and writes the task's self-check and grade cells. The tests run the check, so a
-change to nblib that is not copied into the book fails them.
+Every task is an entry of ``nblib.registry``. For a "your turn" task the solution
+is nblib's real code, so there is one copy of it: this tool copies it into the
+task's solution cell, with each method body that the student writes between
+nbgrader's ``### BEGIN SOLUTION`` / ``### END SOLUTION`` markers (nbgrader turns the
+rest, signatures and docstrings, into the starter). For every task, your-turn or
+exercise, it writes the self-check cell and the grade cell (its source and its
+points). The tests run the checks, so a change to nblib that is not copied into the
+book fails them.
 
-A solution cell starts with the imports its code needs (every global name it uses,
-imported from the nblib module that defines the piece); the cell is generated whole.
-Only cells whose nbgrader ``grade_id`` names a task, and self-check cells whose
-metadata names a task, are touched.
+A solution cell starts with the imports its code needs (every global name it uses),
+all from public modules: a name defined in a private module (``nblib._checks``) is
+imported from the public module whose code uses it, and a private helper
+(``_nesterov``) is written into the cell itself, so that no student's cell imports
+anything private. Only cells whose nbgrader ``grade_id`` names a task, and
+self-check cells whose metadata names a task, are touched.
 """
 from __future__ import annotations
 
@@ -25,23 +29,14 @@ import sys
 import textwrap
 from pathlib import Path
 
+from nblib.registry import ALL, EXERCISES, YOUR_TURN
+
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
 
 # task id -> the objects its cell defines, each with the methods whose bodies the
-# student writes (None: the body of the function itself).
-TASK_OBJECTS = {
-    "make_spirals": [("nblib.data.spiral_centres", None), ("nblib.data.make_spirals", None)],
-    "linear": [("nblib.linear.Linear", ("__init__", "forward", "backward"))],
-    "relu": [("nblib.activations.ReLU", ("forward", "backward"))],
-    "bce_with_logits": [("nblib.loss.bce_with_logits", None)],
-    "batchnorm": [("nblib.norm.BatchNorm", ("forward", "backward"))],
-    "dropout": [("nblib.dropout.Dropout", ("forward", "backward"))],
-    "sgd": [("nblib.optim.SGD", ("step",))],
-    "adam": [("nblib.optim.Adam", ("step",))],
-    "warmup_cosine": [("nblib.schedules.WarmupCosine", ("lr_at",))],
-    "train_epoch": [("nblib.training.train_epoch", None)],
-}
+# student writes (None: the body of the function itself): the registry's ``solution``.
+TASK_OBJECTS = {task_id: list(task.solution) for task_id, task in YOUR_TURN.items()}
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
@@ -84,20 +79,45 @@ def with_markers(source, methods):
     return "\n".join(lines) + "\n"
 
 
+def _private(dotted):
+    return any(part.startswith("_") for part in dotted.split("."))
+
+
+def _globals_used(obj):
+    tree = ast.parse(textwrap.dedent(inspect.getsource(obj)))
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+
+
+def _helpers(objects):
+    """The private functions of nblib that ``objects`` use (``_nesterov``), in the order
+    they are first needed; they are written into the cell, as the student cannot import
+    them."""
+    found, todo = [], list(objects)
+    while todo:
+        obj = todo.pop(0)
+        module = sys.modules[obj.__module__]
+        for name in sorted(_globals_used(obj)):
+            value = vars(module).get(name)
+            if (name.startswith("_") and inspect.isfunction(value) and value not in found
+                    and value not in objects and value.__module__.startswith("nblib")):
+                found.append(value)
+                todo.append(value)
+    return found
+
+
 def imports(objects):
     """The import lines a cell defining ``objects`` needs: every global name they use.
 
     A name bound to a module is imported as that module (``import numpy as np``); a
-    function or class of nblib from the module that defines it; any other name from the
-    module of the object that uses it.
+    function or class of nblib from the public module that defines it, or, if that
+    module is private (``nblib._checks``), from the public module of the object that
+    uses it; any other name from the module of the object that uses it.
     """
     modules, names = {}, {}
     defined = {obj.__name__ for obj in objects}
     for obj in objects:
         module = sys.modules[obj.__module__]
-        tree = ast.parse(textwrap.dedent(inspect.getsource(obj)))
-        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-        for name in sorted(used - defined):
+        for name in sorted(_globals_used(obj) - defined):
             if name not in vars(module):
                 continue                                  # a builtin or a local name
             value = vars(module)[name]
@@ -106,7 +126,9 @@ def imports(objects):
             else:               # from where it is defined, if it is a function or a class
                 home = getattr(value, "__module__", None)
                 home = home if isinstance(home, str) and home.startswith("nblib") else None
-                names.setdefault(home or obj.__module__, set()).add(name)
+                if home is None or _private(home):
+                    home = obj.__module__
+                names.setdefault(home, set()).add(name)
     lines = [f"import {m}" if m == alias else f"import {m} as {alias}"
              for alias, m in sorted(modules.items(), key=lambda kv: kv[1])]
     if names:
@@ -117,25 +139,51 @@ def imports(objects):
 
 def solution_cell_source(task_id, header=None):
     objects = [_resolve(dotted) for dotted, _ in TASK_OBJECTS[task_id]]
-    parts = [with_markers(inspect.getsource(obj), methods)
-             for obj, (_, methods) in zip(objects, TASK_OBJECTS[task_id])]
-    return imports(objects) + "\n\n" + "\n\n".join(parts)
+    helpers = _helpers(objects)
+    parts = [textwrap.dedent(inspect.getsource(h)) for h in helpers]
+    parts += [with_markers(inspect.getsource(obj), methods)
+              for obj, (_, methods) in zip(objects, TASK_OBJECTS[task_id])]
+    return imports(helpers + objects) + "\n\n" + "\n\n".join(parts)
 
 
 def self_check_source(task_id):
-    from nblib.yourturn import TASKS
-    task = TASKS[task_id]
-    return f"yourturn.{task.check.__name__}({task.name});"
+    task = ALL[task_id]
+    if task_id in EXERCISES:
+        return f"check_{list(EXERCISES).index(task_id) + 1} = {task.self_check}"
+    return f"{task.self_check};"
 
 
 def grade_source(task_id):
-    from nblib.yourturn import TASKS
-    task = TASKS[task_id]
+    task = ALL[task_id]
+    if task_id in EXERCISES:
+        return (f"# Autograded: exercise {list(EXERCISES).index(task_id) + 1}, {task.name} "
+                f"({task.points} points)\n"
+                "### BEGIN HIDDEN TESTS\n"
+                "from nblib.grading import grade\n"
+                f'grade("{task_id}", {task.name})\n'
+                "### END HIDDEN TESTS")
     return (f"# Autograded: {task.name} ({task.points} points)\n"
             f"{'### BEGIN HIDDEN TESTS'}\n"
             f"from nblib.grading import grade\n"
             f"grade({task_id!r}, {task.name})\n"
             f"{'### END HIDDEN TESTS'}")
+
+
+def exercise_solutions(path=BOOK / "05_exercises.ipynb"):
+    """{task id: the piece its answer cell defines} for every exercise, the cells run in a
+    fresh namespace (with what the page's setup cell imports): the teacher's solutions."""
+    import numpy as np
+
+    import nblib
+    from nblib import Module, Param, checks
+
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    namespace = {"np": np, "nblib": nblib, "Module": Module, "Param": Param, "checks": checks}
+    for cell in nb["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution") and meta.get("grade_id") in EXERCISES:
+            exec(compile(_src(cell), f"<{meta['grade_id']}>", "exec"), namespace)
+    return {task_id: namespace[task.name] for task_id, task in EXERCISES.items()}
 
 
 def _src(cell):
@@ -151,36 +199,59 @@ def expected_sources(nb):
         grade_id = meta.get("grade_id", "")
         if meta.get("solution") and grade_id in TASK_OBJECTS:
             out[i] = solution_cell_source(grade_id)
-        elif cell.get("metadata", {}).get("task") in TASK_OBJECTS:     # the self-check
+        elif cell.get("metadata", {}).get("task") in ALL:     # the self-check
             out[i] = self_check_source(cell["metadata"]["task"])
-        elif meta.get("grade") and grade_id.startswith("test-") and grade_id[5:] in TASK_OBJECTS:
+        elif meta.get("grade") and grade_id.startswith("test-") and grade_id[5:] in ALL:
             out[i] = grade_source(grade_id[5:])
     return out
 
 
+def expected_points(nb):
+    """{cell index: the points the grade cells of ``nb`` should have (the registry's)}."""
+    out = {}
+    for i, cell in enumerate(nb["cells"]):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        grade_id = meta.get("grade_id", "")
+        if meta.get("grade") and grade_id.startswith("test-") and grade_id[5:] in ALL:
+            out[i] = ALL[grade_id[5:]].points
+    return out
+
+
 def stale_cells(book=BOOK):
-    """[(notebook path, cell index)] of task cells that differ from nblib's source."""
+    """[(notebook path, cell index)] of task cells that differ from the registry and
+    nblib's source (their source, or a grade cell's points)."""
     stale = []
     for path in sorted(Path(book).glob("*.ipynb")):
         nb = json.loads(path.read_text(encoding="utf-8"))
         for i, source in expected_sources(nb).items():
             if _src(nb["cells"][i]) != source:
                 stale.append((path, i))
+        for i, points in expected_points(nb).items():
+            if nb["cells"][i]["metadata"]["nbgrader"].get("points") != points \
+                    and (path, i) not in stale:
+                stale.append((path, i))
     return stale
 
 
 def write(book=BOOK):
-    """Rewrite the stale task cells; returns how many were rewritten."""
+    """Rewrite the stale task cells; returns how many were rewritten.
+
+    Each notebook is read just before it is written, and written only if a cell changed.
+    """
     count = 0
     for path in sorted(Path(book).glob("*.ipynb")):
         nb = json.loads(path.read_text(encoding="utf-8"))
-        changed = False
+        changed = set()
         for i, source in expected_sources(nb).items():
             if _src(nb["cells"][i]) != source:
                 nb["cells"][i]["source"] = source.splitlines(keepends=True)
-                changed = True
-                count += 1
+                changed.add(i)
+        for i, points in expected_points(nb).items():
+            if nb["cells"][i]["metadata"]["nbgrader"].get("points") != points:
+                nb["cells"][i]["metadata"]["nbgrader"]["points"] = points
+                changed.add(i)
         if changed:
+            count += len(changed)
             path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return count
 

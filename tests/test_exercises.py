@@ -5,8 +5,10 @@
   grade cell (removed from both books) whose hidden test calls ``nblib.grading.grade``; the
   worked answers are nbgrader solution cells, so nbgrader removes them from the release;
 - every self-check PASSES on the notebook's solutions, FAILS with a message (never an
-  exception) on nbgrader's starters and on subtly wrong implementations, stops a loop
-  within its time limit, and runs on other inputs for a hidden seed.
+  exception) on nbgrader's starters and on every usual mistake of the registry
+  (``nblib.registry.EXERCISES``, from ``nblib.mistakes``), stops a loop within its time
+  limit, and runs on other inputs for a hidden seed.
+
 
 The student edition and the release are tested in test_student_edition.py and
 test_grading.py.
@@ -22,14 +24,12 @@ import numpy as np
 import pytest
 
 import nblib
-from nblib import Module, Param, checks
+from nblib import Module, Param, checks, registry, selfcheck
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = ROOT / "book" / "05_exercises.ipynb"
-CHECK_NAMES = list(checks.EXERCISES)
-CHECK_FUNCTION = {"ex_layernorm": "layernorm", "ex_adam_l2": "adam_l2",
-                  "ex_hidden_size": "best_hidden_size", "ex_momentum": "sgd_momentum",
-                  "ex_warmup_cosine": "warmup_cosine", "ex_dropout": "dropout"}
+CHECK_NAMES = list(registry.EXERCISES)
+CHECK_FUNCTION = {task_id: task.check.__name__ for task_id, task in registry.EXERCISES.items()}
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -116,7 +116,7 @@ def test_every_exercise_is_an_nbgrader_task(teacher):
         assert "TODO" in answer.source
         i = cells.index(answer)
         check, grade = cells[i + 1], cells[i + 2]
-        assert "self-check" in _tags(check)
+        assert "self-check" in _tags(check) and check.metadata["task"] == task_id
         assert check.source.endswith(f"checks.{CHECK_FUNCTION[task_id]}({task.name})")
         assert _nbgrader(grade) == {"grade": True, "solution": False, "locked": True,
                                     "points": task.points, "grade_id": f"test-{task_id}",
@@ -127,6 +127,15 @@ def test_every_exercise_is_an_nbgrader_task(teacher):
         assert hidden == (f'from nblib.grading import grade\ngrade("{task_id}", {task.name})\n'
                           "### END HIDDEN TESTS")
     assert sum(t.points for t in checks.EXERCISES.values()) == 12
+    assert checks.EXERCISES is registry.EXERCISES
+
+
+def test_the_exercise_cells_are_the_registrys():
+    """Self-check and grade cells (sources and points) as teacher/task_cells.py writes them."""
+    from teacher import task_cells
+
+    stale = [(p.name, i) for p, i in task_cells.stale_cells()]
+    assert [s for s in stale if s[0] == EXERCISES.name] == []
 
 
 def test_the_worked_answers_are_nbgrader_solution_cells(teacher):
@@ -181,7 +190,7 @@ def test_a_hidden_seed_runs_the_checks_on_other_inputs(solutions):
 
 
 def test_a_loop_that_never_ends_is_a_fail_within_the_time_limit(solutions, monkeypatch):
-    monkeypatch.setattr(checks, "TIME_LIMIT", 0.5)
+    monkeypatch.setattr(selfcheck, "TIME_LIMIT", 0.5)
 
     class Looping(solutions["ex_dropout"]):
         def backward(self, dout):
@@ -211,61 +220,50 @@ def test_an_answer_whose_output_cannot_become_an_array_is_a_fail(solutions):
 
 
 # ----------------------------------------------------------------------------- wrong solutions
-def _layernorm_variant(solutions, *, forward=None, backward=None):
-    base = solutions["ex_layernorm"]
-    attrs = {}
-    if forward is not None:
-        attrs["forward"] = forward
-    if backward is not None:
-        attrs["backward"] = backward
-    return type("WrongLayerNorm", (base,), attrs)
+MISTAKES = [(task_id, i) for task_id, task in registry.EXERCISES.items()
+            for i in range(len(task.mistakes))]
 
 
-def _ln_backward_without_variance_path(self, dout):
-    x_hat, d = self._x_hat, dout.shape[1]
-    self.bias.grad[...] = dout.sum(axis=0)
-    self.weight.grad[...] = (dout * x_hat).sum(axis=0)
-    g = dout * self.weight.value
-    return self._inv_std / d * (d * g - g.sum(axis=1, keepdims=True))   # variance path missing
+@pytest.mark.parametrize("seed", [None, 2024], ids=["self-check", "hidden-inputs"])
+@pytest.mark.parametrize("task_id,index", MISTAKES)
+def test_a_usual_mistake_fails_with_its_name(task_id, index, seed, solutions):
+    """Every mistake of the registry's catalogue, also on a grader's hidden inputs."""
+    task = registry.EXERCISES[task_id]
+    mistake = task.mistakes[index]
+    ns = {task.name: solutions[task_id] for task_id, task in registry.EXERCISES.items()}
+    result = task.check(mistake.build(ns), verbose=False, seed=seed)
+    assert not result.passed, mistake.title
+    assert mistake.words in result.message, (mistake.title, result.message)
 
 
-def _ln_backward_wrong_weight_grad(self, dout):
-    dx = type(self).__mro__[1].backward(self, dout)
-    self.weight.grad[...] = dout.sum(axis=0)                            # forgot x_hat
-    return dx
+def test_every_exercise_has_at_least_two_mistakes():
+    assert all(len(task.mistakes) >= 2 for task in registry.EXERCISES.values())
 
 
-def _ln_forward_over_batch(self, x):
-    mean, var = x.mean(axis=0), x.var(axis=0)
-    self._inv_std = 1 / np.sqrt(var + self.eps)
-    self._x_hat = (x - mean) * self._inv_std
-    return self._x_hat * self.weight.value + self.bias.value
+def _mistake(solutions, task_id, words):
+    task = registry.EXERCISES[task_id]
+    ns = {t.name: solutions[t_id] for t_id, t in registry.EXERCISES.items()}
+    return next(m for m in task.mistakes if m.words == words).build(ns)
 
 
 def test_layernorm_backward_missing_a_term_names_input_and_error_size(solutions):
-    r = checks.layernorm(_layernorm_variant(solutions, backward=_ln_backward_without_variance_path))
+    r = checks.layernorm(_mistake(solutions, "ex_layernorm", "gradient check failed for input"))
     assert not r.passed
-    assert "gradient check failed for input" in r.message
     size = float(re.search(r"input (\d\.\de[-+]\d+)", r.message).group(1))
     assert size > 1e-3 and r.details["input"] == pytest.approx(size, rel=0.1)
     assert r.details["weight"] < checks.GRAD_TOL and r.details["bias"] < checks.GRAD_TOL
     assert "weight" not in r.message.split("look at")[0].split("failed for")[1]
 
 
-def test_layernorm_wrong_weight_gradient_names_weight(solutions):
-    r = checks.layernorm(_layernorm_variant(solutions, backward=_ln_backward_wrong_weight_grad))
-    assert not r.passed and "failed for weight" in r.message and r.details["weight"] > 1e-3
-
-
 def test_layernorm_over_the_batch_is_recognised(solutions):
-    r = checks.layernorm(_layernorm_variant(solutions, forward=_ln_forward_over_batch))
-    assert not r.passed and "matches BatchNorm" in r.message and "axis 1" in r.message
+    r = checks.layernorm(_mistake(solutions, "ex_layernorm", "matches BatchNorm"))
+    assert not r.passed and "axis 1" in r.message
 
 
 def test_layernorm_other_errors_are_failures_not_crashes(solutions):
     def broken(self, x):
         raise ValueError("shapes do not align")
-    r = checks.layernorm(_layernorm_variant(solutions, forward=broken))
+    r = checks.layernorm(type("Broken", (solutions["ex_layernorm"],), {"forward": broken}))
     assert not r.passed and "forward(x) raised ValueError: shapes do not align" in r.message
 
     class NotAModule:
@@ -275,116 +273,20 @@ def test_layernorm_other_errors_are_failures_not_crashes(solutions):
     assert not r.passed and "subclass nblib.Module" in r.message
 
 
-def _adam(decoupled=False, bias_correction=True):
-    def step(w, grad, m, v, t, *, lr, weight_decay, betas=(0.9, 0.999), eps=1e-8):
-        if decoupled:
-            w = w * (1 - lr * weight_decay)
-            g = grad
-        else:
-            g = grad + weight_decay * w
-        m = betas[0] * m + (1 - betas[0]) * g
-        v = betas[1] * v + (1 - betas[1]) * g * g
-        mh, vh = (m / (1 - betas[0] ** t), v / (1 - betas[1] ** t)) if bias_correction else (m, v)
-        return w - lr * mh / (np.sqrt(vh) + eps), m, v
-    return step
+def test_adam_l2_wrong_variants_report_their_size(solutions):
+    r = checks.adam_l2(_mistake(solutions, "ex_adam_l2", "matches AdamW"), verbose=False)
+    assert not r.passed and r.details["max_abs_error"] > 1e-6
+    r = checks.adam_l2(lambda w, grad, m, v, t, **kw: w, verbose=False)
+    assert not r.passed and "must return the tuple (w, m, v)" in r.message
 
 
-@pytest.mark.parametrize("variant, words", [
-    (_adam(decoupled=True), "matches AdamW"),
-    (_adam(bias_correction=False), "without bias correction"),
-    (lambda w, grad, m, v, t, **kw: w, "must return the tuple (w, m, v)"),
-])
-def test_adam_l2_wrong_variants_fail_with_a_reason(variant, words):
-    r = checks.adam_l2(variant, verbose=False)
-    assert not r.passed and words in r.message, r.message
-    if "differ" in r.message:
-        assert r.details["max_abs_error"] > 1e-6
-
-
-@pytest.mark.parametrize("variant, words", [
-    (lambda sizes, val, test: (sizes[int(np.argmin(test))], float(min(test))),
-     "lowest *test* loss"),
-    (lambda sizes, val, test: (sizes[int(np.argmin(val))], float(min(val))), "validation loss"),
-    (lambda sizes, val, test: (int(np.argmin(val)), float(test[int(np.argmin(val))])),
-     "position in the list"),
-    (lambda sizes, val, test: (sizes[int(np.argmin(val))], float(min(test))),
-     "lowest test loss of all"),
-])
-def test_hidden_size_wrong_variants_fail_with_a_reason(variant, words):
-    r = checks.best_hidden_size(variant, verbose=False)
-    assert not r.passed and words in r.message, r.message
-
-
-def _momentum(kind):
-    def step(w, grad, buf, *, lr, momentum=0.9):
-        if kind == "ema":
-            buf = (1 - momentum) * grad if buf is None else momentum * buf + (1 - momentum) * grad
-            return w - lr * buf, buf
-        buf = lr * grad if buf is None else momentum * buf + lr * grad
-        return w - buf, buf
-    return step
-
-
-@pytest.mark.parametrize("kind, words", [("ema", "exponential average"),
-                                         ("lr_inside", "keep lr out of the buffer")])
-def test_momentum_wrong_variants_fail_with_a_reason(kind, words):
-    r = checks.sgd_momentum(_momentum(kind), verbose=False)
-    assert not r.passed and words in r.message, r.message
-
-
-def test_warmup_cosine_off_by_one_and_no_clamp(solutions):
-    good = solutions["ex_warmup_cosine"]
-
-    def off_by_one(step, lr, total_steps, warmup_steps=0, min_lr=0.0):
-        if step < warmup_steps:
-            return lr * step / warmup_steps
-        return good(step, lr, total_steps, warmup_steps, min_lr)
-
-    def no_clamp(step, lr, total_steps, warmup_steps=0, min_lr=0.0):
-        if step < warmup_steps:
-            return lr * (step + 1) / warmup_steps
-        frac = (step - warmup_steps) / (total_steps - warmup_steps)
-        return min_lr + (lr - min_lr) * (1 + np.cos(np.pi * frac)) / 2
-
-    r = checks.warmup_cosine(off_by_one, verbose=False)
-    assert not r.passed and "at step 0 (warm-up)" in r.message and "(step + 1)" in r.message
-    r = checks.warmup_cosine(no_clamp, verbose=False)
+def test_warmup_cosine_names_the_step_and_phase(solutions):
+    r = checks.warmup_cosine(_mistake(solutions, "ex_warmup_cosine", "(step + 1)"),
+                             verbose=False)
+    assert not r.passed and "at step 0 (warm-up)" in r.message
+    r = checks.warmup_cosine(_mistake(solutions, "ex_warmup_cosine", "past total_steps"),
+                             verbose=False)
     assert not r.passed and "after the end" in r.message and "min_lr" in r.message
-
-
-def _dropout_variant(solutions, forward=None, backward=None):
-    base = solutions["ex_dropout"]
-    attrs = {k: v for k, v in (("forward", forward), ("backward", backward)) if v is not None}
-    return type("WrongDropout", (base,), attrs)
-
-
-def test_dropout_wrong_variants_fail_with_a_reason(solutions):
-    def keep_p(self, x):
-        if not self.training:
-            return x
-        self._mask = (self.rng.random(x.shape) < self.p) / self.p      # p used as "keep"
-        return x * self._mask
-
-    def unscaled(self, x):
-        if not self.training:
-            return x
-        self._mask = (self.rng.random(x.shape) >= self.p) * 1.0
-        return x * self._mask
-
-    def new_mask(self, dout):
-        return dout * ((self.rng.random(dout.shape) >= self.p) / (1 - self.p))
-
-    def always(self, x):
-        self._mask = (self.rng.random(x.shape) >= self.p) / (1 - self.p)
-        return x * self._mask
-
-    cases = [(dict(forward=keep_p), "probability to keep"),
-             (dict(forward=unscaled), "1 / (1 - p)"),
-             (dict(backward=new_mask), "mask of the last forward"),
-             (dict(forward=always), "evaluation mode")]
-    for kwargs, words in cases:
-        r = checks.dropout(_dropout_variant(solutions, **kwargs), verbose=False)
-        assert not r.passed and words in r.message, (kwargs, r.message)
 
 
 def test_checks_reject_the_wrong_kind_of_argument(solutions):
@@ -409,3 +311,8 @@ def test_a_check_never_crashes_on_student_code_it_calls_directly():
     assert not r.passed and r.message.startswith("not implemented yet")
     r = checks._run("piece", lambda: broken(), verbose=False)
     assert not r.passed and r.message.startswith("KeyError: 'w' (in broken, line")
+
+
+def test_the_registry_says_what_each_exercise_takes(solutions):
+    for task_id, task in registry.EXERCISES.items():
+        assert isinstance(solutions[task_id], type) == (task.answer == "class"), task_id

@@ -26,7 +26,7 @@ from nblib import (SGD, Adam, AdamW, BatchNorm, Constant, Dropout, Exponential, 
                    WarmupCosine, bayes_accuracy, bayes_posterior, build_model, evaluate, fit,
                    make_optimizer, make_schedule, predict_logits, predict_proba, train_epoch,
                    train_spirals)
-from nblib import checks, yourturn
+from nblib import checks, registry, selfcheck, yourturn
 from nblib.playground import Playground
 from nblib.training import DIVERGED_LOSS
 
@@ -321,7 +321,7 @@ class TestNoUnhelpfulCrash:
 
 # ============================================================================ hangs
 TIME_LIMIT = 0.3          # seconds each self-check may take in these tests
-ALL_TASKS = {**yourturn.TASKS, **checks.EXERCISES}
+ALL_TASKS = registry.ALL
 
 
 class Weird:
@@ -358,9 +358,8 @@ def _subclass(reference, method):
     return type(f"Hostile{reference.__name__}", (reference,), own)
 
 
-# the tasks whose answer is a class (the others' answer is a function)
-CLASS_TASKS = {"linear", "relu", "batchnorm", "dropout", "sgd", "adam", "warmup_cosine",
-               "ex_layernorm", "ex_dropout"}
+# the tasks whose answer is a class (the others' answer is a function): the registry says
+CLASS_TASKS = {task_id for task_id, task in registry.ALL.items() if task.answer == "class"}
 
 
 def _hostile_answers(task_id, make_method):
@@ -377,7 +376,7 @@ def _hostile_answers(task_id, make_method):
 class TestNoHang:
     @pytest.fixture(autouse=True)
     def short_limit(self, monkeypatch):
-        monkeypatch.setattr(checks, "TIME_LIMIT", TIME_LIMIT)
+        monkeypatch.setattr(selfcheck, "TIME_LIMIT", TIME_LIMIT)
 
     @pytest.mark.parametrize("task_id", list(ALL_TASKS))
     def test_every_self_check_stops_a_loop_that_never_ends(self, task_id):

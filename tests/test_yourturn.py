@@ -2,9 +2,12 @@
 
 * Every task's solution cell, as the notebook holds it (run in a fresh namespace, so the
   pieces are the notebook's objects, not nblib's), passes its self-check.
-* Every mistake in ``teacher/mistakes.py`` (two or more per task) fails its self-check
-  with a message that names it.
-* The solution cells are nblib's real source (``teacher/task_cells.py`` finds none stale).
+* Every mistake of the registry (``nblib.registry``, from ``nblib.mistakes``; two or more
+  per task) fails its self-check with a message that names it.
+* The solution cells are nblib's real source (``teacher/task_cells.py`` finds none stale),
+  and import nothing private.
+* NaN and inf never pass a comparison (``nblib.selfcheck``): an optimizer that produces
+  NaN weights FAILS its self-check and its hidden test.
 * The pieces of the solution cells, put together as "your own network" is in 03_training,
   train to more than 95% held-out accuracy.
 """
@@ -19,9 +22,10 @@ import numpy as np
 import pytest
 
 import nblib
-from nblib import yourturn
+from nblib import registry, selfcheck, yourturn
 from teacher import task_cells
-from teacher.mistakes import MISTAKES
+
+MISTAKES = {task_id: task.mistakes for task_id, task in registry.YOUR_TURN.items()}
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -60,6 +64,50 @@ def test_every_task_has_a_solution_cell_self_check_and_grade_cell():
 
 def test_solution_cells_are_nblibs_source():
     assert task_cells.stale_cells() == []
+
+
+def _imports(source):
+    """(module, name) of every import in ``source``; name None for ``import module``."""
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            out += [(alias.name, None) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            out += [(node.module or "", alias.name) for alias in node.names]
+    return out
+
+
+def _private_imports(source):
+    return [(module, name) for module, name in _imports(source)
+            if any(part.startswith("_") for part in module.split("."))
+            or (name or "").startswith("_")]
+
+
+def test_no_students_cell_imports_anything_private():
+    """Not the solution cells task_cells writes, nor any cell a student edits or runs."""
+    for task_id in registry.YOUR_TURN:
+        assert _private_imports(task_cells.solution_cell_source(task_id)) == [], task_id
+    for path in BOOK.glob("*.ipynb"):
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            source = "".join(cell["source"])
+            meta = cell.get("metadata", {})
+            if "remove-cell" in meta.get("tags", []) or source.lstrip().startswith(("%", "!")):
+                continue                         # the page's own bookkeeping, never edited
+            try:
+                found = _private_imports(source)
+            except SyntaxError:                  # IPython magics inside a cell
+                continue
+            assert found == [], (path.name, found, source[:200])
+
+
+def test_the_private_import_probe_can_fail():
+    assert _private_imports("from nblib._checks import arguments\n") == [
+        ("nblib._checks", "arguments")]
+    assert _private_imports("from nblib.optim import Optimizer, _nesterov\n") == [
+        ("nblib.optim", "_nesterov")]
+    assert _private_imports("import numpy as np\nfrom nblib.optim import SGD\n") == []
 
 
 def test_stale_cell_detection_can_fail(tmp_path):
@@ -101,8 +149,10 @@ def test_a_usual_mistake_fails_with_its_name(task_id, index, seed, solved):
 
 
 def test_every_task_has_at_least_two_mistakes():
-    assert set(MISTAKES) == set(yourturn.TASKS)
-    assert min(len(m) for m in MISTAKES.values()) >= 2
+    assert yourturn.TASKS is registry.YOUR_TURN
+    assert min(len(task.mistakes) for task in registry.ALL.values()) >= 2
+    from teacher.mistakes import MISTAKES as teachers_view
+    assert teachers_view == {t: task.mistakes for t, task in registry.ALL.items()}
 
 
 def test_a_stub_is_not_implemented_yet_and_nothing_raises(solved):
@@ -266,3 +316,56 @@ def test_student_edition_filled_in_trains_the_students_own_network(student_build
     assert [whose for _, whose, _ in table if whose != "yours"] == [], table
     assert all(pieces[t] is not yourturn.TASKS[t].reference for t in pieces)
     assert own_network_accuracy(pieces) > 0.95
+
+
+# ----------------------------------------------------------------------------- NaN never passes
+NAN_WEIGHTS = [np.full((2, 2), np.nan)]
+
+
+def test_a_nan_never_matches_in_the_shared_comparisons():
+    """Kills ``if not diff <= tol`` -> ``if diff > tol`` (a NaN difference would then match)."""
+    zero = [np.zeros((2, 2))]
+    assert selfcheck.first_difference(NAN_WEIGHTS, zero, 1e-10)[0] == 1
+    assert selfcheck.first_difference(zero, NAN_WEIGHTS, 1e-10)[0] == 1
+    assert selfcheck.first_difference(NAN_WEIGHTS, NAN_WEIGHTS, 1e-10)[0] == 1
+    assert selfcheck.first_difference([np.full((2, 2), np.inf)] * 2, [np.full((2, 2), np.inf)] * 2,
+                                      1.0)[0] == 1
+    assert selfcheck.first_difference(zero, zero, 0.0) == (None, 0.0)
+    assert selfcheck.first_difference(zero + zero, zero, 1.0)[0] == 2    # one step missing
+    for bad in (np.nan, np.inf, -np.inf, None, "0"):
+        assert not selfcheck.within(bad, 1.0), bad
+    assert selfcheck.within(0.0, 0.0) and selfcheck.within(1e-12, 1e-10)
+    assert not selfcheck.matches(np.full(3, np.nan), np.full(3, np.nan))
+    assert not selfcheck.matches(np.array([1.0, np.inf]), np.array([1.0, np.inf]))
+    assert selfcheck.matches(np.ones(3), np.ones(3))
+    assert selfcheck.max_difference(np.ones(2), np.ones(3)) == np.inf
+    # the functions the checks use are these shared ones
+    assert yourturn._first_difference is selfcheck.first_difference
+    assert yourturn._matches is selfcheck.matches
+
+
+def _nan_adam(solved):
+    class Adam(solved["Adam"]):
+        def step(self):
+            super().step()
+            for p in self.params:
+                p.value[...] = np.nan               # an overflow gone wrong
+    return Adam
+
+
+def test_an_adam_that_produces_nan_weights_fails_its_self_check_and_hidden_test(solved):
+    result = yourturn.check_adam(_nan_adam(solved), verbose=False)
+    assert not result.passed and "NaN or inf" in result.message, result.message
+    assert not yourturn.check_adam(_nan_adam(solved), verbose=False, seed=3).passed
+    from nblib.grading import GradingError, grade
+    with pytest.raises(GradingError, match="NaN or inf"):
+        grade("adam", _nan_adam(solved), seed=3)
+
+
+
+def test_the_registry_says_what_each_task_takes(solved):
+    """``Task.answer`` (class or function: the robustness tests build hostile answers from
+    it) and the registry's self-check call, as the notebooks run it."""
+    for task_id, task in registry.YOUR_TURN.items():
+        assert isinstance(solved[task.name], type) == (task.answer == "class"), task_id
+        assert task.self_check == f"yourturn.{task.check.__name__}({task.name})"

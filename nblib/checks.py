@@ -28,7 +28,7 @@ import numpy as np
 from .gradcheck import check_layer, rel_error
 from .module import Module, Param
 from .norm import BatchNorm, LayerNorm
-from .optim import SGD, Adam, AdamW
+from .optim import SGD, Adam, AdamW, RMSprop
 from .schedules import WarmupCosine
 from .selfcheck import (GRAD_TOL, VALUE_TOL, CheckResult, CheckTimeout, Fail, as_array,  # noqa: F401
                         call, first_difference, inputs, kw, max_difference, need_callable,
@@ -445,6 +445,62 @@ def dropout(cls, *, verbose=True, seed=None):
     return _run("dropout", body, verbose)
 
 
+
+
+# ----------------------------------------------------------------------------- exercise 7
+RMSPROP_LRS = (0.01, 0.01, 0.005, 0.005, 0.002, 0.02)
+"""The rates of the six steps of ``rmsprop``'s check, as a schedule would set them."""
+
+
+def rmsprop(cls, *, verbose=True, seed=None):
+    """Check ``cls(params, lr=0.01, alpha=0.99, eps=1e-8)`` with ``lr`` and ``step()``.
+
+    Two Params, six steps with a rate that changes between steps (set as
+    ``optimizer.lr``), must match ``nblib.optim.RMSprop`` (``torch.optim.RMSprop``
+    without momentum, weight decay or centering): per Param,
+    ``v = alpha v + (1 - alpha) g²`` from ``v = 0``, then ``w -= lr g / (sqrt(v) + eps)``.
+    A wrong update that is one of the usual mistakes (``nblib.mistakes.RMSPROP``) is named.
+    """
+    from .mistakes import RMSPROP           # the catalogue the teacher guide shows too
+
+    need_class(cls, "your RMSprop")
+    rng = _rng(seed, 13)
+    shape = (3, 4) if seed is None else tuple(int(k) for k in rng.integers(2, 6, 2))
+    settings = [dict(lr=0.01), dict(lr=0.01, alpha=0.9, eps=1e-3)]
+    lrs = list(RMSPROP_LRS)
+    if seed is not None:
+        settings = [dict(lr=0.01, alpha=round(float(rng.uniform(0.9, 0.999)), 4)),
+                    dict(lr=0.01, alpha=round(float(rng.uniform(0.5, 0.9)), 3),
+                         eps=float(10 ** rng.uniform(-3.5, -2)))]
+        lrs = [float(v) for v in rng.choice([0.02, 0.01, 0.005, 0.002], 6)]
+        lrs[1] = lrs[0] / 2                          # the rate always changes once
+
+    def body():
+        # two Params: the second's gradients are 100 times larger, so a square average
+        # shared between them shows
+        (w_a, grads_a), (w_b, grads_b) = optimizer_case(rng, shape), optimizer_case(rng, shape)
+        w0 = (w_a, w_b)
+        grads = [(ga, 100 * gb) for ga, gb in zip(grads_a, grads_b)]
+        for options in settings:
+            got = trajectory(cls, options, w0, grads, lrs)
+            want = trajectory(RMSprop, options, w0, grads, lrs, student=False)
+            step, diff = first_difference(got, want, 1e-10)
+            if step is None:
+                continue
+            hint = ""
+            for mistake in RMSPROP:
+                wrong = trajectory(mistake.build(None), options, w0, grads, lrs, student=False)
+                if first_difference(got, wrong, 1e-10)[0] is None:
+                    hint = f"; your update {mistake.says}"
+                    break
+            size = "NaN or inf" if not math.isfinite(diff) else f"{diff:.2e}"
+            raise _Fail(f"with {_kw(options)}: the weights first differ from "
+                        f"nblib.optim.RMSprop's at step {step}, by {size}{hint}",
+                        step=step, difference=diff)
+        return (f"{len(settings)} settings x {len(lrs)} steps of two Params match "
+                "nblib.optim.RMSprop", {"settings": len(settings)})
+
+    return _run("rmsprop", body, verbose)
 
 
 def __getattr__(name):

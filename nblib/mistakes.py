@@ -11,8 +11,8 @@ students do.
 
 ``build(correct)`` takes the namespace of the correct pieces (the notebook's cells,
 run) and returns the wrong piece. Where ``says`` is given, the self-check itself runs
-the wrong piece beside the student's and, if they match, says ``says``: the words
-of a mistake are then written once.
+the wrong piece beside the student's and, if they match, says ``says`` (RMSprop's
+check does): the words of a mistake are then written once.
 """
 from __future__ import annotations
 
@@ -447,6 +447,63 @@ TRAIN_EPOCH = [
             "not shuffled"),
     Mistake("drops the last, smaller batch", _loop(last_batch=False), "last, smaller batch"),
     Mistake("sets the learning rate of the next step", _loop(lr_ahead=True), "one step ahead"),
+]
+
+
+# ----------------------------------------------------------------------------- RMSprop
+def _rmsprop(no_sqrt=False, eps_inside=False, swapped=False, shared=False, corrected=False):
+    """A wrong RMSprop; it needs no correct piece (``build(None)`` works), so that the
+    check can run it beside the student's."""
+    def build(ns):
+        class RMSprop:
+            def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8):
+                self.params = list(params)
+                self.lr, self.alpha, self.eps = lr, alpha, eps
+                self.state = {p: {} for p in self.params}
+                self.one_for_all = {}
+
+            def step(self):
+                for p in self.params:
+                    state = self.one_for_all if shared else self.state[p]
+                    if not state:
+                        state.update(square_avg=np.zeros_like(p.value), t=0)
+                    a = 1 - self.alpha if swapped else self.alpha
+                    g = p.grad
+                    state["t"] += 1
+                    state["square_avg"] = a * state["square_avg"] + (1 - a) * g * g
+                    v = state["square_avg"]
+                    if corrected:
+                        v = v / (1 - self.alpha ** state["t"])
+                    if no_sqrt:
+                        denom = v + self.eps
+                    elif eps_inside:
+                        denom = np.sqrt(v + self.eps)
+                    else:
+                        denom = np.sqrt(v) + self.eps
+                    p.value -= self.lr * g / denom
+        return RMSprop
+    return build
+
+
+RMSPROP = [
+    Mistake("divides by the square average itself, without the square root",
+            _rmsprop(no_sqrt=True), "without the square root",
+            "divides by v + eps, without the square root: the step is g / (sqrt(v) + eps)"),
+    Mistake("adds eps inside the square root", _rmsprop(eps_inside=True),
+            "eps inside the square root",
+            "puts eps inside the square root: torch adds it after, g / (sqrt(v) + eps)"),
+    Mistake("swaps alpha and 1 - alpha in the moving average", _rmsprop(swapped=True),
+            "swaps alpha and 1 - alpha",
+            "swaps alpha and 1 - alpha: alpha weights the old average, "
+            "v = alpha * v + (1 - alpha) * g**2"),
+    Mistake("keeps one square average for all the Params", _rmsprop(shared=True),
+            "one per Param",
+            "shares one square average between the Params: keep one per Param, "
+            "in self.state[p]"),
+    Mistake("divides v by 1 - alpha**t, as Adam corrects its bias", _rmsprop(corrected=True),
+            "bias correction",
+            "divides v by (1 - alpha**t), Adam's bias correction: torch's RMSprop has none, "
+            "v simply starts at 0"),
 ]
 
 

@@ -1,4 +1,4 @@
-"""Optimizers with the update rules of ``torch.optim``: SGD, Adam and AdamW.
+"""Optimizers with the update rules of ``torch.optim``: SGD, Adam, AdamW and RMSprop.
 
 As in PyTorch, an optimizer holds ``param_groups``, a list of dicts, each with
 its ``"params"`` and its options (``"lr"``, ``"weight_decay"``, ...), and
@@ -190,6 +190,52 @@ class AdamW(Adam):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
         super().__init__(params, lr, betas, eps, weight_decay)
+
+
+class RMSprop(Optimizer):
+    """RMSprop, as ``torch.optim.RMSprop`` (not centered): a step size per weight.
+
+    For each Param w with gradient g:
+
+        g = g + weight_decay * w                  (L2 penalty, in the gradient)
+        v = alpha v + (1 - alpha) g^2             (moving average of g^2, from 0)
+        buf = momentum buf + g / (sqrt(v) + eps)  if momentum  else  buf = g / (sqrt(v) + eps)
+        w = w - lr buf
+
+    Adam is this with momentum on g itself (its m) and a bias correction of both
+    averages; RMSprop keeps no step count, so its first steps are large (v starts at 0).
+    """
+
+    option_specs = dict(lr=positive, alpha=unit_interval, eps=positive,
+                        weight_decay=nonnegative, momentum=unit_interval)
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0):
+        super().__init__(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                         momentum=momentum)
+
+    def step(self):
+        """Move every Param that has a gradient one step, in place (the rule above)."""
+        for group in self.param_groups:
+            lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+            weight_decay, momentum = group["weight_decay"], group["momentum"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g, state = p.grad, self.state[p]
+                if weight_decay:
+                    g = g + weight_decay * p.value
+                if not state:
+                    state["square_avg"] = np.zeros_like(p.value)
+                v = state["square_avg"]
+                v *= alpha
+                v += (1 - alpha) * g * g                     # v = alpha v + (1 - alpha) g^2
+                step = g / (np.sqrt(v) + eps)                # eps after the square root
+                if momentum:
+                    buf = state.setdefault("momentum_buffer", np.zeros_like(p.value))
+                    buf *= momentum
+                    buf += step                              # buf = momentum buf + step
+                    step = buf
+                p.value -= lr * step
 
 
 def weight_decay_groups(params, weight_decay):

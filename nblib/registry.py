@@ -24,7 +24,7 @@ from .dropout import Dropout
 from .linear import Linear
 from .loss import bce_with_logits
 from .norm import BatchNorm, LayerNorm
-from .optim import SGD, Adam
+from .optim import SGD, Adam, RMSprop
 from .schedules import WarmupCosine
 from .training import train_epoch
 
@@ -163,6 +163,12 @@ EXERCISES = {
         objective="inverted dropout with its gradient check; how much dropout this data needs",
         rubric="training mask and scaling 1, backward and evaluation 1",
         session=_HOMEWORK, mistakes=tuple(mistakes.EX_DROPOUT)),
+    "ex_rmsprop": _task(
+        _05, "MyRMSprop", checks.rmsprop, RMSprop, 2,
+        objective="RMSprop, the bridge between momentum and Adam: a step size per weight "
+                  "from a moving average of g², one state per Param",
+        rubric="moving average of g² per Param 1, step g / (sqrt(v) + eps) 1",
+        session=_HOMEWORK, mistakes=tuple(mistakes.RMSPROP)),
 }
 """The exercises of 05_exercises, by task id (the nbgrader grade_id of the answer cell),
 in the order of the page."""

@@ -7,8 +7,9 @@
 - every self-check PASSES on the notebook's solutions, FAILS with a message (never an
   exception) on nbgrader's starters and on every usual mistake of the registry
   (``nblib.registry.EXERCISES``, from ``nblib.mistakes``), stops a loop within its time
-  limit, and runs on other inputs for a hidden seed.
-
+  limit, and runs on other inputs for a hidden seed;
+- the reference of the RMSprop exercise, ``nblib.optim.RMSprop``, agrees with
+  ``torch.optim.RMSprop`` step by step (torch is a test-only reference).
 
 The student edition and the release are tested in test_student_edition.py and
 test_grading.py.
@@ -99,7 +100,7 @@ def test_notebook_is_committed_without_outputs(teacher):
 def test_every_exercise_is_an_nbgrader_task(teacher):
     md = "\n".join(c.source for c in teacher.cells if c.cell_type == "markdown")
     labels = re.findall(r"````\{exercise\}[^\n]*\n:label: (\S+)", md)
-    assert len(labels) == len(CHECK_NAMES) == 6
+    assert len(labels) == len(CHECK_NAMES) == 7
     for label in labels:
         assert re.search(r"```\{solution-start\} " + re.escape(label) + r"\n:class: dropdown", md)
     answers = _answer_cells(teacher)
@@ -126,7 +127,7 @@ def test_every_exercise_is_an_nbgrader_task(teacher):
         assert all(line.startswith("#") for line in visible.splitlines())
         assert hidden == (f'from nblib.grading import grade\ngrade("{task_id}", {task.name})\n'
                           "### END HIDDEN TESTS")
-    assert sum(t.points for t in checks.EXERCISES.values()) == 12
+    assert sum(t.points for t in checks.EXERCISES.values()) == 14
     assert checks.EXERCISES is registry.EXERCISES
 
 
@@ -289,11 +290,80 @@ def test_warmup_cosine_names_the_step_and_phase(solutions):
     assert not r.passed and "after the end" in r.message and "min_lr" in r.message
 
 
+# ----------------------------------------------------------------------------- RMSprop
+def test_rmsprop_names_each_mistake_from_the_catalogue_it_shares_with_the_guide():
+    """The check's words for a mistake are the catalogue's ``says``: written once."""
+    from nblib import mistakes
+
+    assert registry.EXERCISES["ex_rmsprop"].mistakes == tuple(mistakes.RMSPROP)
+    for mistake in mistakes.RMSPROP:
+        result = checks.rmsprop(mistake.build(None), verbose=False)
+        assert not result.passed and mistake.says in result.message, result.message
+        assert mistake.words in mistake.says
+
+
+def test_rmsprop_fails_nan_weights_and_a_missing_step(solutions):
+    class NaNRMSprop(solutions["ex_rmsprop"]):
+        def step(self):
+            super().step()
+            for p in self.params:
+                p.value[...] = np.nan
+
+    class Lazy(solutions["ex_rmsprop"]):
+        def step(self):
+            pass
+
+    r = checks.rmsprop(NaNRMSprop, verbose=False)
+    assert not r.passed and "NaN or inf" in r.message, r.message
+    r = checks.rmsprop(Lazy, verbose=False)
+    assert not r.passed and "at step 1" in r.message, r.message
+
+
+def _torch_rmsprop_steps(options, w0, grads, lrs):
+    torch = pytest.importorskip("torch")
+    params = [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in w0]
+    opt = torch.optim.RMSprop(params, **options)
+    out = []
+    for g, lr in zip(grads, lrs):
+        for group in opt.param_groups:
+            group["lr"] = lr
+        for p, gp in zip(params, g):
+            p.grad = torch.tensor(gp, dtype=torch.float64)
+        opt.step()
+        out.append(np.concatenate([p.detach().numpy().ravel() for p in params]))
+    return out
+
+
+@pytest.mark.parametrize("options", [
+    dict(lr=0.01), dict(lr=0.01, alpha=0.9, eps=1e-3), dict(lr=0.01, momentum=0.9),
+    dict(lr=0.01, weight_decay=0.1), dict(lr=0.02, alpha=0.5, eps=1e-6, momentum=0.5,
+                                            weight_decay=0.01)])
+def test_nblibs_rmsprop_agrees_with_torch(options):
+    """``nblib.optim.RMSprop`` (the exercise's reference) is ``torch.optim.RMSprop``."""
+    rng = np.random.default_rng(5)
+    w0 = (rng.normal(size=(3, 4)), rng.normal(size=5))
+    grads = [(rng.normal(size=(3, 4)) * np.logspace(-3, 0, 12).reshape(3, 4),
+              100 * rng.normal(size=5)) for _ in range(8)]
+    lrs = [options["lr"] * f for f in (1, 1, 0.5, 0.5, 0.2, 2, 1, 0.1)]
+    want = _torch_rmsprop_steps(options, w0, grads, lrs)
+    got = selfcheck.trajectory(nblib.optim.RMSprop, options, w0, grads, lrs, student=False)
+    step, diff = selfcheck.first_difference(got, want, 1e-12)
+    assert step is None, (step, diff)
+    # and it is not trivially equal: a wrong eps placement differs from torch
+    wrong = selfcheck.trajectory(registry.EXERCISES["ex_rmsprop"].mistakes[1].build(None),
+                                 {k: v for k, v in options.items()
+                                  if k in ("lr", "alpha", "eps")}, w0, grads, lrs,
+                                 student=False)
+    assert selfcheck.first_difference(wrong, want, 1e-12)[0] is not None
+
+
 def test_checks_reject_the_wrong_kind_of_argument(solutions):
     with pytest.raises(TypeError, match="cls must be a class.*not an instance"):
         checks.layernorm(solutions["ex_layernorm"](3))
     with pytest.raises(TypeError, match="cls must be a class"):
         checks.dropout("MyDropout")
+    with pytest.raises(TypeError, match="cls must be a class"):
+        checks.rmsprop(solutions["ex_rmsprop"]([Param(np.zeros(2))]))
     for check, name in ((checks.adam_l2, "step_fn"), (checks.best_hidden_size, "choose_fn"),
                         (checks.sgd_momentum, "step_fn"), (checks.warmup_cosine, "schedule_fn")):
         with pytest.raises(TypeError, match=f"{name} must be a function"):

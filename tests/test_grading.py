@@ -263,7 +263,7 @@ MyLayerNorm = nblib.LayerNorm
 
 # and make every visible check say PASS
 for _name in ("layernorm", "adam_l2", "best_hidden_size", "sgd_momentum", "warmup_cosine",
-              "dropout"):
+              "dropout", "rmsprop"):
     setattr(nblib.checks, _name, lambda *a, **k: print("PASS") or nblib.checks.CheckResult(
         "x", True, "PASS"))
 nblib.LayerNorm.forward = lambda self, x: x
@@ -298,6 +298,9 @@ def warmup_cosine(step, lr, total_steps, warmup_steps=0, min_lr=0.0):
     "ex_dropout": '''\
 class MyDropout(nblib.Dropout):
     pass
+''',
+    "ex_rmsprop": '''\
+MyRMSprop = nblib.optim.RMSprop
 ''',
 }
 
@@ -439,14 +442,14 @@ def test_autograde_blank_zero_correct_full(course):
     for task_id, points in POINTS.items():
         assert course.points["blank", task_id] == 0
         assert course.points["correct", task_id] == points
-    assert _total(course, "correct") == sum(POINTS.values()) == 12
+    assert _total(course, "correct") == sum(POINTS.values()) == 14
 
 
 def test_autograde_each_mistake_costs_its_task_only(course):
     for task_id, points in POINTS.items():
         assert course.points["buggy", task_id] == (0 if task_id in ("ex_layernorm", LOOPING)
                                                    else points), task_id
-    assert 0 < _total(course, "buggy") == 12 - POINTS["ex_layernorm"] - POINTS[LOOPING]
+    assert 0 < _total(course, "buggy") == 14 - POINTS["ex_layernorm"] - POINTS[LOOPING]
 
 
 def test_autograde_gamed_scores_zero_on_every_gamed_task(course):
@@ -480,7 +483,7 @@ def test_a_looping_submission_is_cut_off_and_the_batch_goes_on(course):
     for task_id in ("ex_warmup_cosine", "ex_dropout"):
         assert course.points["buggy", task_id] == POINTS[task_id]
     # and so is the student graded after it, in the same batch
-    assert _total(course, "correct") == 12
+    assert _total(course, "correct") == 14
     assert TASK_TIMEOUT <= course.per_student["buggy"] < TASK_TIMEOUT + 60
 
 

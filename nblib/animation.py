@@ -11,6 +11,7 @@ with no Python behind the page.
 from __future__ import annotations
 
 import re
+from html import escape
 
 import numpy as np
 
@@ -156,12 +157,17 @@ def animate_boundary(recorder, X=None, y=None, ax=None, *, interval=150):
         ax.set_title(_frame_title(recorder, i), fontsize="medium")
         return [image]
 
-    return FuncAnimation(ax.figure, draw, frames=len(recorder), interval=interval,
+    anim = FuncAnimation(ax.figure, draw, frames=len(recorder), interval=interval,
                          repeat=True)
+    # what animation_html writes as the player's alt text (for a screen reader)
+    anim.alt_text = (f"The decision boundary (the 0.5 contour of the predicted probability) "
+                     f"over the two spirals, at {len(recorder)} snapshots from epoch "
+                     f"{recorder.epochs[0]} to epoch {recorder.epochs[-1]}")
+    return anim
 
 
 def animation_html(anim, *, fps=8, frame_format="jpeg", quality=85, default_mode="loop",
-                   embed_limit_mb=20.0):
+                   embed_limit_mb=20.0, alt=None):
     """A self-contained HTML player of ``anim``: ``anim.to_jshtml()`` with a choice of frames.
 
     ``to_jshtml`` embeds every frame as a PNG; a smooth colour map compresses
@@ -173,7 +179,9 @@ def animation_html(anim, *, fps=8, frame_format="jpeg", quality=85, default_mode
     - fps: frames per second (> 0); frame_format: "jpeg" or "png"
     - quality: JPEG quality, 1..95; default_mode: "loop", "once" or "reflect"
     - embed_limit_mb: frames beyond this many megabytes are dropped (with a warning)
-    Returns the HTML as a string.
+    - alt: what the frames show, for a screen reader (default: ``anim.alt_text``, which
+      ``animate_boundary`` sets, else "an animation of N frames")
+    Returns the HTML as a string: the frame has that alt text, the frame slider is named.
     """
     from pathlib import Path
     from tempfile import TemporaryDirectory
@@ -190,6 +198,10 @@ def animation_html(anim, *, fps=8, frame_format="jpeg", quality=85, default_mode
         raise ValueError(f"default_mode must be 'loop', 'once' or 'reflect', got {default_mode!r}")
     embed_limit_mb = check_float(embed_limit_mb, "embed_limit_mb", minimum=0.0,
                                  min_inclusive=False)
+    if alt is None:
+        alt = getattr(anim, "alt_text", None) or "an animation"
+    if not isinstance(alt, str) or not alt.strip():
+        raise TypeError(f"alt must be a non-empty str, got {alt!r}")
     writer = HTMLWriter(fps=fps, embed_frames=True, default_mode=default_mode,
                         embed_limit=embed_limit_mb)
     writer.frame_format = frame_format   # instead of rcParams["animation.frame_format"]
@@ -200,4 +212,8 @@ def animation_html(anim, *, fps=8, frame_format="jpeg", quality=85, default_mode
         html = path.read_text()
     # matplotlib's player links Font Awesome from a CDN for its button icons: drop the
     # link so the page makes no request off the machine (the buttons keep their labels).
-    return re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^>]*>\s*', "", html)
+    html = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^>]*>\s*', "", html)
+    # The player's frame and slider have no text for a screen reader: name them.
+    html = re.sub(r'<img id="_anim_img', f'<img alt="{escape(alt)}" id="_anim_img', html, count=1)
+    return re.sub(r'<input id="_anim_slider',
+                  '<input aria-label="frame of the animation" id="_anim_slider', html, count=1)

@@ -498,9 +498,9 @@ class PlaygroundFigure:
         self._bayes.set_label(f"Bayes ceiling {bayes:.1%}")
         legends = [
             self._ax_acc.legend(handles=[*self._acc[:len(labels)], self._bayes],
-                                loc="lower right", fontsize="x-small", framealpha=1),
+                                loc="lower right", fontsize="small", framealpha=1),
             self._ax_loss.legend(handles=[self._train_loss], loc="upper right",
-                                 fontsize="x-small", framealpha=1)]
+                                 fontsize="small", framealpha=1)]
         canvas = self.figure.canvas
         canvas.draw()                            # (re-runs the constrained layout)
         self._background = canvas.copy_from_bbox(self.figure.bbox)

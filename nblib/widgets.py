@@ -28,6 +28,11 @@ import time
 from ._checks import check_float
 from .playground import PRESETS, Playground, PlaygroundFigure
 
+# Darker shades of ipywidgets' button styles, so that their white text reads at 4.5:1 or
+# more (WCAG AA): green 5.1:1, red 5.6:1, amber 5.0:1, teal 5.8:1.
+BUTTON_COLOURS = {"success": "#2e7d32", "danger": "#c62828", "warning": "#b45309",
+                  "info": "#00707a"}
+
 
 def playground(config=None, *, max_runs=4, threaded=True, max_fps=30.0):
     """The live playground for ``config`` (default: the book's recipe), ready to display.
@@ -109,6 +114,8 @@ class PlaygroundWidget:
 
         def button(label, icon, style, handler, tooltip):
             b = w.Button(description=label, icon=icon, button_style=style, tooltip=tooltip)
+            if style:       # ipywidgets' own shades hold white text at 2.2-3.7:1 only
+                b.style.button_color = BUTTON_COLOURS[style]
             b.add_class(f"nblib-pg-{label.lower().replace(' ', '-')}")
             b.on_click(lambda _: self._guarded(handler))
             return b
@@ -125,7 +132,9 @@ class PlaygroundWidget:
             name: button(name.capitalize(), "", "info",
                          lambda name=name: self._on_preset(name), preset.why)
             for name, preset in PRESETS.items()}
-        self.image = w.Image(format="png", layout=w.Layout(width="100%", max_width="840px"))
+        self.image = w.Image(format="png", layout=w.Layout(width="100%", max_width="840px"),
+                             tooltip="The playground's figure: the decision boundary with the "
+                                     "test points, the loss and the accuracy of every run")
         self.image.add_class("nblib-pg-plot")
         self.status = w.HTML()
         self.status.add_class("nblib-pg-status")

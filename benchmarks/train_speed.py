@@ -2,6 +2,8 @@
 
     python benchmarks/train_speed.py            # both recipes, best of 3 runs each (in turn)
     python benchmarks/train_speed.py --repeats 1 --recipes source --dtypes float64
+    python benchmarks/train_speed.py --no-torch --keep-freed-memory   # nblib, glibc tuned
+    python benchmarks/train_speed.py --eval-chunks   # evaluation in 96 kB chunks or one pass
 
 The load average is printed before and after: on a shared machine, trust a run
 only when it stays well below the number of cores.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import time
 
@@ -34,16 +37,20 @@ from nblib.config import (build_model, make_data, make_optimizer, make_schedule,
 
 
 def time_nblib(config):
-    """(seconds of training, History) for one nblib run."""
+    """(seconds of training, History, (CPU seconds, of which system, page faults)) for one
+    nblib run.  CPU time and page faults hardly depend on what else the machine runs."""
     X_train, X_test, y_train, y_test = make_data(config)
     model = build_model(config)
     optimizer = make_optimizer(config, model.parameters())
     schedule = make_schedule(config)
     rng = make_shuffle_rng(config)
-    start = time.perf_counter()
+    before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
     history = nblib.fit(model, optimizer, X_train, y_train, X_test, y_test, epochs=config.epochs,
                         batch_size=config.batch_size, schedule=schedule, rng=rng, progress=False)
-    return time.perf_counter() - start, history
+    seconds, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
+    system = after.ru_stime - before.ru_stime
+    usage = (after.ru_utime - before.ru_utime + system, system, after.ru_minflt - before.ru_minflt)
+    return seconds, history, usage
 
 
 def time_torch(config, threads=None):
@@ -146,24 +153,60 @@ def interleaved_best(runs, repeats):
     return best
 
 
+def time_eval_chunks(config, calls=300):
+    """Best time of evaluating the train and test sets (predict_logits), taking turns:
+    in nblib's chunks (``_chunk_rows``), in one pass, and in chunks of 256 rows."""
+    from nblib.training import _chunk_rows
+    X_train, X_test, _, _ = make_data(config)
+    model = build_model(config)
+    sizes = {f"chunks of {_chunk_rows(model)}": _chunk_rows(model), "one pass": len(X_train),
+             "chunks of 256": 256}
+    best = dict.fromkeys(sizes, float("inf"))
+    for _ in range(calls):
+        for label, rows in sizes.items():
+            start = time.perf_counter()
+            nblib.predict_logits(model, X_train, batch_size=rows)
+            nblib.predict_logits(model, X_test, batch_size=rows)
+            best[label] = min(best[label], time.perf_counter() - start)
+    return best
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs per measurement (best kept)")
     parser.add_argument("--recipes", default="source,book", help="comma-separated: source, book")
     parser.add_argument("--dtypes", default="float64,float32", help="comma-separated")
+    parser.add_argument("--no-torch", action="store_true", help="time nblib only")
+    parser.add_argument("--eval-chunks", action="store_true",
+                        help="time only the evaluation, in chunks and in one pass")
+    parser.add_argument("--keep-freed-memory", action="store_true",
+                        help="call nblib._memory.keep_freed_memory() first (glibc's mallopt)")
     args = parser.parse_args()
+    if args.keep_freed_memory:
+        from nblib._memory import keep_freed_memory
+        print("keep_freed_memory():", keep_freed_memory())
     every = {"source": ("source recipe", nblib.SpiralConfig.source()),
              "book": ("book recipe", nblib.SpiralConfig())}
     unknown = set(args.recipes.split(",")) - set(every)
     if unknown:
         parser.error(f"unknown recipe(s) {sorted(unknown)}; choose from {sorted(every)}")
     recipes = dict(every[r] for r in args.recipes.split(","))
+    if args.eval_chunks:
+        for name, config in recipes.items():
+            for dtype in args.dtypes.split(","):
+                best = time_eval_chunks(config.replace(dtype=dtype))
+                print(f"{name}, {dtype}: " + ", ".join(f"{label} {1e3 * t:.2f} ms"
+                                                       for label, t in best.items()), flush=True)
+        return
     try:
+        if args.no_torch:
+            raise ImportError
         import torch  # noqa: F401
         have_torch = True
     except ImportError:
         have_torch = False
-        print("PyTorch not installed: pip install torch==2.13.0 for the comparison")
+        if not args.no_torch:
+            print("PyTorch not installed: pip install torch==2.13.0 for the comparison")
     if have_torch:
         import torch
         default_threads = torch.get_num_threads()
@@ -182,11 +225,12 @@ def main():
             best = interleaved_best(runs, args.repeats)
             if have_torch:
                 torch.set_num_threads(default_threads)
-            t_np, hist = best.pop("nblib")
+            t_np, hist, (cpu, system, faults) = best.pop("nblib")
             t95 = hist.time_to_accuracy(0.95)
             reach = f"95% after {t95:.3f} s" if t95 is not None else "never above 95%"
             print(f"  {dtype}: nblib {t_np:6.3f} s (final test acc {hist.test_acc[-1]:.1%}, "
-                  f"{reach}, epoch {hist.epoch_to_accuracy(0.95)})", flush=True)
+                  f"{reach}, epoch {hist.epoch_to_accuracy(0.95)}); that run's CPU {cpu:.2f} s, "
+                  f"of which system {system:.2f} s, {faults} page faults", flush=True)
             for label, (t_pt, accs) in best.items():
                 print(f"           torch eager, {label}: {t_pt:6.3f} s "
                       f"(final test acc {accs[-1]:.1%})  ratio nblib/torch {t_np / t_pt:.2f}",

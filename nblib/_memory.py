@@ -11,6 +11,11 @@ in 120 epochs of the source recipe instead of 6,000, and 0.3 s of system time.
 ``keep_freed_memory`` asks malloc to keep 4 MB of free memory at the top of its heap and to
 serve blocks up to 32 MB from the heap.  It changes how much freed memory the process keeps,
 nothing else; with a C library other than glibc it does nothing.
+
+It changes the whole process, so nblib never calls it by itself: call it first, if at all.
+Measured on 2026-12-06 (CPU time of one ``fit``, three runs each, in turn): on the source
+recipe in float64 it saved about 0.8 s of 8 s (the system time of 398,000 page faults); on
+the book's recipe (float32, batches of 128) 0.05 s of 1.1 s, within the runs' spread.
 """
 from __future__ import annotations
 

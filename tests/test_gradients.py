@@ -275,3 +275,55 @@ def test_linear_gradients_by_hand():
     np.testing.assert_allclose(layer.weight.grad, dout.T @ x)
     np.testing.assert_allclose(layer.bias.grad, dout.sum(axis=0))
     np.testing.assert_allclose(dx, dout @ layer.weight.value)
+
+
+# --- what forward computes, where a gradient check cannot see it -----------------------------
+# (running statistics, dropout's mask and scale, the initial weights)
+
+def test_dropout_drops_p_of_the_units_and_scales_the_rest_by_one_over_one_minus_p():
+    p = 0.3
+    layer = Dropout(p, rng=np.random.default_rng(0))
+    x = np.ones((400, 50))
+    out = layer.forward(x)
+    assert set(np.unique(out)) == {0.0, 1 / (1 - p)}
+    assert abs(np.mean(out == 0) - p) < 0.01              # 20,000 units: sd 0.003
+    assert abs(out.mean() - 1.0) < 0.02                   # the expected activation is kept
+    dout = np.random.default_rng(1).normal(size=x.shape)
+    np.testing.assert_array_equal(layer.backward(dout), dout * out)   # the same mask
+
+
+def test_dropout_is_the_identity_in_evaluation_mode():
+    layer = Dropout(0.5, rng=np.random.default_rng(0)).eval()
+    x = np.random.default_rng(1).normal(size=(6, 4))
+    assert np.array_equal(layer.forward(x), x)
+    assert np.array_equal(layer.backward(x), x)
+
+
+def test_batchnorm_running_statistics_follow_pytorchs_rule():
+    """running = (1 - momentum) running + momentum batch, with the unbiased batch variance."""
+    rng = np.random.default_rng(0)
+    bn = BatchNorm(3, momentum=0.2)
+    mean, var = np.zeros(3), np.ones(3)
+    for _ in range(3):
+        x = rng.normal(2.0, 3.0, (5, 3))
+        bn.forward(x)
+        mean = 0.8 * mean + 0.2 * x.mean(axis=0)
+        var = 0.8 * var + 0.2 * x.var(axis=0, ddof=1)
+    np.testing.assert_allclose(bn.running_mean, mean, rtol=1e-12)
+    np.testing.assert_allclose(bn.running_var, var, rtol=1e-12)
+    bn.eval()
+    before = bn.running_mean.copy(), bn.running_var.copy()
+    x = rng.normal(size=(4, 3))
+    np.testing.assert_allclose(bn.forward(x), (x - mean) / np.sqrt(var + bn.eps), rtol=1e-12)
+    assert np.array_equal(bn.running_mean, before[0])      # evaluation leaves them alone
+    assert np.array_equal(bn.running_var, before[1])
+
+
+def test_linear_starts_with_he_initialisation():
+    """weight ~ N(0, 2 / in_features), bias = 0: checked on 80,000 weights (sd of the
+    estimated variance about 0.5%)."""
+    layer = Linear(400, 200, rng=np.random.default_rng(0))
+    w = layer.weight.value
+    assert w.shape == (200, 400) and np.all(layer.bias.value == 0)
+    assert abs(w.mean()) < 0.002
+    assert abs(w.var() / (2 / 400) - 1) < 0.02

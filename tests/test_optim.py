@@ -112,11 +112,28 @@ def test_sgd_momentum_by_hand():
     np.testing.assert_allclose(p.value, -lr * g * sum(bufs), rtol=1e-15)
 
 
+def test_sgd_nesterov_and_weight_decay_by_hand():
+    """Nesterov: the step is g + mu * buf, with buf = mu * buf + g and g = grad + wd * w."""
+    mu, lr, wd = 0.5, 0.1, 0.2
+    p = Param(np.array([1.0, -1.0]))
+    opt = SGD([p], lr, momentum=mu, nesterov=True, weight_decay=wd)
+    w, buf = p.value.copy(), None
+    for grad in (np.array([1.0, 2.0]), np.array([-3.0, 0.5])):
+        p.grad = grad
+        opt.step()
+        g = grad + wd * w
+        buf = g if buf is None else mu * buf + g
+        w = w - lr * (g + mu * buf)
+        np.testing.assert_allclose(p.value, w, rtol=1e-15)
+
+
 def test_weight_decay_with_a_zero_gradient_shrinks_the_weights():
     w0 = np.array([[1.0, -2.0]])
     for opt_cls, kwargs, expected in [
         (SGD, {}, w0 * (1 - 0.1 * 0.5)),                     # w -= lr * wd * w
         (AdamW, {}, w0 * (1 - 0.1 * 0.5)),                   # decoupled: the same shrink
+        # Adam's L2 enters g = wd * w: its first step is lr * g / (|g| + eps), against w's sign
+        (Adam, {}, w0 - 0.1 * (0.5 * w0) / (np.abs(0.5 * w0) + 1e-8)),
     ]:
         p = Param(w0.copy())
         p.grad = np.zeros_like(w0)

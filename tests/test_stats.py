@@ -99,6 +99,17 @@ def test_fresh_sample_is_the_generator_and_bayes_accuracys_points():
     assert not np.allclose(X, X2)
 
 
+def test_fresh_sample_labels_each_point_by_the_arm_of_its_centre():
+    """Without noise every point is a centre; the two arms share only their start, the
+    origin, so points there come from either arm, half of them each."""
+    X, y = fresh_sample(4000, n=2, noise=0.0, seed=1)     # centres: (0, 0), (1, 0) and (-1, 0)
+    X = np.round(X, 12) + 0.0                             # -0.0 and 4.9e-16 as 0
+    assert set(map(tuple, X[y == 0].tolist())) == {(0.0, 0.0), (1.0, 0.0)}
+    assert set(map(tuple, X[y == 1].tolist())) == {(0.0, 0.0), (-1.0, 0.0)}
+    at_origin = y[np.all(X == 0.0, axis=1)]
+    assert abs(at_origin.mean() - 0.5) < 0.05            # about 2000 points: sd 0.011
+
+
 def test_fresh_sample_rejects_bad_input():
     with pytest.raises(ValueError, match="samples must be >= 1"):
         fresh_sample(0)

@@ -449,3 +449,11 @@ def test_fit_evaluates_each_set_on_its_own_data():
             batch_size=8, rng=np.random.default_rng(0), progress=False)
     assert (h.train_loss[-1], h.train_acc[-1]) == evaluate(model, X[8:], y[8:])
     assert (h.test_loss[-1], h.test_acc[-1]) == evaluate(model, X_test, y_test)
+
+
+def test_history_first_epoch_and_time_above_a_target():
+    h = nblib.History(test_acc=[0.5, 0.95, 0.96, 0.99], seconds=[0.1, 0.2, 0.3, 0.4])
+    assert h.epochs == 4
+    assert h.epoch_to_accuracy(0.95) == 3 and h.time_to_accuracy(0.95) == 0.3   # strictly above
+    assert h.epoch_to_accuracy(0.4) == 1 and h.time_to_accuracy(0.4) == 0.1     # 1-based
+    assert h.epoch_to_accuracy(0.99) is None and h.time_to_accuracy(0.99) is None

@@ -228,6 +228,24 @@ def test_nblib_trains_with_numpy_and_matplotlib_only():
     assert "training: 2/2" in proc.stderr
 
 
+def test_import_nblib_leaves_the_process_alone():
+    """No process-wide side effect at import: glibc's malloc keeps its settings (nblib's
+    ``keep_freed_memory`` is an explicit opt-in), and nothing sets NumPy's print or error
+    state or seeds its global generator."""
+    code = textwrap.dedent("""
+        import sys
+        import numpy as np
+        before = (np.geterr(), np.get_printoptions(), np.random.get_state()[1].tolist())
+        import nblib
+        assert "nblib._memory" not in sys.modules, "import nblib loaded _memory"
+        assert (np.geterr(), np.get_printoptions(), np.random.get_state()[1].tolist()) == before
+        print("untouched")
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0 and proc.stdout == "untouched\n", proc.stderr
+
+
 def test_float32_trains_and_stays_float32():
     cfg = SpiralConfig(dtype="float32", epochs=30, **PINNED)
     result = train_spirals(cfg, progress=False)

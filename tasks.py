@@ -8,23 +8,21 @@ Standard library only: runs with any Python 3.11+ on a fresh machine.
     python3 tasks.py test [ARGS...]   # set up .venv + test extras, run pytest ARGS
     python3 tasks.py student OUTDIR   # write the student edition of the notebooks
     python3 tasks.py site T S OUT     # the Pages site from a teacher (T) and student (S) build
-    python3 tasks.py execute [--jobs=N] SOURCE OUT ...   # step 1 of a build (below)
+    python3 tasks.py execute SOURCE OUT [SOURCE OUT ...]   # step 1 of a build (below)
 
-Every build, into a clean OUT, has two steps:
-1. `tasks.py execute SOURCE OUT` (`execute_command`, run by .venv's Python) executes every
-   notebook of the book, one per core (up to 4: two here), as myst-nb's cache mode executes one,
-   into the build's cache OUT/_build/.jupyter_cache (and a copy in OUT/_build/executed/);
-2. `jupyter-book build SOURCE -W -n --keep-going --path-output OUT` (`book_build_command`)
-   renders the book from that cache (`execute_notebooks: cache`): no notebook runs twice.
-It ends with one line per notebook and its execution time (`notebook_summary`). The tests
-build both editions the same way, once per session (tests/conftest.py); a notebook whose code
-is the same in both editions is executed once for both.
+Paths are relative to the current folder. Every build, into a clean OUT, has two steps:
+1. `tasks.py execute SOURCE OUT` (run by .venv's Python) executes the notebooks of SOURCE's
+   _toc.yml with jupyter-cache's parallel executor (one per core) into the build's cache
+   OUT/_build/.jupyter_cache, and writes OUT/_build/execution.json (each notebook: ok or
+   failed, seconds) and the executed copies in OUT/_build/executed/;
+2. `jupyter-book build SOURCE -W -n --keep-going --path-output OUT` renders the book from
+   that cache (`execute_notebooks: cache`): no notebook runs twice.
+Ctrl+C or SIGTERM stops a build and every process it started (kernels included).
 
-Environment setup (every command): create .venv if missing, then
-`pip install -r requirements.txt` and `pip install -e .`. A stamp file in .venv records a
-hash of requirements.txt, pyproject.toml and the Python version; while it matches, the
-reinstall is skipped. `test` also installs torch==2.13.0 (a test-only reference) and
-Debian's Chromium for the browser tests (when running as root).
+Environment setup (every command): create .venv (or repair one left without pip), then
+`pip install -r requirements.txt` and `pip install -e .`, skipped while a stamp in .venv
+(a hash of requirements.txt, pyproject.toml and the Python version) matches. `test` also
+installs torch==2.13.0 (a test-only reference) and Debian's Chromium (when run as root).
 
 Environment variables: BOOK_CHROMIUM (browser for the browser tests, default
 /usr/bin/chromium), TORCH_INDEX_URL (extra index for the torch install only), CI (if set,
@@ -34,12 +32,15 @@ a browser that cannot be installed is an error instead of a skip).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-import re
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import NoReturn
 
@@ -49,12 +50,15 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 BUILD = ROOT / "_build"
 BUILD_STUDENT = ROOT / "_build_student"
+OUTPUT_MARK = ".written-by-tasks-py"   # in a _build/ this tool made (and so may empty)
+EXECUTED_DIR = "executed"              # OUT/_build/executed/<docname>.ipynb
+STATUS_FILE = "execution.json"         # OUT/_build/execution.json: the build status
+GROUP_VAR = "TASKS_PY_GROUP"           # marks every process of one build (kernels included)
 
 # Exactly this version: pip takes the CPU wheel from local disk on the build machines. A bare
 # "torch" (or a newer version) would download a multi-GB CUDA build.
 TORCH = "torch==2.13.0"
 CHROMIUM = Path(os.environ.get("BOOK_CHROMIUM", "/usr/bin/chromium"))
-
 MIN_PYTHON = (3, 11)
 
 
@@ -67,24 +71,13 @@ def die(msg: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
-def run(cmd: list[str | Path], **kw) -> int:
-    """Run a command from the repository root, echoing it; return its exit code."""
-    shown = " ".join(str(c) for c in cmd)
-    say(f"$ {shown}")
-    return subprocess.run([str(c) for c in cmd], cwd=ROOT, env=child_env(), **kw).returncode
-
-
-def run_or_die(cmd: list[str | Path]) -> None:
-    rc = run(cmd)
-    if rc != 0:
-        die(f"command failed with exit code {rc}: {' '.join(str(c) for c in cmd)}", rc)
-
-
-def child_env() -> dict[str, str]:
+def child_env(group: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["VIRTUAL_ENV"] = str(VENV)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env.pop("PYTHONHOME", None)
+    if group:
+        env[GROUP_VAR] = group
     # Playwright must never try to download a browser: the tests use Debian's Chromium.
     env["PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD"] = "1"
     # NumPy's OpenBLAS is no faster with 2 threads on this model's small products, and erratic.
@@ -92,6 +85,105 @@ def child_env() -> dict[str, str]:
     # Do NOT set MPLBACKEND here: it would override the inline backend in the notebook
     # kernels and the book would lose its figures.
     return env
+
+
+# ----------------------------------------------------------------------------- processes
+class Stopped(Exception):
+    """SIGINT or SIGTERM arrived while a command ran."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_stopped(signum, frame):
+    raise Stopped(signum)
+
+
+def _ancestors() -> set[int]:
+    pids, pid = {os.getpid()}, os.getpid()
+    while pid > 1:
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+        pids.add(pid)
+    return pids
+
+
+def stop_marked(group: str, grace: float = 5.0) -> None:
+    """End every process whose environment carries GROUP_VAR=group (Linux: /proc), this
+    process and its ancestors excepted: SIGTERM, then SIGKILL after ``grace`` seconds.
+    Kernels start in a session of their own, so a process-group signal misses them."""
+    needle, skip = f"{GROUP_VAR}={group}\0".encode(), _ancestors()
+
+    def marked():
+        found = []
+        for entry in Path("/proc").glob("[0-9]*") if Path("/proc").is_dir() else []:
+            try:
+                if int(entry.name) not in skip and needle in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except (OSError, ValueError):
+                continue
+        return found
+
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 2.0)):
+        pids = marked()
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+        deadline = time.monotonic() + wait
+        while pids and time.monotonic() < deadline:
+            time.sleep(0.1)
+            pids = marked()
+        if not pids:
+            return
+
+
+def run(cmd: list, *, capture: bool = False, cwd: Path = ROOT) -> tuple[int, str]:
+    """Run ``cmd`` (echoed, its output shown as it comes) in a process group of its own;
+    return (exit code, output if ``capture``). On SIGINT (Ctrl+C) or SIGTERM, stop the
+    command and everything it started, then exit 130 / 143."""
+    cmd = [str(c) for c in cmd]
+    say("$ " + " ".join(cmd))
+    group = uuid.uuid4().hex
+    previous = {s: signal.signal(s, _raise_stopped) for s in (signal.SIGINT, signal.SIGTERM)}
+    proc, log = None, []
+    try:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=child_env(group), start_new_session=True,
+                                stdout=subprocess.PIPE if capture else None,
+                                stderr=subprocess.STDOUT if capture else None,
+                                text=True, errors="replace")
+        for line in proc.stdout if capture else ():
+            print(line, end="", flush=True)
+            log.append(line)
+        return proc.wait(), "".join(log)
+    except Stopped as stop:
+        say(f"{stop}: stopping {cmd[0]} and every process it started")
+        if proc is not None:
+            try:
+                os.killpg(proc.pid, stop.signum)    # Ctrl+C: SIGINT, as the terminal would
+            except OSError:
+                pass
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        stop_marked(group)
+        say("stopped")
+        sys.exit(128 + stop.signum)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run_or_die(cmd: list) -> None:
+    rc, _ = run(cmd)
+    if rc != 0:
+        die(f"command failed with exit code {rc}: {' '.join(str(c) for c in cmd)}", rc)
 
 
 # ----------------------------------------------------------------------------- environment
@@ -106,18 +198,30 @@ def _stamp_ok(stamp: Path, digest: str) -> bool:
     return stamp.is_file() and stamp.read_text().strip() == digest
 
 
+def _has_pip(python: Path) -> bool:
+    return python.exists() and subprocess.run([python, "-m", "pip", "--version"],
+                                              capture_output=True).returncode == 0
+
+
+def make_venv(venv: Path = VENV) -> None:
+    """Create ``venv``, or complete one a cut-off run left without pip: `python -m venv` on
+    an existing folder keeps what is there and installs what is missing (ensurepip, offline)."""
+    python = venv / PY.relative_to(VENV)
+    if _has_pip(python):
+        return
+    say(("repairing" if venv.exists() else "creating") + f" {venv} with {sys.executable}")
+    rc = subprocess.run([sys.executable, "-m", "venv", str(venv)]).returncode
+    if rc != 0 or not _has_pip(python):
+        die(f"could not create the virtual environment {venv} (on Debian/Ubuntu: apt-get "
+            "install python3-venv); or remove it and run again")
+
+
 def ensure_venv() -> None:
     if sys.version_info < MIN_PYTHON:
         die(f"Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]}+ is required (this is {sys.version.split()[0]})")
     if not PY.exists():
-        say(f"creating {VENV.relative_to(ROOT)} with {sys.executable}")
-        # `python -m venv` rather than the venv module: same result, and its errors are clearer
-        rc = subprocess.run([sys.executable, "-m", "venv", str(VENV)]).returncode
-        if rc != 0 or not PY.exists():
-            die("could not create the virtual environment (on Debian/Ubuntu: apt-get install python3-venv)")
-
-    req = ROOT / "requirements.txt"
-    pyproject = ROOT / "pyproject.toml"
+        make_venv()
+    req, pyproject = ROOT / "requirements.txt", ROOT / "pyproject.toml"
     pyver = subprocess.run([PY, "-c", "import sys; print(sys.version)"], capture_output=True,
                            text=True).stdout.encode()
     digest = _digest(req.read_bytes(), pyproject.read_bytes(), pyver)
@@ -125,6 +229,7 @@ def ensure_venv() -> None:
     if _stamp_ok(stamp, digest):
         say("environment up to date (requirements.txt and pyproject.toml unchanged)")
         return
+    make_venv()                       # a .venv left without pip is repaired before installing
     t0 = time.monotonic()
     run_or_die([PY, "-m", "pip", "install", "--disable-pip-version-check", "-r", req])
     run_or_die([PY, "-m", "pip", "install", "--disable-pip-version-check", "-e", ROOT])
@@ -183,224 +288,188 @@ def student_edition_command(source_dir: Path, python: Path | None = None) -> lis
     return [str(python or PY), str(ROOT / "teacher" / "student_edition.py"), str(source_dir)]
 
 
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
-# One line per notebook execution: cmd_execute's "[tasks] <path>.ipynb: executed in 8.5 s" or
-# "... execution FAILED", and myst-nb's own, should it execute one itself (it does when the
-# cache has no outputs for it): "<path>.ipynb: Executed notebook in 8.55 seconds [mystnb]" or
-# "<path>.ipynb: WARNING: Executing notebook failed: CellExecutionError".
-EXECUTED = re.compile(r"^(?:\[tasks\] )?(?P<path>\S+)\.ipynb: (?:WARNING: )?(?:"
-                      r"(?:executed in |Executed notebook in )(?P<seconds>[\d.]+) s"
-                      r"(?P<shared> \(the same notebook as)?"
-                      r"|(?P<failed>execution FAILED|Executing notebook failed))")
+def execute_command(pairs: list[tuple[Path, Path]], python: Path | None = None) -> list[str]:
+    """Execute the notebooks of each (SOURCE, OUT) pair into OUT's cache (``cmd_execute``)."""
+    return [str(python or PY), str(ROOT / "tasks.py"), "execute",
+            *(str(Path(p).resolve()) for pair in pairs for p in pair)]
 
 
-def notebook_runs(log: str, source: Path, shared: bool = True) -> list[tuple[str, float | None]]:
-    """(docname, execution seconds or None if it failed) for each execution of a notebook
-    under ``source`` in a build log, in order: a notebook executed twice appears twice.
-    ``shared=False`` leaves out the notebooks executed once for several books."""
-    runs = []
-    source = source.resolve()
-    for line in ANSI.sub("", log).splitlines():
-        m = EXECUTED.match(line.strip())
-        if m and Path(m["path"]).is_relative_to(source) and (shared or not m["shared"]):
-            docname = Path(m["path"]).relative_to(source).as_posix()
-            runs.append((docname, None if m["failed"] else float(m["seconds"])))
-    return runs
+def read_status(out: Path) -> list[dict]:
+    """The build status ``tasks.py execute`` wrote for OUT: one record per notebook, in the
+    toc's order: {"docname", "path", "ok", "seconds", "executed_as"}. ``executed_as`` is the
+    path that was executed: another book's copy when the notebook is the same in both."""
+    path = Path(out) / "_build" / STATUS_FILE
+    return json.loads(path.read_text())["notebooks"] if path.is_file() else []
 
 
-def notebook_summary(log: str, source: Path, edition: str) -> str:
-    """One line per notebook execution and the total: what the CI log shows."""
-    runs, own = notebook_runs(log, source), notebook_runs(log, source, shared=False)
-    lines = [f"[{edition}] executed {docname:<24} " + ("FAILED" if t is None else f"{t:6.1f} s")
-             + ("" if (docname, t) in own else "  (same notebook in the other edition: run once)")
-             for docname, t in runs]
-    total = sum(t for _, t in own if t is not None)
-    lines.append(f"[{edition}] {len(runs)} notebook executions "
-                 f"({len({d for d, _ in runs})} notebooks), {total:.1f} s in total"
-                 + (f" and {len(runs) - len(own)} shared with another edition"
-                    if len(own) < len(runs) else ""))
+def notebook_summary(status: list[dict], edition: str) -> str:
+    """One line per notebook and its execution time, and the total: what the CI log shows."""
+    lines, total, shared = [], 0.0, 0
+    for rec in status:
+        own = rec["executed_as"] == rec["path"]
+        shared += not own
+        total += (rec["seconds"] or 0) if own else 0
+        lines.append(f"[{edition}] executed {rec['docname']:<24} "
+                     + (f"{rec['seconds']:6.1f} s" if rec["ok"] else "FAILED")
+                     + ("" if own else "  (same notebook in another edition: run once)"))
+    lines.append(f"[{edition}] {len(status)} notebooks, {total:.1f} s of execution"
+                 + (f", {shared} shared with another edition" if shared else ""))
     return "\n".join(lines)
 
 
-def run_and_log(cmd: list[str]) -> tuple[int, str]:
-    """Run a command from the repository root, showing its output as it comes; return
-    (exit code, output)."""
-    say("$ " + " ".join(cmd))
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, errors="replace")
-    log = []
-    for line in proc.stdout:
-        print(line, end="", flush=True)
-        log.append(line)
-    return proc.wait(), "".join(log)
-
-
 # ----------------------------------------------------------------------------- execution
-# The notebooks are executed before Sphinx runs, JOBS at a time, each exactly as myst-nb's
-# `cache` mode executes one (jupyter-cache's single_nb_execution: same kernel, cwd, timeout
-# and error rule), and stored in the build's own cache, OUT/_build/.jupyter_cache. The build
-# then finds every notebook there and executes nothing. A notebook that fails is not stored:
-# myst-nb executes it again and reports it as usual (a warning, a traceback in reports/).
-# The cache lives in OUT, which every build empties first, so it never holds outputs of an
-# older nblib.
-JOBS = max(1, min(os.cpu_count() or 1, 4))
-EXECUTED_DIR = "executed"     # OUT/_build/executed/<docname>.ipynb: each notebook as executed
-
-
-def toc_docnames(toc_file: Path) -> list[str]:
-    """Every document of a book's _toc.yml, in reading order (needs PyYAML: .venv only)."""
-    import yaml
-
-    toc = yaml.safe_load(toc_file.read_text())
-    names = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                names.append(node["file"])
-            for key in ("parts", "chapters", "sections"):
-                for child in node.get(key) or []:
-                    walk(child)
-        elif isinstance(node, list):
-            for child in node:
-                walk(child)
-
-    walk({k: v for k, v in toc.items() if k in ("parts", "chapters", "sections")})
-    return names
-
-
-def execute_command(pairs: list[tuple[Path, Path]], python: Path | None = None,
-                    jobs: int = JOBS) -> list[str]:
-    """Execute the notebooks of each (SOURCE, OUT) pair into OUT's cache (``cmd_execute``)."""
-    return [str(python or PY), str(ROOT / "tasks.py"), "execute", f"--jobs={jobs}",
-            *(str(p) for pair in pairs for p in pair)]
-
-
-def _execute_one(path: str, timeout: int | None, allow_errors: bool):
-    """Worker: execute one notebook as myst-nb's cache mode does; (notebook JSON, seconds,
-    error report or None)."""
-    import traceback
-
-    import nbformat
-    from jupyter_cache.executors.utils import single_nb_execution
-
-    nb, t0 = nbformat.read(path, as_version=4), time.monotonic()
-    try:
-        result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout,
-                                     allow_errors=allow_errors, meta_override=True)
-    except Exception:                 # a kernel that dies or never starts: a failure too
-        return nbformat.writes(nb), time.monotonic() - t0, traceback.format_exc()
-    error = None if result.err is None else f"{type(result.err).__name__}\n{result.exc_string}"
-    return nbformat.writes(result.nb), result.time, error
-
-
 def cmd_execute(args: list[str]) -> int:
-    """`tasks.py execute [--jobs=N] SOURCE OUT [SOURCE OUT ...]`, run by .venv's Python.
+    """`tasks.py execute SOURCE OUT [SOURCE OUT ...]`, run by .venv's Python.
 
-    Executes every notebook of each SOURCE's _toc.yml, N at a time, into OUT/_build's cache and
-    OUT/_build/executed/. A notebook that is the same in several books, cells and metadata
-    (the two editions share four pages), is executed once, for all of them. Exit code 1 if
-    one failed.
+    Executes every notebook of each SOURCE's _toc.yml with jupyter-cache's "local-parallel"
+    executor (a pool of one process per core; each notebook executed as myst-nb's cache mode
+    executes one: single_nb_execution, the notebook's folder as cwd) into OUT's cache, where
+    the build then finds it. Exit code 1 if a notebook failed.
+
+    Own code, and why: jupyter-cache executes the notebooks of one cache, and keys a cache by
+    the code cells only. A notebook that is the same in several books (cells and metadata:
+    the two editions share four pages) is executed once, in the first book's cache, and its
+    record copied into the others: a notebook whose code is the same but whose text differs
+    runs in each book (its outputs may depend on its text: its reading time is computed).
     """
-    import json
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    import logging
 
     import nbformat
     import yaml
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
+    from jupyter_cache.executors import load_executor
+    from sphinx_external_toc.parsing import parse_toc_yaml
 
-    jobs = JOBS
-    if args and args[0].startswith("--jobs="):
-        value = args.pop(0).removeprefix("--jobs=")
-        if not value.isdigit() or int(value) < 1:
-            die(f"--jobs must be a whole number >= 1, got {value!r}", 2)
-        jobs = int(value)
     if not args or len(args) % 2:
-        die("usage: tasks.py execute [--jobs=N] SOURCE OUT [SOURCE OUT ...]", 2)
-    pairs = [(Path(s).resolve(), Path(o).resolve()) for s, o in zip(args[::2], args[1::2])]
+        die("usage: tasks.py execute SOURCE OUT [SOURCE OUT ...]", 2)
+    os.environ.setdefault(GROUP_VAR, uuid.uuid4().hex)      # the kernels inherit it
+    main_pid = os.getpid()
 
-    # (content hash, timeout, allow_errors) -> [(notebook, out, docname)]: run once per key
-    groups: dict[tuple, list[tuple[Path, Path, str]]] = {}
-    caches = {out: get_cache(str(out / "_build" / ".jupyter_cache")) for _, out in pairs}
+    def on_sigterm(signum, frame):
+        if os.getpid() != main_pid:    # a pool worker (forked: it inherits the handler)
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+        raise Stopped(signum)          # the pool's `with` terminates its workers
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    logging.basicConfig(level=logging.WARNING, format="[jupyter-cache] %(message)s")
+    logger = logging.getLogger("tasks.execute")
+    logger.setLevel(logging.WARNING)      # multiprocessing's own chatter stays quiet too
+    pairs = [(Path(s).resolve(), Path(o).resolve()) for s, o in zip(args[::2], args[1::2])]
+    first_of: dict[tuple, Path] = {}     # (content, settings) -> the notebook executed
+    books = []                           # (cache, out, settings, [(docname, path, first)])
     for source, out in pairs:
         execute = (yaml.safe_load((source / "_config.yml").read_text()) or {}).get("execute") or {}
         if execute.get("execute_notebooks") != "cache" or execute.get("cache"):
             die(f"{source}/_config.yml must set execute_notebooks: cache, and no cache path "
                 "(the build's cache is OUT/_build/.jupyter_cache)", 2)
-        settings = (execute.get("timeout"), bool(execute.get("allow_errors", False)))
-        for docname in toc_docnames(source / "_toc.yml"):
+        settings = (execute.get("timeout", 30), bool(execute.get("allow_errors", False)))
+        cache = get_cache(str(out / "_build" / ".jupyter_cache"))
+        notebooks = []
+        for docname in parse_toc_yaml(source / "_toc.yml"):
             path = source / f"{docname}.ipynb"
             if path.is_file():
-                # shared only when the whole notebook is the same, not just the code: a page's
-                # outputs may depend on its text (its reading time is computed from it)
                 nb = nbformat.read(path, as_version=4)
-                content = {"metadata": nb.metadata, "cells": [
-                    (c.cell_type, c.source, c.metadata) for c in nb.cells]}
-                key = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
-                groups.setdefault((key, *settings), []).append((path, out, docname))
+                content = json.dumps({"metadata": nb.metadata, "cells": [
+                    (c.cell_type, c.source, c.metadata) for c in nb.cells]}, sort_keys=True)
+                first = first_of.setdefault((content, settings), path)
+                if first == path:
+                    cache.add_nb_to_project(str(path))
+                notebooks.append((docname, path, first))
+        books.append((cache, out, settings, notebooks))
 
-    t0, failed = time.monotonic(), 0
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = {key: pool.submit(_execute_one, str(members[0][0]), *key[1:])
-                   for key, members in groups.items()}
-        for key, future in futures.items():
-            text, seconds, error = future.result()
-            failed += error is not None
-            executed = nbformat.reads(text, as_version=4)
-            first = groups[key][0][0]
-            for path, out, docname in groups[key]:
+    t0, results = time.monotonic(), {}
+    try:
+        for cache, out, (timeout, allow_errors), notebooks in books:
+            if any(first == path for _, path, first in notebooks):
+                run = load_executor("local-parallel", cache, logger=logger).run_and_cache(
+                    timeout=timeout, allow_errors=allow_errors)
+                results.update({Path(uri): cache for uri in run.succeeded})
+                results.update({Path(uri): None for uri in run.excepted + run.errored})
+    except (Stopped, KeyboardInterrupt):
+        stop_marked(os.environ[GROUP_VAR])
+        say("stopped: every notebook process ended")
+        return 130
+
+    failed = 0
+    for cache, out, _, notebooks in books:
+        status = []
+        for docname, path, first in notebooks:
+            done = results.get(first)
+            record = done.get_cached_project_nb(str(first)) if done is not None else None
+            if record is not None and done is not cache:          # executed for another book
+                bundle = done.get_cache_bundle(record.pk)
+                cache.cache_notebook_bundle(CacheBundleIn(bundle.nb, str(path), data=record.data),
+                                            check_validity=False, overwrite=True)
+            ok = False
+            if record is not None:       # what myst-nb will do: match the source in the cache
+                try:
+                    executed = cache.merge_match_into_notebook(nbformat.read(path, as_version=4))[1]
+                    ok = True
+                except KeyError:
+                    pass
+            if ok:
                 copy = out / "_build" / EXECUTED_DIR / f"{docname}.ipynb"
                 copy.parent.mkdir(parents=True, exist_ok=True)
-                copy.write_text(text, encoding="utf-8")
-                shared = "" if path == first else f" (the same notebook as {first}: run once)"
-                if error is None:
-                    caches[out].cache_notebook_bundle(
-                        CacheBundleIn(executed, str(path), data={"execution_seconds": seconds}),
-                        check_validity=False, overwrite=True)
-                    say(f"{path}: executed in {seconds:.1f} s{shared}")
-                else:
-                    say(f"{path}: execution FAILED after {seconds:.1f} s{shared}\n{error}")
-    say(f"{len(groups)} notebooks executed, {jobs} at a time, in {time.monotonic() - t0:.1f} s"
-        + (f"; {failed} FAILED" if failed else ""))
+                nbformat.write(executed, copy)
+            failed += not ok and first == path
+            seconds = record.data.get("execution_seconds") if record is not None else None
+            status.append({"docname": docname, "path": str(path), "ok": ok,
+                           "seconds": seconds, "executed_as": str(first)})
+            say(f"{path}: " + (f"executed in {seconds:.1f} s" if ok else "execution FAILED")
+                + ("" if first == path else f" (the same notebook as {first}: run once)"))
+            if not ok and first == path:
+                traceback = (cache.get_project_record(str(path)).traceback or "").strip()
+                print(traceback[-4000:] or "(no traceback: the kernel died?)", flush=True)
+        (out / "_build" / STATUS_FILE).write_text(json.dumps({"notebooks": status}, indent=1))
+    say(f"{len(results)} notebooks executed, {os.cpu_count()} at a time, in "
+        f"{time.monotonic() - t0:.1f} s" + (f"; {failed} FAILED" if failed else ""))
     return 1 if failed else 0
 
 
 # ----------------------------------------------------------------------------- commands
+def empty_build_dir(build_dir: Path) -> None:
+    """Empty ``build_dir`` (an OUT/_build) for a clean build, only if this tool made it: it
+    holds OUTPUT_MARK (or, from before the mark, the executed/ folder only this tool writes).
+    Anything else there is someone's: refuse, deleting nothing."""
+    if build_dir.exists():
+        if not ((build_dir / OUTPUT_MARK).is_file() or (build_dir / EXECUTED_DIR).is_dir()):
+            die(f"{build_dir} was not written by tasks.py (no {OUTPUT_MARK} in it): it may hold "
+                "someone's work, so it is left alone. Move it away and run again.", 2)
+        say(f"removing {build_dir}/ (written by tasks.py)")
+        shutil.rmtree(build_dir)
+    build_dir.mkdir(parents=True)
+    (build_dir / OUTPUT_MARK).write_text("Written by tasks.py, which empties this folder "
+                                         "before each build.\n")
+
+
 def cmd_book(args: list[str]) -> int:
     student = "--student" in args
     unknown = [a for a in args if a != "--student"]
     if unknown:
         die(f"unknown arguments for 'book': {' '.join(unknown)}", 2)
     ensure_venv()
-    # The HTML goes to <out>/_build/html: _build/html, or _build_student/_build/html.
+    # The HTML goes to <out>/_build/html: _build/html, or _build_student/_build/html. Only
+    # <out>/_build is emptied; the student edition's sources in _build_student/src are
+    # updated by teacher/student_edition.py, which never touches a file it did not write.
     out = BUILD_STUDENT if student else ROOT
-    clean = BUILD_STUDENT if student else BUILD
-    # A clean build every time: force-execution is skipped on an unchanged rebuild.
-    if clean.exists():
-        say(f"removing {clean.relative_to(ROOT)}/")
-        shutil.rmtree(clean)
+    empty_build_dir(out / "_build")
     t0 = time.monotonic()
     source = ROOT
     if student:
-        # The student edition is its own source tree (solutions removed, hide_solutions on),
-        # written by teacher/student_edition.py and then built like the teacher's book.
         source = BUILD_STUDENT / "src"
         run_or_die(student_edition_command(source))
-    rc, log = run_and_log(execute_command([(source, out)]))
+    rc, _ = run(execute_command([(source, out)]))
     if rc == 0:
         say(f"notebooks executed in {time.monotonic() - t0:.0f} s; now the book (every "
             "notebook from the cache: none is executed again)")
-    rc_build, build_log = run_and_log(book_build_command(source, out))
-    rc, log = rc or rc_build, log + build_log
-    index = out / "_build" / "html" / "index.html"
-    took = time.monotonic() - t0
-    print(notebook_summary(log, source, "student" if student else "teacher"), flush=True)
+    rc = run(book_build_command(source, out))[0] or rc
+    index, took = out / "_build" / "html" / "index.html", time.monotonic() - t0
+    print(notebook_summary(read_status(out), "student" if student else "teacher"), flush=True)
     if rc != 0 or not index.exists():
         reports = index.parent / "reports"
-        hint = f" (notebook tracebacks: {reports.relative_to(ROOT)}/)" if reports.exists() else ""
+        hint = f" (notebook tracebacks: {reports}/)" if reports.exists() else ""
         die(f"book build FAILED after {took:.0f} s (exit code {rc}){hint}", rc or 1)
     say(f"book built in {took:.0f} s. Open:")
     print(index)
@@ -414,18 +483,30 @@ def assemble_site(teacher_html: Path, student_html: Path, site: Path, python: Pa
     grade cells are removed from the book), with its downloadable sources
     (``_sources/book/*.ipynb``) replaced by the reader's edition of the notebooks
     (``teacher/student_edition.py --reader``: nbgrader's grade cells, with their hidden tests,
-    dropped). ``site`` must not exist yet.
+    dropped): every one of them, or the site is not assembled.
     """
+    teacher_html, student_html, site = (Path(p).resolve() for p in (teacher_html, student_html,
+                                                                       site))
+    for html in (teacher_html, student_html):
+        if not html.is_dir():
+            die(f"{html} is not a folder (a build's _build/html)", 2)
     if site.exists():
         die(f"{site} exists: assemble the site into a new folder", 2)
-    shutil.copytree(teacher_html, site)
-    shutil.copytree(student_html, site / "student")
-    reader_src = site.parent / (site.name + "-reader-src")
-    run_or_die([python or PY, ROOT / "teacher" / "student_edition.py", "--reader", reader_src])
-    for notebook in (reader_src / "book").glob("*.ipynb"):
-        published = site / "_sources" / "book" / notebook.name
-        if published.exists():
-            shutil.copyfile(notebook, published)
+    published = sorted((teacher_html / "_sources" / "book").glob("*.ipynb"))
+    if not published:
+        die(f"{teacher_html} has no _sources/book/*.ipynb: is it a build's _build/html?", 2)
+    with tempfile.TemporaryDirectory() as tmp:
+        reader_src = Path(tmp) / "reader"
+        run_or_die([python or PY, ROOT / "teacher" / "student_edition.py", "--reader", reader_src])
+        missing = [p.name for p in published if not (reader_src / "book" / p.name).is_file()]
+        if missing:
+            die(f"no reader's edition of {', '.join(missing)}: the site would publish the "
+                "teacher's notebooks (grade cells included)", 1)
+        shutil.copytree(teacher_html, site)
+        shutil.copytree(student_html, site / "student")
+        for notebook in published:
+            shutil.copyfile(reader_src / "book" / notebook.name,
+                            site / "_sources" / "book" / notebook.name)
     return site
 
 
@@ -434,8 +515,8 @@ def cmd_site(args: list[str]) -> int:
     if len(args) != 3:
         die("usage: python3 tasks.py site TEACHER_HTML STUDENT_HTML OUT", 2)
     ensure_venv()
-    assemble_site(*(Path(a) for a in args))
-    say(f"site assembled in {args[2]}")
+    site = assemble_site(*(Path(a).resolve() for a in args))
+    say(f"site assembled in {site}")
     return 0
 
 
@@ -443,7 +524,7 @@ def cmd_test(args: list[str]) -> int:
     ensure_venv()
     ensure_test_extras()
     t0 = time.monotonic()
-    rc = run([PY, "-m", "pytest", *args])
+    rc, _ = run([PY, "-m", "pytest", *args])
     took = time.monotonic() - t0
     if rc == 5:
         say(f"pytest collected no tests (exit code 5) in {took:.0f} s: treated as a failure")
@@ -459,7 +540,7 @@ def cmd_student(args: list[str]) -> int:
     if not args:
         die("usage: python3 tasks.py student OUTDIR", 2)
     ensure_venv()
-    return run([*student_edition_command(Path(args[0])), *args[1:]])
+    return run([*student_edition_command(Path(args[0]).resolve()), *args[1:]], cwd=Path.cwd())[0]
 
 
 COMMANDS = {"book": cmd_book, "test": cmd_test, "student": cmd_student, "site": cmd_site,

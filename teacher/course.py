@@ -42,6 +42,8 @@ if __package__ in (None, ""):                      # run as a script: python tea
 from teacher.safe_write import UnsafeWrite, write_files  # noqa: E402
 
 MANIFEST = ".course-files"
+KEEP_EDITED = ("nbgrader_config.py",)
+"""Files the teacher may edit: once edited, a rerun keeps them as they are."""
 TIMEOUT = 120
 """Default seconds per cell: the exercises' experiments train a few networks."""
 TASK_TIMEOUT = 60
@@ -156,10 +158,14 @@ def main(argv=None):
     files = course_files(args.course, course_id=args.course_id, timeout=args.timeout,
                          task_timeout=args.task_timeout, exchange=exchange)
     try:
-        write_files(Path(args.course), files, MANIFEST, "teacher/course.py")
+        _, kept = write_files(Path(args.course), files, MANIFEST, "teacher/course.py",
+                              keep_edited=KEEP_EDITED)
     except UnsafeWrite as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    for rel in kept:
+        print(f"kept your edited {Path(args.course) / rel} (not updated: to see what this tool "
+              "writes now, run it on an empty folder)")
     assignments = sorted({Path(rel).parent.name for rel in files if rel.startswith("source/")})
     print(f"course folder {args.course}: assignments {', '.join(assignments)}")
     print(f"next:  cd {args.course} && nbgrader generate_assignment {assignments[-1]}")

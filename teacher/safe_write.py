@@ -11,6 +11,13 @@ Before it writes anything it checks every target, and raises ``UnsafeWrite``
   from the checksum recorded there (changed since: someone's work);
 - ``outdir`` is not empty and has no manifest.
 
+A target named in ``keep_edited`` that was changed since is not refused but kept as it is
+(a configuration file the user is invited to edit); the rest is written.
+
+The manifest lists what a run is about to write before it writes it (``pending``), so a
+run killed part-way can be run again: a file that holds what the killed run meant to
+write is the tool's own.
+
 It never deletes: files written by an earlier run and no longer produced stay.
 """
 from __future__ import annotations
@@ -40,28 +47,41 @@ def _symlink_in(outdir, rel):
 
 
 def _recorded(outdir, manifest):
-    """The checksums an earlier run recorded ({} if none); refuse a foreign non-empty outdir."""
+    """The checksums an earlier run recorded, {relative path: [checksum, ...]} ({} if none):
+    each file's last written content and what a run killed part-way meant to write; refuse
+    a foreign non-empty outdir."""
     path = outdir / manifest
     if path.is_symlink():
         raise UnsafeWrite(f"{path} is a symbolic link: refusing to write through it")
     if path.exists():
         try:
-            files = json.loads(path.read_text())["files"]
-            if isinstance(files, dict):
-                return files
+            record = json.loads(path.read_text())
+            files, pending = record["files"], record.get("pending", {})
+            if isinstance(files, dict) and isinstance(pending, dict):
+                return {rel: [files.get(rel), pending.get(rel)] for rel in {*files, *pending}}
         except (ValueError, KeyError, TypeError):
             pass
         raise UnsafeWrite(f"{path} is not a list of files written by this tool: choose an "
                           "empty directory")
-    if outdir.exists() and any(outdir.iterdir()):
+    if outdir.exists() and any(not p.name.startswith(f".{manifest}.tmp-")  # a killed run's
+                               for p in outdir.iterdir()):
         raise UnsafeWrite(f"{str(outdir)!r} is not empty and was not written by this tool "
                           f"(no {manifest}): choose an empty directory")
     return {}
 
 
-def write_files(outdir, files, manifest, tool):
-    """Write ``files`` under ``outdir`` (see the module docstring); return the paths written."""
+def _save(outdir, manifest, tool, files, pending):
+    path, tmp = outdir / manifest, outdir / f".{manifest}.tmp-{os.getpid()}"
+    tmp.write_text(json.dumps({"written_by": tool, "files": files, "pending": pending},
+                              indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def write_files(outdir, files, manifest, tool, keep_edited=()):
+    """Write ``files`` under ``outdir`` (see the module docstring); return (the paths written,
+    the relative paths of ``keep_edited`` left alone because they were changed since)."""
     outdir = Path(outdir)
+    kept = []
     if outdir.exists() and not outdir.is_dir():
         raise UnsafeWrite(f"{str(outdir)!r} is a file, not a directory")
     recorded = _recorded(outdir, manifest)
@@ -79,25 +99,34 @@ def write_files(outdir, files, manifest, tool):
             problems.append(f"{target} is in the way (not a file)")
         elif rel not in recorded:
             problems.append(f"{target} exists and was not written by {tool}")
-        elif _digest(target.read_bytes()) != recorded[rel]:
+        elif _digest(target.read_bytes()) not in recorded[rel]:
+            if rel in keep_edited:
+                kept.append(rel)
+                continue
             problems.append(f"{target} was changed since {tool} wrote it (your work?): move it "
                             "away, or choose another directory")
     if problems:
         raise UnsafeWrite("nothing written:\n  " + "\n  ".join(problems))
 
     outdir.mkdir(parents=True, exist_ok=True)
+    files = {rel: data for rel, data in files.items() if rel not in kept}
+    done = {}                   # what each file holds now, of what this tool wrote
+    for rel, sums in recorded.items():
+        target = outdir / rel
+        now = _digest(target.read_bytes()) if target.is_file() and sums[1] else None
+        done[rel] = now if now is not None and now == sums[1] else sums[0]
+    done = {rel: digest for rel, digest in done.items() if digest is not None}
+    # first the intent, so that a run killed part-way can be resumed
+    _save(outdir, manifest, tool, done, {rel: _digest(data) for rel, data in files.items()})
     written = []
-    try:
-        for rel, data in files.items():
-            target = outdir / rel
-            if not (target.exists() and target.read_bytes() == data):
-                target.parent.mkdir(parents=True, exist_ok=True)
-                tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-                tmp.write_bytes(data)
-                os.replace(tmp, target)           # replaces the file; never writes through
-                written.append(target)
-            recorded[rel] = _digest(data)
-    finally:
-        (outdir / manifest).write_text(json.dumps({"written_by": tool, "files": recorded},
-                                                  indent=1, sort_keys=True) + "\n")
-    return written
+    for rel, data in files.items():
+        target = outdir / rel
+        if not (target.exists() and target.read_bytes() == data):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+            tmp.write_bytes(data)
+            os.replace(tmp, target)           # replaces the file; never writes through
+            written.append(target)
+        done[rel] = _digest(data)
+    _save(outdir, manifest, tool, done, {})
+    return written, kept

@@ -6,7 +6,7 @@ recipe took 13 s with them and 0.7 s without.  The variables must be set
 before NumPy is first imported, which is why they live here.
 
 The book is built once per edition per session, exactly as ``python3 tasks.py book`` builds
-it: ``tasks.py execute`` executes the notebooks two at a time into the build's cache, then
+it: ``tasks.py execute`` executes the notebooks one per core into the build's cache, then
 ``jupyter-book build SOURCE -W -n --keep-going --path-output OUT`` renders the book from it,
 into an empty OUT (``build_books``). Every test that needs a build uses one of:
 
@@ -15,7 +15,8 @@ into an empty OUT (``build_books``). Every test that needs a build uses one of:
   and built the same way (``.source`` is that student source root).
 
 Both are ``BookBuild`` objects: ``.root`` (the source root that was built), ``.html``,
-``.returncode``, ``.log``, ``.executed(docname)`` (the notebook as it was executed).
+``.returncode``, ``.log``, ``.status`` (each notebook: ok or failed, seconds: the JSON record
+``tasks.py execute`` writes), ``.executed(docname)`` (the notebook as it was executed).
 The two editions are built together: their notebooks are executed in one pool, and a notebook
 that is the same in both, cells and metadata (04, the claim page, ...), is executed once, for
 both. So each notebook is executed once per edition at most: the other tests read the executed
@@ -44,6 +45,7 @@ import tasks  # noqa: E402  (the repository's runner, standard library only)
 ROOT = tasks.ROOT
 BUILD_TIMEOUT_S = 1500       # one edition, every notebook executed (each has a 300 s limit)
 BUILD_FIXTURES = ("teacher_build", "student_build")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")      # colours in a log
 
 
 @pytest.fixture(autouse=True)
@@ -79,10 +81,18 @@ class BookBuild:
     def ok(self) -> bool:
         return self.returncode == 0 and (self.html / "index.html").is_file()
 
+    @property
+    def status(self) -> list[dict]:
+        """``tasks.py execute``'s record of each notebook (``tasks.read_status``)."""
+        return tasks.read_status(self.out)
+
     def executed_path(self, docname: str) -> Path:
         """The notebook as ``tasks.py execute`` executed it (myst-nb's own copies in
-        jupyter_execute/ have no outputs when it takes them from the cache)."""
-        return self.build_dir / tasks.EXECUTED_DIR / f"{docname}.ipynb"
+        jupyter_execute/ have no outputs when it takes them from the cache); for a notebook
+        that failed there, myst-nb's copy: it executes a notebook the cache does not have."""
+        path = self.build_dir / tasks.EXECUTED_DIR / f"{docname}.ipynb"
+        fallback = self.build_dir / "jupyter_execute" / f"{docname}.ipynb"
+        return path if path.is_file() or not fallback.is_file() else fallback
 
     def executed(self, docname: str):
         """The executed notebook of e.g. ``"book/02_network"`` (an nbformat node)."""
@@ -91,17 +101,17 @@ class BookBuild:
         return nbformat.read(self.executed_path(docname), as_version=4)
 
     def notebook_runs(self) -> list[tuple[str, float | None]]:
-        """(docname, execution seconds or None if it failed) per execution, from the log."""
-        return tasks.notebook_runs(self.log, self.root)
+        """(docname, execution seconds or None if it failed) per notebook, from ``status``."""
+        return [(r["docname"], r["seconds"] if r["ok"] else None) for r in self.status]
 
     def error_log(self, docname: str) -> str | None:
         """myst-nb's traceback report of a notebook that failed to execute, if any."""
         path = self.html / "reports" / f"{docname}.err.log"
-        return tasks.ANSI.sub("", path.read_text()) if path.is_file() else None
+        return ANSI.sub("", path.read_text()) if path.is_file() else None
 
     def failure_report(self) -> str:
         """Why the build failed: its warnings, the end of its log, the notebook tracebacks."""
-        lines = [tasks.ANSI.sub("", line) for line in self.log.splitlines()
+        lines = [ANSI.sub("", line) for line in self.log.splitlines()
                  if "[IPKernelApp]" not in line]
         warnings = [line for line in lines if re.search(r"\bWARNING\b|\bERROR\b", line)]
         report = [f"{self.edition} book build FAILED (exit code {self.returncode}) in "
@@ -111,7 +121,7 @@ class BookBuild:
         reports = self.html / "reports"
         for err_log in sorted(reports.rglob("*.err.log"))[:5] if reports.is_dir() else []:
             report += [f"--- {err_log.relative_to(reports)} (last 40 lines) ---",
-                       *tasks.ANSI.sub("", err_log.read_text()).splitlines()[-40:]]
+                       *ANSI.sub("", err_log.read_text()).splitlines()[-40:]]
         return "\n".join(report)
 
 
@@ -142,7 +152,8 @@ def build_books(books: dict[str, tuple[Path, Path]]) -> dict[str, BookBuild]:
         cmd = tasks.book_build_command(source, out, jupyter_book=jb if jb.exists() else None)
         rc, log = _run(cmd, BUILD_TIMEOUT_S)
         # this edition's own notebooks only: the other edition's failure is not its own
-        failed = any(t is None for _, t in tasks.notebook_runs(exec_log, source))
+        status = tasks.read_status(out)
+        failed = not status or not all(r["ok"] for r in status)
         builds[edition] = BookBuild(edition, source, out, rc or int(failed),
                                     f"{exec_log}$ {' '.join(cmd)}\n{log}",
                                     time.monotonic() - t0)
@@ -294,6 +305,6 @@ def pytest_terminal_summary(terminalreporter):
         return
     terminalreporter.section("book builds: notebook execution times")
     for edition, build in done.items():
-        terminalreporter.write_line(tasks.notebook_summary(build.log, build.root, edition))
+        terminalreporter.write_line(tasks.notebook_summary(build.status, edition))
         terminalreporter.write_line(f"[{edition}] build {'ok' if build.ok else 'FAILED'} in "
                                     f"{build.seconds:.0f} s: {build.html}")

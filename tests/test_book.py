@@ -54,7 +54,7 @@ from urllib.parse import urlparse
 import pytest
 
 import tasks
-from conftest import BookBuild, build_book, early
+from conftest import ANSI, BookBuild, build_book, early
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path(os.environ.get("BOOK_CHROMIUM", "/usr/bin/chromium"))
@@ -78,7 +78,9 @@ GLUE_TEXT_ROLE = re.compile(r"\{glue:text\}`[^`]+`")
 # ----------------------------------------------------------------------------- the book
 def toc_docnames(toc_file: Path = ROOT / "_toc.yml") -> list[str]:
     """Every document of the book, in reading order: root, then parts/chapters/sections."""
-    return tasks.toc_docnames(toc_file)
+    from sphinx_external_toc.parsing import parse_toc_yaml
+
+    return list(parse_toc_yaml(toc_file))
 
 
 def source_of(docname: str, root: Path = ROOT) -> Path:
@@ -162,7 +164,7 @@ NOTEBOOKS = [d for d in BOOK_DOCNAMES if source_of(d).suffix == ".ipynb"]
 
 def check_build(build: BookBuild) -> None:
     print(f"\n{build.edition} book build time: {build.seconds:.1f} s (-W -n --keep-going, "
-          f"from scratch)\n" + tasks.notebook_summary(build.log, build.root, build.edition))
+          f"from scratch)\n" + tasks.notebook_summary(build.status, build.edition))
     require_ok(build, full=True)
     docnames = toc_docnames(build.root / "_toc.yml")
     missing = [d for d in docnames if not page(build, d).is_file()]
@@ -170,12 +172,15 @@ def check_build(build: BookBuild) -> None:
     warnings = [line for line in build.log.splitlines()
                 if re.search(r"\bWARNING\b", line) and "[IPKernelApp]" not in line]
     assert not warnings, "build log has warnings:\n" + "\n".join(warnings[:30])
-    # tasks.py execute must have run every notebook of the book, and only once: the build
-    # took each from the cache (a notebook myst-nb executed again would count twice)
+    # tasks.py execute must have executed every notebook of the book (its status record), and
+    # the build took each from the cache: one cache record per notebook (myst-nb adds one for
+    # each notebook it executes itself)
+    from jupyter_cache import get_cache
+
     notebooks = [d for d in docnames if source_of(d, build.root).suffix == ".ipynb"]
-    runs = Counter(d for d, _ in build.notebook_runs())
-    assert {d: runs[d] for d in notebooks} == {d: 1 for d in notebooks}, \
-        f"executions per notebook: {dict(runs)}"
+    assert [(r["docname"], r["ok"]) for r in build.status] == [(d, True) for d in notebooks]
+    records = get_cache(str(build.build_dir / ".jupyter_cache")).list_cache_records()
+    assert sorted(r.uri for r in records) == sorted(r["path"] for r in build.status)
 
 
 @pytest.mark.slow
@@ -202,7 +207,7 @@ def notebook_errors(nb) -> list[str]:
             not_run.append(i)
         for out in cell.get("outputs", []):
             if out.output_type == "error" and "raises-exception" not in tags:
-                traceback = tasks.ANSI.sub("", "\n".join(out.get("traceback", [])))
+                traceback = ANSI.sub("", "\n".join(out.get("traceback", [])))
                 problems.append(f"cell {i} (id {cell.get('id')}) raised {out.ename}: "
                                 f"{out.evalue}\n--- source ---\n{cell.source}\n"
                                 f"--- traceback ---\n{traceback}")
@@ -678,31 +683,26 @@ def test_notebook_checks_catch_a_failing_cell_on_canary_book(canary_book):
         check_notebook(canary_book, "book/bad")
 
 
-def test_notebook_runs_reads_both_executors_and_marks_shared_runs():
-    """The log lines of ``tasks.py execute`` and of myst-nb, each counted for its own book."""
-    log = "\n".join([
-        "[tasks] /t/book/a.ipynb: executed in 3.5 s",
-        "[tasks] /s/src/book/a.ipynb: executed in 3.5 s (the same notebook as /t/book/a.ipynb: "
-        "executed once)",
-        "[tasks] /s/src/book/b.ipynb: execution FAILED after 1.0 s",
-        "\x1b[91m/s/src/book/b.ipynb: WARNING: Executing notebook failed: CellExecutionError"
-        " [mystnb.exec]\x1b[39;49;00m",
-        "/t/book/c.ipynb: Executed notebook in 2.25 seconds [mystnb]",
-        "/t/book/d.ipynb: Using cached notebook: ID=4 [mystnb]",
-    ])
-    assert tasks.notebook_runs(log, Path("/t")) == [("book/a", 3.5), ("book/c", 2.25)]
-    assert tasks.notebook_runs(log, Path("/s/src")) == [("book/a", 3.5), ("book/b", None),
-                                                        ("book/b", None)]
-    assert tasks.notebook_runs(log, Path("/s/src"), shared=False) == [("book/b", None),
-                                                                      ("book/b", None)]
-    summary = tasks.notebook_summary(log, Path("/s/src"), "student")
-    assert "book/a" in summary and "run once" in summary and "1 shared" in summary
+def test_notebook_summary_reads_the_build_status():
+    """The CI log's lines come from the status records, shared runs counted once."""
+    status = [
+        {"docname": "book/a", "path": "/s/book/a.ipynb", "ok": True, "seconds": 3.5,
+         "executed_as": "/t/book/a.ipynb"},
+        {"docname": "book/b", "path": "/s/book/b.ipynb", "ok": False, "seconds": None,
+         "executed_as": "/s/book/b.ipynb"},
+        {"docname": "book/c", "path": "/s/book/c.ipynb", "ok": True, "seconds": 2.25,
+         "executed_as": "/s/book/c.ipynb"},
+    ]
+    lines = tasks.notebook_summary(status, "student").splitlines()
+    assert "run once" in lines[0] and "3.5 s" in lines[0]
+    assert lines[1].endswith("FAILED") and "2.2 s" in lines[2]
+    assert lines[3] == "[student] 3 notebooks, 2.2 s of execution, 1 shared with another edition"
 
 
 def test_execute_shares_only_notebooks_whose_cells_and_metadata_are_the_same(tmp_path):
     """tasks.py execute runs a file that is the same in two books once, for both; a page
     whose code is the same but whose text differs runs once per book (its outputs may
-    depend on its text)."""
+    depend on its text). Its status record says so, and each book's cache holds each."""
     books = []
     for name, text in (("a", "# Page one"), ("b", "# Page one, reworded")):
         src = tmp_path / name / "src"
@@ -714,18 +714,33 @@ def test_execute_shares_only_notebooks_whose_cells_and_metadata_are_the_same(tmp
         _write_notebook(src / "book" / "same.ipynb", [("code", "x = 1\nx")])
         _write_notebook(src / "book" / "text.ipynb", [("markdown", text), ("code", "y = 2\ny")])
         books.append((src, tmp_path / name / "out"))
-    proc = subprocess.run(tasks.execute_command(books, python=Path(sys.executable), jobs=2),
+    proc = subprocess.run(tasks.execute_command(books, python=Path(sys.executable)),
                           capture_output=True, text=True, timeout=300)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log
-    assert "3 notebooks executed" in log
     (a_src, a_out), (b_src, b_out) = books
-    assert [d for d, _ in tasks.notebook_runs(log, b_src)] == ["book/same", "book/text"]
-    assert [d for d, _ in tasks.notebook_runs(log, b_src, shared=False)] == ["book/text"]
-    for out in (a_out, b_out):
+    executed_as = {(Path(r["path"]).parent.parent.parent.name, r["docname"]): r["executed_as"]
+                   for out in (a_out, b_out) for r in tasks.read_status(out)}
+    assert executed_as == {("a", "book/same"): str(a_src / "book" / "same.ipynb"),
+                           ("a", "book/text"): str(a_src / "book" / "text.ipynb"),
+                           ("b", "book/same"): str(a_src / "book" / "same.ipynb"),
+                           ("b", "book/text"): str(b_src / "book" / "text.ipynb")}, log
+    from jupyter_cache import get_cache
+
+    for src, out in books:
+        assert all(r["ok"] and r["seconds"] > 0 for r in tasks.read_status(out))
+        cache = get_cache(str(out / "_build" / ".jupyter_cache"))
+        for name in ("same", "text"):        # what myst-nb will find for each page
+            cache.match_cache_notebook(nbformat_read(src / "book" / f"{name}.ipynb"))
         executed = json.loads((out / "_build" / tasks.EXECUTED_DIR / "book" / "same.ipynb")
                               .read_text())
         assert "".join(executed["cells"][0]["outputs"][0]["data"]["text/plain"]) == "1"
+
+
+def nbformat_read(path: Path):
+    import nbformat
+
+    return nbformat.read(path, as_version=4)
 
 
 def test_notebook_errors_allows_raises_exception_tags():

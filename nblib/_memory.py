@@ -13,9 +13,10 @@ serve blocks up to 32 MB from the heap.  It changes how much freed memory the pr
 nothing else; with a C library other than glibc it does nothing.
 
 It changes the whole process, so nblib never calls it by itself: call it first, if at all.
-Measured on 2026-12-06 (CPU time of one ``fit``, three runs each, in turn): on the source
-recipe in float64 it saved about 0.8 s of 8 s (the system time of 398,000 page faults); on
-the book's recipe (float32, batches of 128) 0.05 s of 1.1 s, within the runs' spread.
+Measured on 2026-12-06 (CPU time of one ``fit``, five runs each, in turn; README, Figures):
+on the source recipe in float64 it saved about 0.8 s of 8 s (mostly the system time of
+about 390,000 page faults); on the book's recipe (float32, batches of 128) nothing beyond
+the runs' spread.
 """
 from __future__ import annotations
 

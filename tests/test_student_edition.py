@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from nblib.registry import EXERCISES
 from teacher import student_edition
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,7 +150,7 @@ def test_stubs_are_tagged_and_starters_unfolded(student, sources):
             stub = by_id[cell.get("id")]                         # kept for the answer, hidden
             assert "remove-cell" in _tags(stub)
             assert ("raises-exception" in _tags(stub)) == (cell.cell_type == "code")
-    assert sum("self-check" in _tags(c) for c in nb.cells) == 6
+    assert sum("self-check" in _tags(c) for c in nb.cells) == len(EXERCISES)
 
 
 def test_reader_edition_keeps_solutions_and_drops_the_grade_cells(reader, sources):
@@ -252,7 +253,7 @@ def test_student_book_builds_and_its_selfchecks_report_not_implemented(student_b
         assert not errors or "raises-exception" in _tags(cell), cell.get("id")
         if "self-check" in _tags(cell):
             reports.append("".join(o.get("text", "") for o in cell.outputs))
-    assert len(reports) == 6
+    assert len(reports) == len(EXERCISES)
     assert all("FAIL - not implemented yet" in r for r in reports), reports
 
 

@@ -922,3 +922,7 @@ def test_a_decorated_function_runs_the_same_without_its_checks(name):
         bare = fn.__wrapped__(*bare_args, **bare_kwargs)
     assert same(checked, bare), f"{name}: {checked!r} != {bare!r}"
     assert same(args, bare_args), f"{name} changed its arguments differently without the checks"
+    if isinstance(checked, Module):                  # and the layer it made works the same
+        width = next((getattr(m, m.input_width) for m in checked.modules() if m.input_width), 3)
+        x = np.random.default_rng(0).normal(size=(6, width))
+        assert same(checked.forward(x), bare.forward(x.copy())), name

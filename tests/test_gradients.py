@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import nblib
-from nblib import (BatchNorm, Dropout, LayerNorm, Linear, Module, ReLU, Sigmoid, SpiralConfig,
-                   build_model, check_layer, check_model, numerical_gradient, rel_error)
+from nblib import (BatchNorm, Dropout, LayerNorm, Linear, Module, ReLU, Sequential, Sigmoid,
+                   SpiralConfig, build_model, check_layer, check_model, numerical_gradient, rel_error)
 
 TOL = 1e-7
 
@@ -290,6 +290,19 @@ def test_dropout_drops_p_of_the_units_and_scales_the_rest_by_one_over_one_minus_
     assert abs(out.mean() - 1.0) < 0.02                   # the expected activation is kept
     dout = np.random.default_rng(1).normal(size=x.shape)
     np.testing.assert_array_equal(layer.backward(dout), dout * out)   # the same mask
+
+
+def test_dropout_takes_an_int_seed_as_its_generators_seed():
+    x = np.ones((5, 8))
+    seeded = Dropout(0.5, rng=3).forward(x)
+    assert np.array_equal(seeded, Dropout(0.5, rng=np.random.default_rng(3)).forward(x))
+
+
+def test_train_and_eval_set_the_mode_of_every_module_inside():
+    model = Sequential(Linear(2, 3, rng=0), BatchNorm(3), ReLU(), Dropout(0.2, rng=0))
+    assert all(m.training for m in model.modules())
+    assert model.eval() is model and not any(m.training for m in model.modules())
+    assert all(m.training for m in model.train().modules())
 
 
 def test_dropout_is_the_identity_in_evaluation_mode():

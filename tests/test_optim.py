@@ -269,11 +269,18 @@ def test_an_integer_input_is_refused(layer):
         layer.forward(np.ones((4, 3), dtype=np.int64))
 
 
+@pytest.mark.parametrize("layer", [Linear(3, 2, rng=0), BatchNorm(3)], ids=repr)
+def test_x_of_the_wrong_width_is_refused_naming_x(layer):
+    with pytest.raises(ValueError, match=r"x must be an array of shape \(N, 3\), got \(4, 2\)"):
+        layer.forward(np.ones((4, 2)))
+
+
 def test_batchnorm_needs_two_rows_only_in_training():
     bn = BatchNorm(3)
     with pytest.raises(ValueError, match="2 rows"):
         bn.forward(np.ones((1, 3)))
     assert bn.eval().forward(np.ones((1, 3))).shape == (1, 3)
+    assert bn.train().forward(np.array([[1.0, 2, 3], [3, 2, 1]])).shape == (2, 3)   # 2 will do
     assert BatchNorm.min_rows_in_training == 2 and Linear.min_rows_in_training == 1
 
 

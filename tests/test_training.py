@@ -256,6 +256,8 @@ def test_float32_trains_and_stays_float32():
     for m, v in _bn_stats(result.model):
         assert m.dtype == np.float32 and v.dtype == np.float32
     assert predict_logits(result.model, result.X_test.astype(np.float32)).dtype == np.float32
+    assert result.X_test.dtype == np.float64                 # the data stay float64 ...
+    assert predict_logits(result.model, result.X_test).dtype == np.float32   # ... cast to float32
     assert result.history.test_acc[-1] > 0.95
     f64 = train_spirals(cfg.replace(dtype="float64"), progress=False)
     # same recipe, same seeds: float32 follows the float64 run closely at first ...

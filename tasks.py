@@ -111,24 +111,28 @@ def _ancestors() -> set[int]:
     return pids
 
 
-def stop_marked(group: str, grace: float = 5.0) -> None:
-    """End every process whose environment carries GROUP_VAR=group (Linux: /proc), this
-    process and its ancestors excepted: SIGTERM, then SIGKILL after ``grace`` seconds.
-    Kernels start in a session of their own, so a process-group signal misses them."""
+def stop_marked(group: str, parent: int | None = None, grace: float = 5.0) -> None:
+    """End every process whose environment carries GROUP_VAR=group, or whose parent is
+    ``parent`` (Linux: /proc), this process and its ancestors excepted: SIGTERM, then
+    SIGKILL after ``grace`` seconds. Kernels start in a session of their own, so a
+    process-group signal misses them."""
     needle, skip = f"{GROUP_VAR}={group}\0".encode(), _ancestors()
 
-    def marked():
-        found = []
+    def found():
+        pids = []
         for entry in Path("/proc").glob("[0-9]*") if Path("/proc").is_dir() else []:
             try:
-                if int(entry.name) not in skip and needle in (entry / "environ").read_bytes():
-                    found.append(int(entry.name))
-            except (OSError, ValueError):
+                pid = int(entry.name)
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if pid not in skip and (ppid == parent
+                                        or needle in (entry / "environ").read_bytes()):
+                    pids.append(pid)
+            except (OSError, ValueError, IndexError):
                 continue
-        return found
+        return pids
 
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 2.0)):
-        pids = marked()
+        pids = found()
         for pid in pids:
             try:
                 os.kill(pid, sig)
@@ -137,7 +141,7 @@ def stop_marked(group: str, grace: float = 5.0) -> None:
         deadline = time.monotonic() + wait
         while pids and time.monotonic() < deadline:
             time.sleep(0.1)
-            pids = marked()
+            pids = found()
         if not pids:
             return
 
@@ -164,7 +168,7 @@ def run(cmd: list, *, capture: bool = False, cwd: Path = ROOT) -> tuple[int, str
         say(f"{stop}: stopping {cmd[0]} and every process it started")
         if proc is not None:
             try:
-                os.killpg(proc.pid, stop.signum)    # Ctrl+C: SIGINT, as the terminal would
+                os.killpg(proc.pid, signal.SIGTERM)   # quieter than SIGINT's tracebacks
             except OSError:
                 pass
             try:
@@ -344,15 +348,21 @@ def cmd_execute(args: list[str]) -> int:
     if not args or len(args) % 2:
         die("usage: tasks.py execute SOURCE OUT [SOURCE OUT ...]", 2)
     os.environ.setdefault(GROUP_VAR, uuid.uuid4().hex)      # the kernels inherit it
-    main_pid = os.getpid()
+    main_pid, stopping = os.getpid(), []
+    # a worker the pool forks to replace a stopped one exits at once
+    os.register_at_fork(after_in_child=lambda: stopping and os._exit(128 + stopping[0]))
 
-    def on_sigterm(signum, frame):
-        if os.getpid() != main_pid:    # a pool worker (forked: it inherits the handler)
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-        raise Stopped(signum)          # the pool's `with` terminates its workers
+    def on_stop(signum, frame):
+        # Everything here, then os._exit: unwinding through multiprocessing's Pool while its
+        # workers are being killed can deadlock it.
+        if os.getpid() == main_pid:
+            stopping.append(signum)
+            stop_marked(os.environ[GROUP_VAR], parent=main_pid, grace=2.0)
+            say(f"{signal.Signals(signum).name}: stopped, with every notebook process")
+        os._exit(128 + signum)         # a pool worker (forked: it inherits the handler) too
 
-    signal.signal(signal.SIGTERM, on_sigterm)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_stop)
     logging.basicConfig(level=logging.WARNING, format="[jupyter-cache] %(message)s")
     logger = logging.getLogger("tasks.execute")
     logger.setLevel(logging.WARNING)      # multiprocessing's own chatter stays quiet too
@@ -380,17 +390,12 @@ def cmd_execute(args: list[str]) -> int:
         books.append((cache, out, settings, notebooks))
 
     t0, results = time.monotonic(), {}
-    try:
-        for cache, out, (timeout, allow_errors), notebooks in books:
-            if any(first == path for _, path, first in notebooks):
-                run = load_executor("local-parallel", cache, logger=logger).run_and_cache(
-                    timeout=timeout, allow_errors=allow_errors)
-                results.update({Path(uri): cache for uri in run.succeeded})
-                results.update({Path(uri): None for uri in run.excepted + run.errored})
-    except (Stopped, KeyboardInterrupt):
-        stop_marked(os.environ[GROUP_VAR])
-        say("stopped: every notebook process ended")
-        return 130
+    for cache, out, (timeout, allow_errors), notebooks in books:
+        if any(first == path for _, path, first in notebooks):
+            run = load_executor("local-parallel", cache, logger=logger).run_and_cache(
+                timeout=timeout, allow_errors=allow_errors)
+            results.update({Path(uri): cache for uri in run.succeeded})
+            results.update({Path(uri): None for uri in run.excepted + run.errored})
 
     failed = 0
     for cache, out, _, notebooks in books:

@@ -1,0 +1,263 @@
+"""tasks.py and the teacher tools under faults: each test reproduces one fault of issue 18.
+
+- a relative OUTDIR is the current folder's, not the repository's (``student``, ``site``);
+- ``book --student`` deletes nothing it did not write in _build_student/;
+- Ctrl+C or SIGTERM stops a build and every process it started, kernels included;
+- a .venv left without pip by a cut-off first run is repaired;
+- a write killed part-way (teacher/safe_write.py) can be run again;
+- teacher/course.py keeps an edited nbgrader_config.py and updates the rest.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import tasks
+from teacher import course
+from teacher.safe_write import UnsafeWrite, write_files
+
+ROOT = tasks.ROOT
+PYTHON = Path(sys.executable)
+
+
+def _tasks(*args, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "tasks.py"), *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def _grade_cells(path: Path) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    return [c.get("id") for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+            and not c.metadata["nbgrader"].get("solution")]
+
+
+# ----------------------------------------------------------------------------- relative paths
+def test_student_outdir_is_relative_to_the_current_folder(tmp_path):
+    repo_ed = ROOT / "ed-from-test"
+    assert not repo_ed.exists()
+    proc = _tasks("student", "ed-from-test", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not repo_ed.exists(), "written into the repository"
+    assert (tmp_path / "ed-from-test" / "book" / "01_data.ipynb").is_file()
+    assert f"to {tmp_path / 'ed-from-test'}" in proc.stdout
+
+
+def test_site_paths_are_relative_to_the_current_folder(tmp_path):
+    """The published sources are the reader's edition: no grade cell, from any folder."""
+    teacher_sources = tmp_path / "T" / "_sources" / "book"
+    teacher_sources.mkdir(parents=True)
+    for name in ("05_exercises.ipynb", "02_network.ipynb"):
+        shutil.copy(ROOT / "book" / name, teacher_sources / name)
+    assert _grade_cells(teacher_sources / "05_exercises.ipynb")     # the fault's input
+    (tmp_path / "T" / "index.html").write_text("teacher")
+    (tmp_path / "S").mkdir()
+    (tmp_path / "S" / "index.html").write_text("student")
+    proc = _tasks("site", "T", "S", "site", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not (ROOT / "site").exists() and not (ROOT / "site-reader-src").exists()
+    for name in ("05_exercises.ipynb", "02_network.ipynb"):
+        assert _grade_cells(tmp_path / "site" / "_sources" / "book" / name) == [], name
+    assert (tmp_path / "site" / "student" / "index.html").read_text() == "student"
+    # a folder that is not a build's HTML is refused, not published as it is
+    shutil.rmtree(teacher_sources)
+    proc = _tasks("site", "T", "S", "site2", cwd=tmp_path)
+    assert proc.returncode == 2 and "_sources/book" in proc.stderr
+    assert not (tmp_path / "site2").exists()
+
+
+# ----------------------------------------------------------------------------- book --student
+@pytest.fixture
+def fake_book(tmp_path, monkeypatch):
+    """tasks.cmd_book with _build_student in tmp_path and no real install or build: each
+    command it runs is recorded (the build then fails: no index.html)."""
+    commands = []
+    monkeypatch.setattr(tasks, "BUILD_STUDENT", tmp_path / "_build_student")
+    monkeypatch.setattr(tasks, "ensure_venv", lambda: None)
+    monkeypatch.setattr(tasks, "run", lambda cmd, **kw: (commands.append(cmd), (0, ""))[1])
+    return tmp_path / "_build_student", commands
+
+
+def test_book_student_keeps_a_student_edition_written_into_build_student(fake_book):
+    build_student, commands = fake_book
+    mine = build_student / "book" / "01_data.ipynb"         # `tasks.py student _build_student`
+    mine.parent.mkdir(parents=True)
+    mine.write_text("my answers")
+    with pytest.raises(SystemExit):                          # the fake build makes no HTML
+        tasks.cmd_book(["--student"])
+    assert mine.read_text() == "my answers"
+    assert (build_student / "_build" / tasks.OUTPUT_MARK).is_file()
+    assert len(commands) == 3                                # edition, execute, jupyter-book
+
+
+def test_book_student_refuses_a_build_folder_it_did_not_write(fake_book, capsys):
+    build_student, commands = fake_book
+    theirs = build_student / "_build" / "notes.md"
+    theirs.parent.mkdir(parents=True)
+    theirs.write_text("someone's notes")
+    with pytest.raises(SystemExit) as exit_:
+        tasks.cmd_book(["--student"])
+    assert exit_.value.code == 2 and commands == []
+    assert theirs.read_text() == "someone's notes"
+    assert "was not written by tasks.py" in capsys.readouterr().err
+    (theirs.parent / tasks.OUTPUT_MARK).write_text("")       # one the tool made: emptied
+    with pytest.raises(SystemExit):
+        tasks.cmd_book(["--student"])
+    assert not theirs.exists() and len(commands) == 3
+
+
+# ----------------------------------------------------------------------------- signals
+LOOPING_CELL = textwrap.dedent("""\
+    import pathlib, time
+    beat = pathlib.Path("heartbeat")
+    for i in range(3000):
+        beat.write_text(str(i))
+        time.sleep(0.1)""")
+
+
+def _survivors(folder: Path) -> list[str]:
+    """Processes whose working folder or command line is inside ``folder``."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            cwd = os.readlink(entry / "cwd")
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if cwd.startswith(str(folder)) or str(folder) in cmdline:
+            found.append(f"{entry.name}: {cmdline[:150]}")
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs Linux's /proc")
+@pytest.mark.parametrize("how", ["ctrl-c on the build", "sigterm to the build",
+                                 "sigterm to tasks.py execute"])
+def test_a_stopped_build_leaves_no_process_behind(tmp_path, how):
+    src = tmp_path / "src"
+    (src / "book").mkdir(parents=True)
+    shutil.copy(ROOT / "_config.yml", src / "_config.yml")
+    (src / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n"
+                                  "  - file: book/loop\n")
+    (src / "book" / "intro.md").write_text("# Intro\n")
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(LOOPING_CELL)],
+                                            metadata={"kernelspec": {"name": "python3",
+                                                                     "display_name": "Python 3",
+                                                                     "language": "python"}}),
+                   src / "book" / "loop.ipynb")
+    execute = tasks.execute_command([(src, tmp_path / "out")], python=PYTHON)
+    if how == "sigterm to tasks.py execute":
+        cmd = execute
+    else:       # what `tasks.py book` does: tasks.run, the build in a process group of its own
+        cmd = [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+               f"import tasks; sys.exit(tasks.run({execute!r})[0])"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, start_new_session=True, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    beat = src / "book" / "heartbeat"
+    try:
+        deadline = time.monotonic() + 60
+        while not beat.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        assert beat.exists(), "the kernel never started"
+        if how == "ctrl-c on the build":           # the terminal signals the foreground group
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode in (130, 143), (proc.returncode, out, err)
+        # it ends with its own word, not a traceback (a dying kernel's may come before)
+        assert out.rstrip().endswith("stopped") or "stopped, with every notebook" in out, out
+        assert "KeyboardInterrupt" not in err, err
+        time.sleep(1.5)
+        last = beat.read_text()
+        time.sleep(1.0)
+        assert beat.read_text() == last, "a kernel is still running"
+        assert _survivors(tmp_path) == []
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        for line in _survivors(tmp_path):
+            os.kill(int(line.split(":")[0]), signal.SIGKILL)
+
+
+# ----------------------------------------------------------------------------- .venv
+def test_a_venv_left_without_pip_is_repaired(tmp_path):
+    """A first run cut off while creating .venv leaves a Python without pip."""
+    venv = tmp_path / ".venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / tasks.PY.relative_to(tasks.VENV)
+    (venv / "keep.txt").write_text("kept")
+    assert subprocess.run([python, "-m", "pip", "--version"],
+                          capture_output=True).returncode != 0        # the fault
+    tasks.make_venv(venv)
+    assert subprocess.run([python, "-m", "pip", "--version"],
+                          capture_output=True).returncode == 0
+    assert (venv / "keep.txt").read_text() == "kept"                 # repaired, not replaced
+
+
+# ----------------------------------------------------------------------------- killed writes
+KILL_AFTER = textwrap.dedent("""\
+    import json, os, sys
+    sys.path.insert(0, {root!r})
+    from teacher.safe_write import write_files
+    calls, real = [0], os.replace
+    def replace(a, b):              # dies like a SIGKILL (no finally) after {n} replacements
+        real(a, b)
+        calls[0] += 1
+        if calls[0] == {n}:
+            os._exit(9)
+    os.replace = replace
+    files = {{k: v.encode() for k, v in json.loads(sys.argv[2]).items()}}
+    write_files(sys.argv[1], files, ".manifest", "tool")
+""")
+
+
+def _killed_write(outdir: Path, files: dict[str, str], replacements: int) -> None:
+    script = KILL_AFTER.format(root=str(ROOT), n=replacements)
+    proc = subprocess.run([sys.executable, "-c", script, str(outdir), json.dumps(files)])
+    assert proc.returncode == 9
+
+
+@pytest.mark.parametrize("earlier", [None, "v1"])
+def test_a_write_killed_part_way_can_be_run_again(tmp_path, earlier):
+    out = tmp_path / "edition"
+    if earlier:
+        write_files(out, {n: f"{earlier} {n}".encode() for n in "abc"}, ".manifest", "tool")
+    new = {n: f"v2 {n}" for n in "abc"}
+    _killed_write(out, new, replacements=3)          # the manifest, a and b: not c
+    assert (out / "b").read_text() == "v2 b"
+    assert (out / "c").exists() == bool(earlier)
+    written, _ = write_files(out, {n: f"v3 {n}".encode() for n in "abc"}, ".manifest", "tool")
+    assert sorted(p.name for p in written) == ["a", "b", "c"]
+    assert json.loads((out / ".manifest").read_text())["pending"] == {}
+    # what is still refused: a file changed after the tool wrote it
+    (out / "a").write_text("the student's answer")
+    with pytest.raises(UnsafeWrite, match="changed since"):
+        write_files(out, {n: b"v4" for n in "abc"}, ".manifest", "tool")
+
+
+# ----------------------------------------------------------------------------- course.py
+def test_course_keeps_an_edited_config_and_updates_the_rest(tmp_path, capsys):
+    folder = tmp_path / "course"
+    files = course.course_files(folder, course_id="c", timeout=30, exchange=tmp_path / "x")
+    notebook = next(rel for rel in files if rel.startswith("source/"))
+    older = {**files, notebook: b'{"an": "older book"}'}
+    write_files(folder, older, course.MANIFEST, "teacher/course.py")     # an earlier run
+    config = folder / "nbgrader_config.py"
+    config.write_text(config.read_text() + "\nc.Execute.timeout = 999   # the teacher's\n")
+    assert course.main([str(folder), "--course-id", "c", "--timeout", "30",
+                        "--exchange", str(tmp_path / "x")]) == 0
+    assert config.read_text().endswith("c.Execute.timeout = 999   # the teacher's\n")
+    assert (folder / notebook).read_bytes() == files[notebook]           # updated
+    assert "kept your edited" in capsys.readouterr().out
+    # another file the teacher changed is still refused
+    (folder / notebook).write_text("changed")
+    assert course.main([str(folder), "--course-id", "c"]) == 2

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -125,14 +126,41 @@ class BookBuild:
         return "\n".join(report)
 
 
+_RUNNING: set[subprocess.Popen] = set()     # build commands running now (pytest_unconfigure)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop a build command and everything it started (``tasks.py execute`` stops its
+    kernels on SIGTERM)."""
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(timeout=wait)
+            return
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+
+
 def _run(cmd: list[str], timeout: float) -> tuple[int, str]:
+    """Run a build command in a process group of its own, stopped (with its kernels) on a
+    timeout or when pytest ends."""
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, errors="replace", start_new_session=True)
+    _RUNNING.add(proc)
     try:
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, errors="replace",
-                              timeout=timeout)
-        return proc.returncode, proc.stdout + proc.stderr
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        return -1, out + f"\nTIMEOUT after {timeout:.0f} s: {' '.join(cmd)}"
+        out = proc.communicate(timeout=timeout)[0]
+        return proc.returncode, out
+    except subprocess.TimeoutExpired:
+        _stop(proc)
+        return -1, (proc.communicate()[0] or "") + f"\nTIMEOUT after {timeout:.0f} s: {' '.join(cmd)}"
+    finally:
+        _RUNNING.discard(proc)
+
+
+def pytest_unconfigure(config):
+    """A session that ends early (Ctrl+C, -x) stops the builds still running."""
+    for proc in list(_RUNNING):
+        _stop(proc)
 
 
 def build_books(books: dict[str, tuple[Path, Path]]) -> dict[str, BookBuild]:

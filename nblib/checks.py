@@ -28,7 +28,8 @@ import numpy as np
 from .gradcheck import check_layer, rel_error
 from .module import Module, Param
 from .norm import BatchNorm, LayerNorm
-from .optim import SGD, Adam, AdamW, RMSprop
+from .mistakes import EX_ADAM_L2, EX_MOMENTUM
+from .optim import SGD, Adam, RMSprop
 from .schedules import WarmupCosine
 from .selfcheck import (GRAD_TOL, VALUE_TOL, CheckResult, CheckTimeout, Fail, as_array,  # noqa: F401
                         call, first_difference, inputs, kw, max_difference, need_callable,
@@ -143,16 +144,20 @@ def adam_l2(step_fn, *, verbose=True, seed=None):
         if seed is not None:
             lr, wd = float(rng.uniform(0.005, 0.05)), float(rng.uniform(0.05, 0.3))
             betas = (float(rng.uniform(0.8, 0.95)), float(rng.uniform(0.99, 0.9999)))
-        w, m, v = w0.copy(), np.zeros(shape), np.zeros(shape)
-        got = []
-        for t, g in enumerate(grads, start=1):
-            out = _call(f"step_fn(..., t={t})", step_fn, w.copy(), g.copy(), m.copy(), v.copy(),
-                        t, lr=lr, weight_decay=wd, betas=betas, eps=eps)
-            if not isinstance(out, tuple) or len(out) != 3:
-                raise _Fail(f"step_fn must return the tuple (w, m, v), got "
-                            f"{type(out).__name__}")
-            w, m, v = (_as_array(a, f"returned {n}", shape) for a, n in zip(out, "wmv"))
-            got.append(w.ravel().copy())
+        def steps(fn):
+            w, m, v = w0.copy(), np.zeros(shape), np.zeros(shape)
+            out = []
+            for t, g in enumerate(grads, start=1):
+                result = _call(f"step_fn(..., t={t})", fn, w.copy(), g.copy(), m.copy(),
+                               v.copy(), t, lr=lr, weight_decay=wd, betas=betas, eps=eps)
+                if not isinstance(result, tuple) or len(result) != 3:
+                    raise _Fail(f"step_fn must return the tuple (w, m, v), got "
+                                f"{type(result).__name__}")
+                w, m, v = (_as_array(a, f"returned {n}", shape) for a, n in zip(result, "wmv"))
+                out.append(w.ravel().copy())
+            return out
+
+        got = steps(step_fn)
         lrs = [lr] * len(grads)
         ref = _reference_steps(Adam, w0, grads, lrs, betas=betas, eps=eps, weight_decay=wd)
         err = _trajectory_error(got, ref)
@@ -160,36 +165,13 @@ def adam_l2(step_fn, *, verbose=True, seed=None):
             return (f"six steps match nblib.Adam(weight_decay={wd}) "
                     f"(largest difference {err:.1e})", dict(max_abs_error=err))
         first_bad = first_difference(got, ref, 1e-10)[0]
-        alternatives = {
-            "AdamW: you decayed the weights directly (decoupled); here the decay must go "
-            "into the gradient, g = grad + weight_decay * w, before m and v":
-                _reference_steps(AdamW, w0, grads, lrs, betas=betas, eps=eps, weight_decay=wd),
-            "Adam without weight decay: add weight_decay * w to the gradient":
-                _reference_steps(Adam, w0, grads, lrs, betas=betas, eps=eps, weight_decay=0.0),
-        }
-        hint = next((h for h, traj in alternatives.items()
-                     if within(_trajectory_error(got, traj), 1e-10)), "")
-        if not hint:
-            nobc = _adam_no_bias_correction(w0, grads, lr, wd, betas, eps)
-            if within(_trajectory_error(got, nobc), 1e-10):
-                hint = ("Adam without bias correction: divide m by (1 - beta1**t) and v by "
-                        "(1 - beta2**t)")
+        hint = next((m.says for m in EX_ADAM_L2
+                     if within(_trajectory_error(got, steps(m.build(None))), 1e-10)), "")
         raise _Fail(f"weights differ from nblib.Adam(weight_decay={wd}) from step {first_bad} "
                     f"on (largest difference {err:.1e})"
                     + (f"; your update matches {hint}" if hint else ""), max_abs_error=err)
 
     return _run("adam_l2", body, verbose)
-
-
-def _adam_no_bias_correction(w0, grads, lr, wd, betas, eps):
-    w, m, v, out = w0.copy(), 0.0, 0.0, []
-    for g in grads:
-        g = g + wd * w
-        m = betas[0] * m + (1 - betas[0]) * g
-        v = betas[1] * v + (1 - betas[1]) * g * g
-        w = w - lr * m / (np.sqrt(v) + eps)
-        out.append(w.ravel().copy())
-    return out
 
 
 # ----------------------------------------------------------------------------- exercise 3
@@ -279,51 +261,33 @@ def sgd_momentum(step_fn, *, verbose=True, seed=None):
             lrs = [float(v) for v in rng.choice([0.2, 0.1, 0.05, 0.02], 6)]
             lrs[1] = lrs[0] / 2                     # the rate always changes once
             mu = float(rng.uniform(0.5, 0.95))
-        w, buf, got = w0.copy(), None, []
-        for k, (g, lr) in enumerate(zip(grads, lrs), start=1):
-            out = _call(f"step_fn(...) at step {k}", step_fn, w.copy(), g.copy(),
-                        None if buf is None else buf.copy(), lr=lr, momentum=mu)
-            if not isinstance(out, tuple) or len(out) != 2:
-                raise _Fail(f"step_fn must return the pair (w, buf), got {type(out).__name__}")
-            w = _as_array(out[0], "returned w", shape)
-            buf = _as_array(out[1], "returned buf", shape)
-            got.append(w.ravel().copy())
+        def steps(fn):
+            w, buf, out = w0.copy(), None, []
+            for k, (g, lr) in enumerate(zip(grads, lrs), start=1):
+                result = _call(f"step_fn(...) at step {k}", fn, w.copy(), g.copy(),
+                               None if buf is None else buf.copy(), lr=lr, momentum=mu)
+                if not isinstance(result, tuple) or len(result) != 2:
+                    raise _Fail(f"step_fn must return the pair (w, buf), got "
+                                f"{type(result).__name__}")
+                w = _as_array(result[0], "returned w", shape)
+                buf = _as_array(result[1], "returned buf", shape)
+                out.append(w.ravel().copy())
+            return out
+
+        got = steps(step_fn)
         ref = _reference_steps(SGD, w0, grads, lrs, momentum=mu)
         err = _trajectory_error(got, ref)
         if within(err, 1e-12):
             return (f"six steps match nblib.SGD(momentum={mu}) (largest difference {err:.1e})",
                     dict(max_abs_error=err))
         first_bad = first_difference(got, ref, 1e-12)[0]
-        variants = {
-            "the 'exponential average' form buf = momentum * buf + (1 - momentum) * grad; "
-            "PyTorch's (and nblib's) buffer is buf = momentum * buf + grad":
-                _momentum_variant(w0, grads, lrs, mu, "ema"),
-            "a buffer that holds lr * grad (buf = momentum * buf + lr * grad, w -= buf): it is "
-            "the same only while lr is constant; keep lr out of the buffer":
-                _momentum_variant(w0, grads, lrs, mu, "lr_inside"),
-            "plain SGD, without momentum: keep buf = momentum * buf + grad and step along buf":
-                _reference_steps(SGD, w0, grads, lrs),
-        }
-        hint = next((h for h, traj in variants.items()
-                     if within(_trajectory_error(got, traj), 1e-12)), "")
+        hint = next((m.says for m in EX_MOMENTUM
+                     if within(_trajectory_error(got, steps(m.build(None))), 1e-12)), "")
         raise _Fail(f"weights differ from nblib.SGD(momentum={mu}) from step {first_bad} on "
                     f"(largest difference {err:.1e})" + (f"; your update is {hint}" if hint
                                                           else ""), max_abs_error=err)
 
     return _run("sgd_momentum", body, verbose)
-
-
-def _momentum_variant(w0, grads, lrs, mu, kind):
-    w, buf, out = w0.copy(), None, []
-    for g, lr in zip(grads, lrs):
-        if kind == "ema":
-            buf = (1 - mu) * g if buf is None else mu * buf + (1 - mu) * g
-            w = w - lr * buf
-        else:
-            buf = lr * g if buf is None else mu * buf + lr * g
-            w = w - buf
-        out.append(w.ravel().copy())
-    return out
 
 
 # ----------------------------------------------------------------------------- exercise 5

@@ -348,42 +348,66 @@ def _sgd_decay_after_momentum(state, p, group):
     p.value -= group["lr"] * (state["buf"] + group["weight_decay"] * p.value)
 
 
+def _sgd_plain(state, p, group):
+    p.value -= group["lr"] * (p.grad + group["weight_decay"] * p.value)
+
+
 SGD_MISTAKES = [
     Mistake("scales the gradient by (1 - momentum) in the buffer", _sgd(_sgd_ema),
-            "(1 - momentum) factor"),
+            "(1 - momentum) factor",
+            "the exponential-average form buf = momentum * buf + (1 - momentum) * g; "
+            "torch.optim.SGD adds g without the (1 - momentum) factor"),
     Mistake("puts the learning rate inside the momentum buffer", _sgd(_sgd_lr_in_buffer),
-            "keep lr out of the buffer"),
+            "keep lr out of the buffer",
+            "a buffer that holds lr * g (w -= buf): that equals torch's only while lr is "
+            "constant; keep lr out of the buffer"),
+    Mistake("leaves out the momentum buffer", _sgd(_sgd_plain), "momentum buffer is missing",
+            "plain SGD: the momentum buffer is missing"),
     Mistake("adds the weight decay after the momentum buffer", _sgd(_sgd_decay_after_momentum),
-            "weight decay added after"),
+            "weight decay added after",
+            "weight decay added after the momentum buffer; add weight_decay * w to the "
+            "gradient first"),
 ]
 
 
 # ----------------------------------------------------------------------------- Adam
-def _adam(correct=True, t_start=1, eps_inside=False):
+def _adam(correct=True, t_start=1, eps_inside=False, decoupled=False):
     def build(ns):
         class Adam(ns["Adam"]):
             def step(self):
                 for group in self.param_groups:
                     (b1, b2), eps = group["betas"], group["eps"]
+                    lr, wd = group["lr"], group["weight_decay"]
                     for p in group["params"]:
                         s = self.state[p]
-                        g = p.grad + group["weight_decay"] * p.value
+                        if decoupled:
+                            p.value *= 1 - lr * wd
+                            g = p.grad
+                        else:
+                            g = p.grad + wd * p.value
                         s["t"] = s.get("t", t_start - 1) + 1
                         s["m"] = b1 * s.get("m", 0.0) + (1 - b1) * g
                         s["v"] = b2 * s.get("v", 0.0) + (1 - b2) * g * g
                         m_hat = s["m"] / (1 - b1 ** s["t"]) if correct else s["m"]
                         v_hat = s["v"] / (1 - b2 ** s["t"]) if correct else s["v"]
                         denom = np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps
-                        p.value -= group["lr"] * m_hat / denom
+                        p.value -= lr * m_hat / denom
         return Adam
     return build
 
 
 ADAM = [
-    Mistake("leaves out the bias correction", _adam(correct=False), "without bias correction"),
-    Mistake("counts the first step as t = 2", _adam(t_start=2), "t is 1 at the first step"),
+    Mistake("leaves out the bias correction", _adam(correct=False), "without bias correction",
+            "Adam without bias correction: divide m by (1 - beta1**t) and v by "
+            "(1 - beta2**t)"),
+    Mistake("counts the first step as t = 2", _adam(t_start=2), "t is 1 at the first step",
+            "bias correction with t one too large: t is 1 at the first step"),
     Mistake("adds eps inside the square root", _adam(eps_inside=True),
-            "eps inside the square root"),
+            "eps inside the square root",
+            "eps inside the square root: torch adds eps after it, sqrt(v_hat) + eps"),
+    Mistake("decays the weights directly, as AdamW", _adam(decoupled=True),
+            "AdamW (decoupled decay)",
+            "AdamW (decoupled decay); Adam adds weight_decay * w to the gradient"),
 ]
 
 
@@ -551,9 +575,10 @@ EX_LAYERNORM = [
 
 
 # ----------------------------------------------------------------------------- Adam + L2
-def _adam_step(decoupled=False, bias_correction=True):
+def _adam_step(decoupled=False, bias_correction=True, decay=True):
     def build(ns):
         def adam_l2_step(w, grad, m, v, t, *, lr, weight_decay, betas=(0.9, 0.999), eps=1e-8):
+            weight_decay = weight_decay if decay else 0.0
             if decoupled:
                 w = w * (1 - lr * weight_decay)
                 g = grad
@@ -572,9 +597,15 @@ def _adam_step(decoupled=False, bias_correction=True):
 
 EX_ADAM_L2 = [
     Mistake("decays the weights directly (AdamW) instead of adding the decay to the gradient",
-            _adam_step(decoupled=True), "matches AdamW"),
+            _adam_step(decoupled=True), "AdamW: you decayed the weights directly",
+            "AdamW: you decayed the weights directly (decoupled); here the decay must go "
+            "into the gradient, g = grad + weight_decay * w, before m and v"),
+    Mistake("leaves out the weight decay", _adam_step(decay=False), "without weight decay",
+            "Adam without weight decay: add weight_decay * w to the gradient"),
     Mistake("leaves out the bias correction", _adam_step(bias_correction=False),
-            "without bias correction"),
+            "without bias correction",
+            "Adam without bias correction: divide m by (1 - beta1**t) and v by "
+            "(1 - beta2**t)"),
 ]
 
 
@@ -606,6 +637,8 @@ EX_HIDDEN_SIZE = [
 def _momentum_step(kind):
     def build(ns):
         def sgd_momentum_step(w, grad, buf, *, lr, momentum=0.9):
+            if kind == "plain":
+                return w - lr * grad, grad
             if kind == "ema":
                 buf = (1 - momentum) * grad if buf is None else \
                     momentum * buf + (1 - momentum) * grad
@@ -618,9 +651,16 @@ def _momentum_step(kind):
 
 EX_MOMENTUM = [
     Mistake("scales the gradient by (1 - momentum) in the buffer", _momentum_step("ema"),
-            "exponential average"),
+            "exponential average",
+            "the 'exponential average' form buf = momentum * buf + (1 - momentum) * grad; "
+            "PyTorch's (and nblib's) buffer is buf = momentum * buf + grad"),
     Mistake("puts the learning rate inside the buffer", _momentum_step("lr_inside"),
-            "keep lr out of the buffer"),
+            "keep lr out of the buffer",
+            "a buffer that holds lr * grad (buf = momentum * buf + lr * grad, w -= buf): it is "
+            "the same only while lr is constant; keep lr out of the buffer"),
+    Mistake("steps along the gradient alone (plain SGD)", _momentum_step("plain"),
+            "plain SGD, without momentum",
+            "plain SGD, without momentum: keep buf = momentum * buf + grad and step along buf"),
 ]
 
 

@@ -15,8 +15,8 @@ The "your turn" checks (``nblib.yourturn``) and the exercises' checks
 - NaN-safe comparisons: ``within``, ``matches``, ``max_difference``,
   ``first_difference``. NaN and inf never pass: an optimizer that produces NaN
   weights does not match anything;
-- one trajectory harness for optimizers: ``trajectory`` (an optimizer class) and
-  ``rule_trajectory`` (a hand-written update rule).
+- one trajectory harness for optimizers, ``trajectory``: the student's class, nblib's
+  and each usual mistake's (``nblib.mistakes``) run on the same gradients and rates.
 """
 from __future__ import annotations
 
@@ -304,18 +304,6 @@ def trajectory(opt_cls, options, w0, grads, lrs, *, student=True):
             p.grad = np.array(gp, dtype=float)
         invoke(f"step() number {k}", opt.step)
         out.append(_flat([p.value for p in params]))
-    return out
-
-
-def rule_trajectory(rule, w0, grads, lrs):
-    """Weights after each step of a hand-written rule ``rule(w, g, lr, state) -> w``,
-    where ``state`` is a dict the rule keeps between steps (``state["t"]`` is the step,
-    1 at the first)."""
-    w, state, out = np.array(w0, dtype=float), {}, []
-    for t, (g, lr) in enumerate(zip(grads, lrs), start=1):
-        state["t"] = t
-        w = rule(w, g, lr, state)
-        out.append(np.array(w, dtype=float).ravel())
     return out
 
 

@@ -42,8 +42,8 @@ from .optim import SGD, Adam
 from .schedules import WarmupCosine
 from .selfcheck import (GRAD_TOL, SCHEDULE_LRS, VALUE_TOL, CheckResult,  # noqa: F401
                         CheckTimeout, Fail, as_array, call, first_difference, inputs, kw,
-                        matches, need_callable, need_class, optimizer_case, rule_trajectory,
-                        run, stream, time_limit, trajectory, which, within)
+                        matches, need_callable, need_class, optimizer_case, run, stream,
+                        time_limit, trajectory, which, within)
 from .training import train_epoch
 
 CELL_TIMEOUT = 60.0
@@ -568,8 +568,12 @@ def check_dropout(cls, *, verbose=True, seed=None):
 
 
 # ----------------------------------------------------------------------------- 03 optimizers
-def _optimizer_check(name, cls, reference_cls, settings, mistake_rules, verbose, seed):
-    """Six steps with changing rates for each setting must match ``reference_cls``."""
+def _optimizer_check(name, cls, reference_cls, settings, catalogue, verbose, seed):
+    """Six steps with changing rates for each setting must match ``reference_cls``.
+
+    A wrong update that is one of the usual mistakes of ``catalogue`` (``nblib.mistakes``:
+    each built on ``reference_cls``, run beside the student's) is named in its own words.
+    """
     _need_class(cls, f"your {reference_cls.__name__}")
 
     def body():
@@ -583,10 +587,11 @@ def _optimizer_check(name, cls, reference_cls, settings, mistake_rules, verbose,
                 continue
             size = f"{diff:.2e}" if math.isfinite(diff) else "NaN or inf"
             hint = ""
-            for description, rule in mistake_rules(kwargs).items():
-                wrong = rule_trajectory(rule, w0, grads, lrs)
+            for mistake in catalogue:
+                wrong_cls = mistake.build({reference_cls.__name__: reference_cls})
+                wrong = trajectory(wrong_cls, kwargs, w0, grads, lrs, student=False)
                 if _first_difference(got, wrong, 1e-10)[0] is None:
-                    hint = f"; your update is {description}"
+                    hint = f"; your update is {mistake.says}"
                     break
             raise _Fail(f"with {_kw(kwargs)}: the weights first differ from nblib's "
                         f"{reference_cls.__name__} at step {step}, by {size}{hint}",
@@ -601,43 +606,15 @@ def check_sgd(cls, *, verbose=True, seed=None):
     """Check ``SGD(params, lr, momentum=0, nesterov=False, weight_decay=0)`` (torch.optim.SGD).
 
     ``g = grad + weight_decay * w``; ``buf = momentum * buf + g`` (``buf = g`` at the first
-    step); ``w -= lr * buf`` (or ``lr * (g + momentum * buf)`` with Nesterov).
+    step); ``w -= lr * buf`` (or ``lr * (g + momentum * buf)`` with Nesterov). A usual
+    mistake (``nblib.mistakes.SGD_MISTAKES``) is named.
     """
+    from .mistakes import SGD_MISTAKES
+
     settings = [dict(lr=0.1), dict(lr=0.1, momentum=0.9), dict(lr=0.1, momentum=0.9,
                                                                weight_decay=0.01),
                 dict(lr=0.1, momentum=0.9, nesterov=True)]
-
-    def mistakes(kw):
-        mu, wd = kw.get("momentum", 0.0), kw.get("weight_decay", 0.0)
-
-        def ema(w, g, lr, s):
-            g = g + wd * w
-            s["buf"] = (1 - mu) * g if "buf" not in s else mu * s["buf"] + (1 - mu) * g
-            return w - lr * s["buf"]
-
-        def lr_inside(w, g, lr, s):
-            g = g + wd * w
-            s["buf"] = lr * g if "buf" not in s else mu * s["buf"] + lr * g
-            return w - s["buf"]
-
-        def plain(w, g, lr, s):
-            return w - lr * (g + wd * w)
-
-        def decay_after(w, g, lr, s):
-            s["buf"] = g if "buf" not in s else mu * s["buf"] + g
-            return w - lr * (s["buf"] + wd * w)
-
-        return {
-            "the exponential-average form buf = momentum * buf + (1 - momentum) * g; "
-            "torch.optim.SGD adds g without the (1 - momentum) factor": ema,
-            "a buffer that holds lr * g (w -= buf): that equals torch's only while lr is "
-            "constant; keep lr out of the buffer": lr_inside,
-            "plain SGD: the momentum buffer is missing": plain,
-            "weight decay added after the momentum buffer; add weight_decay * w to the "
-            "gradient first": decay_after,
-        }
-
-    return _optimizer_check("sgd", cls, SGD, settings, mistakes, verbose, seed)
+    return _optimizer_check("sgd", cls, SGD, settings, SGD_MISTAKES, verbose, seed)
 
 
 def check_adam(cls, *, verbose=True, seed=None):
@@ -645,42 +622,14 @@ def check_adam(cls, *, verbose=True, seed=None):
 
     ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g²``, the bias corrections
     ``m / (1 - b1^t)`` and ``v / (1 - b2^t)`` with ``t = 1`` at the first step, and
-    ``w -= lr * m_hat / (sqrt(v_hat) + eps)``, as ``torch.optim.Adam``.
+    ``w -= lr * m_hat / (sqrt(v_hat) + eps)``, as ``torch.optim.Adam``. A usual mistake
+    (``nblib.mistakes.ADAM``) is named.
     """
+    from .mistakes import ADAM
+
     settings = [dict(lr=0.01), dict(lr=0.01, betas=(0.8, 0.99), eps=1e-3),
                 dict(lr=0.01, weight_decay=0.1)]
-
-    def mistakes(kw):
-        b1, b2 = kw.get("betas", (0.9, 0.999))
-        eps, wd = kw.get("eps", 1e-8), kw.get("weight_decay", 0.0)
-
-        def adam(correct=True, t_offset=0, eps_inside=False, decoupled=False):
-            def rule(w, g, lr, s):
-                if decoupled:
-                    w = w * (1 - lr * wd)
-                else:
-                    g = g + wd * w
-                s["m"] = b1 * s.get("m", 0.0) + (1 - b1) * g
-                s["v"] = b2 * s.get("v", 0.0) + (1 - b2) * g * g
-                t = s["t"] + t_offset
-                m_hat = s["m"] / (1 - b1 ** t) if correct else s["m"]
-                v_hat = s["v"] / (1 - b2 ** t) if correct else s["v"]
-                denom = np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps
-                return w - lr * m_hat / denom
-            return rule
-
-        out = {"Adam without bias correction: divide m by (1 - beta1**t) and v by "
-               "(1 - beta2**t)": adam(correct=False),
-               "bias correction with t one too large: t is 1 at the first step":
-                   adam(t_offset=1),
-               "eps inside the square root: torch adds eps after it, sqrt(v_hat) + eps":
-                   adam(eps_inside=True)}
-        if wd:
-            out["AdamW (decoupled decay); Adam adds weight_decay * w to the gradient"] = \
-                adam(decoupled=True)
-        return out
-
-    return _optimizer_check("adam", cls, Adam, settings, mistakes, verbose, seed)
+    return _optimizer_check("adam", cls, Adam, settings, ADAM, verbose, seed)
 
 
 # ----------------------------------------------------------------------------- 03 schedule

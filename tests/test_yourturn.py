@@ -146,6 +146,8 @@ def test_a_usual_mistake_fails_with_its_name(task_id, index, seed, solved):
     result = yourturn.TASKS[task_id].check(mistake.build(solved), verbose=False, seed=seed)
     assert not result.passed, mistake.title
     assert mistake.words in result.message, (mistake.title, result.message)
+    # where the check names the mistake from the catalogue, it says the catalogue's words
+    assert mistake.says in result.message and mistake.words in (mistake.says or mistake.words)
 
 
 def test_every_task_has_at_least_two_mistakes():

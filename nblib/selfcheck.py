@@ -242,21 +242,29 @@ def which(got, mistakes, tol=VALUE_TOL):
 
 
 def max_difference(a, b):
-    """The largest absolute difference of two arrays; inf if a shape differs or an entry
-    of either is NaN or inf."""
+    """The largest absolute difference of two arrays: NaN if either holds a NaN (or both
+    the same infinity), inf if a shape differs. Only ``within`` decides what passes."""
     try:
         a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     except (TypeError, ValueError):
         return math.inf
     if a.shape != b.shape:
         return math.inf
-    if not (np.isfinite(a).all() and np.isfinite(b).all()):
-        return math.inf
     if a.size == 0:
         return 0.0
-    with np.errstate(over="ignore", invalid="ignore"):     # two huge weights: inf, no error
-        diff = float(np.max(np.abs(a - b)))
-    return diff if math.isfinite(diff) else math.inf
+    with np.errstate(over="ignore", invalid="ignore"):     # inf - inf, huge - -huge
+        return float(np.max(np.abs(a - b)))
+
+
+def largest_difference(got, expected):
+    """The largest ``max_difference`` of two sequences of arrays, step by step: NaN as
+    soon as one step's is NaN (Python's ``max`` would skip it), inf if the lengths differ."""
+    if len(got) != len(expected):
+        return math.inf
+    diffs = [max_difference(a, b) for a, b in zip(got, expected)]
+    if any(math.isnan(d) for d in diffs):
+        return math.nan
+    return max(diffs, default=0.0)
 
 
 def first_difference(got, expected, tol):

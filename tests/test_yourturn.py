@@ -341,6 +341,13 @@ def test_a_nan_never_matches_in_the_shared_comparisons():
     assert not selfcheck.matches(np.array([1.0, np.inf]), np.array([1.0, np.inf]))
     assert selfcheck.matches(np.ones(3), np.ones(3))
     assert selfcheck.max_difference(np.ones(2), np.ones(3)) == np.inf
+    assert np.isnan(selfcheck.max_difference(np.full(2, np.nan), np.zeros(2)))
+    assert selfcheck.max_difference(np.zeros(2), np.array([0.0, np.inf])) == np.inf
+    # a NaN at one step is not hidden by the steps around it (Python's max would skip it)
+    steps = [np.zeros(2), np.full(2, np.nan), np.zeros(2)]
+    assert np.isnan(selfcheck.largest_difference(steps, [np.zeros(2)] * 3))
+    assert not selfcheck.within(selfcheck.largest_difference(steps, [np.zeros(2)] * 3), 1.0)
+    assert selfcheck.first_difference(steps, [np.zeros(2)] * 3, 1e-10)[0] == 2
     # the functions the checks use are these shared ones
     assert yourturn._first_difference is selfcheck.first_difference
     assert yourturn._matches is selfcheck.matches

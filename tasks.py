@@ -146,24 +146,17 @@ def stop_marked(group: str, parent: int | None = None, grace: float = 5.0) -> No
             return
 
 
-def run(cmd: list, *, capture: bool = False, cwd: Path = ROOT) -> tuple[int, str]:
-    """Run ``cmd`` (echoed, its output shown as it comes) in a process group of its own;
-    return (exit code, output if ``capture``). On SIGINT (Ctrl+C) or SIGTERM, stop the
-    command and everything it started, then exit 130 / 143."""
+def run(cmd: list, *, cwd: Path = ROOT) -> int:
+    """Run ``cmd`` (echoed) in a process group of its own; return its exit code. On SIGINT
+    (Ctrl+C) or SIGTERM, stop the command and everything it started, then exit 130 / 143."""
     cmd = [str(c) for c in cmd]
     say("$ " + " ".join(cmd))
     group = uuid.uuid4().hex
     previous = {s: signal.signal(s, _raise_stopped) for s in (signal.SIGINT, signal.SIGTERM)}
-    proc, log = None, []
+    proc = None
     try:
-        proc = subprocess.Popen(cmd, cwd=cwd, env=child_env(group), start_new_session=True,
-                                stdout=subprocess.PIPE if capture else None,
-                                stderr=subprocess.STDOUT if capture else None,
-                                text=True, errors="replace")
-        for line in proc.stdout if capture else ():
-            print(line, end="", flush=True)
-            log.append(line)
-        return proc.wait(), "".join(log)
+        proc = subprocess.Popen(cmd, cwd=cwd, env=child_env(group), start_new_session=True)
+        return proc.wait()
     except Stopped as stop:
         say(f"{stop}: stopping {cmd[0]} and every process it started")
         if proc is not None:
@@ -185,7 +178,7 @@ def run(cmd: list, *, capture: bool = False, cwd: Path = ROOT) -> tuple[int, str
 
 
 def run_or_die(cmd: list) -> None:
-    rc, _ = run(cmd)
+    rc = run(cmd)
     if rc != 0:
         die(f"command failed with exit code {rc}: {' '.join(str(c) for c in cmd)}", rc)
 
@@ -337,6 +330,7 @@ def cmd_execute(args: list[str]) -> int:
     runs in each book (its outputs may depend on its text: its reading time is computed).
     """
     import logging
+    import multiprocessing
 
     import nbformat
     import yaml
@@ -347,7 +341,7 @@ def cmd_execute(args: list[str]) -> int:
 
     if not args or len(args) % 2:
         die("usage: tasks.py execute SOURCE OUT [SOURCE OUT ...]", 2)
-    os.environ.setdefault(GROUP_VAR, uuid.uuid4().hex)      # the kernels inherit it
+    os.environ[GROUP_VAR] = uuid.uuid4().hex     # its own: the kernels inherit it
     main_pid, stopping = os.getpid(), []
     # a worker the pool forks to replace a stopped one exits at once
     os.register_at_fork(after_in_child=lambda: stopping and os._exit(128 + stopping[0]))
@@ -356,6 +350,8 @@ def cmd_execute(args: list[str]) -> int:
         # Everything here, then os._exit: unwinding through multiprocessing's Pool while its
         # workers are being killed can deadlock it.
         if os.getpid() == main_pid:
+            if stopping:               # a second signal while stopping: the first goes on
+                return
             stopping.append(signum)
             stop_marked(os.environ[GROUP_VAR], parent=main_pid, grace=2.0)
             say(f"{signal.Signals(signum).name}: stopped, with every notebook process")
@@ -392,6 +388,7 @@ def cmd_execute(args: list[str]) -> int:
     t0, results = time.monotonic(), {}
     for cache, out, (timeout, allow_errors), notebooks in books:
         if any(first == path for _, path, first in notebooks):
+            multiprocessing.get_logger().handlers.clear()   # the executor adds one per run
             run = load_executor("local-parallel", cache, logger=logger).run_and_cache(
                 timeout=timeout, allow_errors=allow_errors)
             results.update({Path(uri): cache for uri in run.succeeded})
@@ -465,11 +462,11 @@ def cmd_book(args: list[str]) -> int:
     if student:
         source = BUILD_STUDENT / "src"
         run_or_die(student_edition_command(source))
-    rc, _ = run(execute_command([(source, out)]))
+    rc = run(execute_command([(source, out)]))
     if rc == 0:
         say(f"notebooks executed in {time.monotonic() - t0:.0f} s; now the book (every "
             "notebook from the cache: none is executed again)")
-    rc = run(book_build_command(source, out))[0] or rc
+    rc = run(book_build_command(source, out)) or rc
     index, took = out / "_build" / "html" / "index.html", time.monotonic() - t0
     print(notebook_summary(read_status(out), "student" if student else "teacher"), flush=True)
     if rc != 0 or not index.exists():
@@ -529,7 +526,7 @@ def cmd_test(args: list[str]) -> int:
     ensure_venv()
     ensure_test_extras()
     t0 = time.monotonic()
-    rc, _ = run([PY, "-m", "pytest", *args])
+    rc = run([PY, "-m", "pytest", *args])
     took = time.monotonic() - t0
     if rc == 5:
         say(f"pytest collected no tests (exit code 5) in {took:.0f} s: treated as a failure")
@@ -545,7 +542,7 @@ def cmd_student(args: list[str]) -> int:
     if not args:
         die("usage: python3 tasks.py student OUTDIR", 2)
     ensure_venv()
-    return run([*student_edition_command(Path(args[0]).resolve()), *args[1:]], cwd=Path.cwd())[0]
+    return run([*student_edition_command(Path(args[0]).resolve()), *args[1:]], cwd=Path.cwd())
 
 
 COMMANDS = {"book": cmd_book, "test": cmd_test, "student": cmd_student, "site": cmd_site,

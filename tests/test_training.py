@@ -477,3 +477,51 @@ def test_history_first_epoch_and_time_above_a_target():
     assert h.epoch_to_accuracy(0.95) == 3 and h.time_to_accuracy(0.95) == 0.3   # strictly above
     assert h.epoch_to_accuracy(0.4) == 1 and h.time_to_accuracy(0.4) == 0.1     # 1-based
     assert h.epoch_to_accuracy(0.99) is None and h.time_to_accuracy(0.99) is None
+
+
+# --- the config: the model, optimizer, schedule and generators it names ------------------------
+
+@pytest.mark.parametrize("norm,dropout", [("batch", 0.0), ("batch", 0.2), ("layer", 0.0),
+                                          (None, 0.1)])
+def test_build_model_is_linear_norm_relu_dropout_per_hidden_layer(norm, dropout):
+    model = nblib.build_model(SpiralConfig(hidden=(5, 3), norm=norm, dropout=dropout))
+    block = [Linear] + {"batch": [BatchNorm], "layer": [nblib.LayerNorm], None: []}[norm] \
+        + [ReLU] + ([Dropout] if dropout else [])
+    assert [type(m) for m in model.layers] == block * 2 + [Linear]
+    linears = [m for m in model.layers if isinstance(m, Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(2, 5), (5, 3), (3, 1)]
+    # no bias before BatchNorm (its mean subtraction cancels it); the output layer has one
+    assert [m.bias is not None for m in linears] == [norm != "batch"] * 2 + [True]
+    assert all(m.p == dropout for m in model.layers if isinstance(m, Dropout))
+
+
+@pytest.mark.parametrize("name,cls,options", [
+    ("sgd", nblib.SGD, dict(momentum=0.0)), ("momentum", nblib.SGD, dict(momentum=0.7)),
+    ("adam", nblib.Adam, dict(weight_decay=0.0)), ("adamw", nblib.AdamW, {})])
+def test_make_optimizer_builds_the_named_optimizer_with_the_configs_options(name, cls, options):
+    config = SpiralConfig(optimizer=name, lr=0.05, momentum=0.7, hidden=(4,))
+    optimizer = nblib.make_optimizer(config, nblib.build_model(config).parameters())
+    assert type(optimizer) is cls and optimizer.lr == 0.05
+    assert all(group[k] == v for group in optimizer.param_groups for k, v in options.items())
+
+
+def test_make_schedule_spans_the_whole_run():
+    config = SpiralConfig(epochs=10, batch_size=128)              # 480 points: 4 steps
+    total = 10 * 4
+    assert config.steps_per_epoch == 4
+    cosine = nblib.make_schedule(config)
+    assert (cosine.total_steps, cosine.warmup_steps) == (total, total // 10)
+    assert cosine(total) == 0.0 and cosine(total - 1) > 0.0       # reaches 0 at the run's end
+    step = nblib.make_schedule(config.replace(schedule="step"))
+    assert step(total // 3 - 1) == config.lr and step(total // 3) == pytest.approx(config.lr / 10)
+    exponential = nblib.make_schedule(config.replace(schedule="exponential"))
+    assert exponential(total) == pytest.approx(config.lr / 100)   # ends 100x lower
+    assert nblib.make_schedule(config.replace(schedule="onecycle")).total_steps == total
+
+
+def test_the_shuffle_generator_is_the_third_of_three_independent_streams():
+    from nblib.config import make_shuffle_rng
+    children = np.random.SeedSequence(7).spawn(3)                   # init, dropout, shuffle
+    draws = [np.random.default_rng(c).random(4) for c in children]
+    assert np.array_equal(make_shuffle_rng(SpiralConfig(seed=7)).random(4), draws[2])
+    assert not np.array_equal(draws[0], draws[2]) and not np.array_equal(draws[1], draws[2])

@@ -248,13 +248,13 @@ def function(value, name, args=None):
     return value
 
 
-def array(*, ndim=None, shape=None, finite=True, dtype_kind="fiu", convert=True, scalar=False):
-    """An ndarray, see ``check_array``; a nested list is accepted unless ``convert=False``,
+def array(*, ndim=None, shape=None, finite=True, dtype_kind="fiu", lists=True, scalar=False):
+    """An ndarray, see ``check_array``; a nested list is accepted unless ``lists=False``,
     a real number too when ``scalar=True`` (the body converts them: ``np.asarray(x)``)."""
     def spec(value, name, args):
         if scalar and isinstance(value, numbers.Real) and not isinstance(value, bool):
             value = np.asarray(value, dtype=float)
-        if not convert and not isinstance(value, np.ndarray):
+        if not lists and not isinstance(value, np.ndarray):
             raise TypeError(f"{name} must be a numpy array, got {type(value).__name__}")
         return check_array(value, name, ndim=ndim, shape=shape, finite=finite,
                            dtype_kind=dtype_kind)

@@ -28,7 +28,7 @@ def rel_error(a, b):
 
 
 # x is perturbed in place, so it must be f's own array: a converted copy would never reach f
-@arguments(f=function, x=array(dtype_kind="f", convert=False), h=positive)
+@arguments(f=function, x=array(dtype_kind="f", lists=False), h=positive)
 def numerical_gradient(f, x, h=1e-6):
     """Centred finite-difference gradient of the scalar function ``f()`` w.r.t. array ``x``.
 

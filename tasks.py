@@ -329,18 +329,10 @@ def cmd_execute(args: list[str]) -> int:
     record copied into the others: a notebook whose code is the same but whose text differs
     runs in each book (its outputs may depend on its text: its reading time is computed).
     """
-    import logging
-    import multiprocessing
-
-    import nbformat
-    import yaml
-    from jupyter_cache import get_cache
-    from jupyter_cache.base import CacheBundleIn
-    from jupyter_cache.executors import load_executor
-    from sphinx_external_toc.parsing import parse_toc_yaml
-
     if not args or len(args) % 2:
         die("usage: tasks.py execute SOURCE OUT [SOURCE OUT ...]", 2)
+    if Path(sys.prefix).resolve() != VENV.resolve() and PY.exists():   # python3 tasks.py ...
+        return run([PY, ROOT / "tasks.py", "execute", *(str(Path(a).resolve()) for a in args)])
     os.environ[GROUP_VAR] = uuid.uuid4().hex     # its own: the kernels inherit it
     main_pid, stopping = os.getpid(), []
     # a worker the pool forks to replace a stopped one exits at once
@@ -359,6 +351,16 @@ def cmd_execute(args: list[str]) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_stop)
+    import logging
+    import multiprocessing
+
+    import nbformat
+    import yaml
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+    from jupyter_cache.executors import load_executor
+    from sphinx_external_toc.parsing import parse_toc_yaml
+
     logging.basicConfig(level=logging.WARNING, format="[jupyter-cache] %(message)s")
     logger = logging.getLogger("tasks.execute")
     logger.setLevel(logging.WARNING)      # multiprocessing's own chatter stays quiet too
@@ -389,10 +391,10 @@ def cmd_execute(args: list[str]) -> int:
     for cache, out, (timeout, allow_errors), notebooks in books:
         if any(first == path for _, path, first in notebooks):
             multiprocessing.get_logger().handlers.clear()   # the executor adds one per run
-            run = load_executor("local-parallel", cache, logger=logger).run_and_cache(
+            outcome = load_executor("local-parallel", cache, logger=logger).run_and_cache(
                 timeout=timeout, allow_errors=allow_errors)
-            results.update({Path(uri): cache for uri in run.succeeded})
-            results.update({Path(uri): None for uri in run.excepted + run.errored})
+            results.update({Path(uri): cache for uri in outcome.succeeded})
+            results.update({Path(uri): None for uri in outcome.excepted + outcome.errored})
 
     failed = 0
     for cache, out, _, notebooks in books:

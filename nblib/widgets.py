@@ -132,9 +132,7 @@ class PlaygroundWidget:
             name: button(name.capitalize(), "", "info",
                          lambda name=name: self._on_preset(name), preset.why)
             for name, preset in PRESETS.items()}
-        self.image = w.Image(format="png", layout=w.Layout(width="100%", max_width="840px"),
-                             tooltip="The playground's figure: the decision boundary with the "
-                                     "test points, the loss and the accuracy of every run")
+        self.image = w.Image(format="png", layout=w.Layout(width="100%", max_width="840px"))
         self.image.add_class("nblib-pg-plot")
         self.status = w.HTML()
         self.status.add_class("nblib-pg-status")

@@ -8,7 +8,8 @@
    2. The widgets' sliders are named. ipywidgets draws a slider's handle as a <div
       role="slider"> next to a <label> that is not tied to it, so a screen reader announces
       "slider" and nothing else; the handle gets the label's text as its aria-label.
-   3. myst-nb's folded cells are named by what their summary says ("Show code cell source"). */
+   3. myst-nb's folded cells are named by what their summary says ("Show code cell source").
+   4. The playground's widget image gets an alt text (WIDGET_IMAGE_ALT). */
 (function () {
   "use strict";
   const MIN_FIGURE_WIDTH = 120;       // smaller images are icons, not figures
@@ -33,8 +34,23 @@
     dialog.showModal();
   }
 
+  // A widget's image (the playground's plot) stays where its widget put it: the image itself
+  // becomes the button.
+  function zoomableWidgetImage(img) {
+    if (img.classList.contains("figure-zoom") || img.naturalWidth < MIN_FIGURE_WIDTH) return;
+    img.classList.add("figure-zoom");
+    img.setAttribute("role", "button");
+    img.tabIndex = 0;
+    img.title = "Open full size";
+    img.addEventListener("click", () => openFull(img));
+    img.addEventListener("keydown", e => {
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); openFull(img); }
+    });
+  }
+
   function zoomable(img) {
-    if (img.closest("button, a, .jupyter-widgets") || img.naturalWidth < MIN_FIGURE_WIDTH) return;
+    if (img.closest(".jupyter-widgets")) { zoomableWidgetImage(img); return; }
+    if (img.closest("button, a") || img.naturalWidth < MIN_FIGURE_WIDTH) return;
     const button = document.createElement("button");
     button.type = "button";
     button.className = "figure-zoom";
@@ -73,6 +89,23 @@
     }
   }
 
+  // Widget images carry no alt text (ipywidgets' Image has none; a tooltip breaks its view
+  // in the static page): the ones the book shows are described here, by their class.
+  const WIDGET_IMAGE_ALT = {
+    "nblib-pg-plot": "The playground's figure: the decision boundary with the test points, " +
+                     "and the loss and accuracy of every run",
+  };
+
+  function describeWidgetImages() {
+    for (const [cls, alt] of Object.entries(WIDGET_IMAGE_ALT)) {
+      for (const img of document.querySelectorAll(`img.${cls}:not([alt])`)) img.alt = alt;
+    }
+    for (const img of document.querySelectorAll("div.cell_output .jupyter-widgets img.widget-image:not(.figure-zoom)")) {
+      if (img.complete && img.naturalWidth) zoomableWidgetImage(img);
+      else img.addEventListener("load", () => zoomableWidgetImage(img), {once: true});
+    }
+  }
+
   function start() {
     nameSummaries();
     figures();
@@ -82,7 +115,11 @@
     new MutationObserver(() => {
       if (pending) return;
       pending = true;
-      requestAnimationFrame(() => { pending = false; nameSliders(document); });
+      requestAnimationFrame(() => {
+        pending = false;
+        nameSliders(document);
+        describeWidgetImages();
+      });
     }).observe(document.body, {childList: true, subtree: true});
   }
 

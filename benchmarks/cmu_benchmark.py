@@ -3,7 +3,7 @@
     python benchmarks/cmu_benchmark.py                 # 20 seeds, ablations over 5 seeds
     python benchmarks/cmu_benchmark.py --seeds 10 --ablation-seeds 3 --max-epochs 3000
 
-Trains the chapter's network (``nblib.cmu.CMU_RECIPE``: 2 -> 128 -> 128 -> 64 -> 1,
+Trains the chapter's network (``nblib.experiments.cmu.CMU_RECIPE``: 2 -> 128 -> 128 -> 64 -> 1,
 BatchNorm, ReLU, He initialisation, Adam at 0.01, full batch) on the 194 points until
 all are right under the 40-20-40 rule, once per seed, and prints the median epochs and
 seconds.  Then the ablations, each changing one thing: no BatchNorm, sigmoid units
@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from nblib import SpiralConfig, build_model, make_optimizer  # noqa: E402
-from nblib.cmu import (CMU_RECIPE, cmu_spirals, solve_cmu, train_until_solved,  # noqa: E402
+from nblib.experiments.cmu import (CMU_RECIPE, cmu_spirals, solve_cmu, train_until_solved,  # noqa: E402
                        uniform_init, with_sigmoid)
 
 # name: (what changes, config overrides, sigmoid units, uniform initialisation)

@@ -20,7 +20,7 @@ import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # no faster with 2 threads, and erratic
 
-from nblib.playground import Playground, PlaygroundFigure  # noqa: E402
+from nblib.viz.playground import Playground, PlaygroundFigure  # noqa: E402
 
 
 def time_frames(pg, figure):
@@ -53,7 +53,7 @@ def time_frames(pg, figure):
 def time_widget(pg):
     """Frames per second of PlaygroundWidget's own path (Train clicked, a frame per epoch)."""
     try:
-        from nblib.widgets import PlaygroundWidget
+        from nblib.viz.widgets import PlaygroundWidget
     except ImportError:
         return None
     widget = PlaygroundWidget(pg, threaded=False, max_fps=1e6)

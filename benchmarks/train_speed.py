@@ -32,7 +32,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import nblib  # noqa: E402
-from nblib.config import (build_model, make_data, make_optimizer, make_schedule,  # noqa: E402
+from nblib.core.config import (build_model, make_data, make_optimizer, make_schedule,  # noqa: E402
                           make_shuffle_rng)
 
 
@@ -156,7 +156,7 @@ def interleaved_best(runs, repeats):
 def time_eval_chunks(config, calls=300):
     """Best time of evaluating the train and test sets (predict_logits), taking turns:
     in nblib's chunks (``_chunk_rows``), in one pass, and in chunks of 256 rows."""
-    from nblib.training import _chunk_rows
+    from nblib.core.training import _chunk_rows
     X_train, X_test, _, _ = make_data(config)
     model = build_model(config)
     sizes = {f"chunks of {_chunk_rows(model)}": _chunk_rows(model), "one pass": len(X_train),
@@ -180,10 +180,10 @@ def main():
     parser.add_argument("--eval-chunks", action="store_true",
                         help="time only the evaluation, in chunks and in one pass")
     parser.add_argument("--keep-freed-memory", action="store_true",
-                        help="call nblib._memory.keep_freed_memory() first (glibc's mallopt)")
+                        help="call nblib.core._memory.keep_freed_memory() first (glibc's mallopt)")
     args = parser.parse_args()
     if args.keep_freed_memory:
-        from nblib._memory import keep_freed_memory
+        from nblib.core._memory import keep_freed_memory
         print("keep_freed_memory():", keep_freed_memory())
     every = {"source": ("source recipe", nblib.SpiralConfig.source()),
              "book": ("book recipe", nblib.SpiralConfig())}

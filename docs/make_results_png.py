@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import nblib  # noqa: E402
-from nblib.plots import plot_results  # noqa: E402
+from nblib.viz.plots import plot_results  # noqa: E402
 
 result = nblib.train_spirals(nblib.SpiralConfig(), progress=False)
 axes = plot_results(result, bayes=nblib.bayes_accuracy())

@@ -48,7 +48,7 @@ TIMEOUT = 120
 """Default seconds per cell: the exercises' experiments train a few networks."""
 TASK_TIMEOUT = 60
 """Default seconds per cell of a graded task: its hidden test stops a loop after 30 s
-(``nblib.grading.TIME_LIMIT``) with a message the student reads in the feedback, so
+(``nblib.teaching.grading.TIME_LIMIT``) with a message the student reads in the feedback, so
 nbgrader's limit for these cells is longer than that."""
 
 CONFIG = '''\
@@ -64,7 +64,7 @@ c.CourseDirectory.root = {course!r}
 
 # Seconds each cell of a submission may run. Then nbgrader interrupts the kernel: that
 # cell fails (its task earns nothing) and grading goes on with the next cell and the
-# next student. The hidden tests stop a looping check earlier (nblib.grading).
+# next student. The hidden tests stop a looping check earlier (nblib.teaching.grading).
 c.Execute.timeout = {timeout}
 
 # The cells of a graded task (its answer cell, self-check and grade cell) only define and

@@ -3,7 +3,7 @@
     python teacher/task_cells.py          # check: exit 1 and list the cells that differ
     python teacher/task_cells.py --write  # rewrite those cells in book/*.ipynb
 
-Every task is an entry of ``nblib.registry``. For a "your turn" task the solution
+Every task is an entry of ``nblib.teaching.registry``. For a "your turn" task the solution
 is nblib's real code, so there is one copy of it: this tool copies it into the
 task's solution cell, with each method body that the student writes between
 nbgrader's ``### BEGIN SOLUTION`` / ``### END SOLUTION`` markers (nbgrader turns the
@@ -13,7 +13,7 @@ points). The tests run the checks, so a change to nblib that is not copied into 
 book fails them.
 
 A solution cell starts with the imports its code needs (every global name it uses),
-all from public modules: a name defined in a private module (``nblib._checks``) is
+all from public modules: a name defined in a private module (``nblib.core.validate``) is
 imported from the public module whose code uses it, and a private helper
 (``_nesterov``) is written into the cell itself, so that no student's cell imports
 anything private. Only cells whose nbgrader ``grade_id`` names a task, and
@@ -29,7 +29,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from nblib.registry import ALL, EXERCISES, YOUR_TURN
+from nblib.teaching.registry import ALL, EXERCISES, YOUR_TURN
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
@@ -110,7 +110,7 @@ def imports(objects):
 
     A name bound to a module is imported as that module (``import numpy as np``); a
     function or class of nblib from the public module that defines it, or, if that
-    module is private (``nblib._checks``), from the public module of the object that
+    module is private, from the public module of the object that
     uses it; any other name from the module of the object that uses it.
     """
     modules, names = {}, {}
@@ -159,12 +159,12 @@ def grade_source(task_id):
         return (f"# Autograded: exercise {list(EXERCISES).index(task_id) + 1}, {task.name} "
                 f"({task.points} points)\n"
                 "### BEGIN HIDDEN TESTS\n"
-                "from nblib.grading import grade\n"
+                "from nblib.teaching.grading import grade\n"
                 f'grade("{task_id}", {task.name})\n'
                 "### END HIDDEN TESTS")
     return (f"# Autograded: {task.name} ({task.points} points)\n"
             f"{'### BEGIN HIDDEN TESTS'}\n"
-            f"from nblib.grading import grade\n"
+            f"from nblib.teaching.grading import grade\n"
             f"grade({task_id!r}, {task.name})\n"
             f"{'### END HIDDEN TESTS'}")
 
@@ -175,7 +175,8 @@ def exercise_solutions(path=BOOK / "05_exercises.ipynb"):
     import numpy as np
 
     import nblib
-    from nblib import Module, Param, checks
+    from nblib import Module, Param
+    from nblib.teaching import checks
 
     nb = json.loads(Path(path).read_text(encoding="utf-8"))
     namespace = {"np": np, "nblib": nblib, "Module": Module, "Param": Param, "checks": checks}

@@ -1,11 +1,11 @@
-"""nblib.activation_stats: deep stacks, their per-layer statistics, and the plot."""
+"""nblib.viz.activation_stats: deep stacks, their per-layer statistics, and the plot."""
 import matplotlib
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
 from nblib import Linear, ReLU, Sequential, Sigmoid
-from nblib.activation_stats import deep_stack, layer_stats, plot_layer_stats
+from nblib.viz.activation_stats import deep_stack, layer_stats, plot_layer_stats
 
 
 def _x(width=64, n=500, seed=0):

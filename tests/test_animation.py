@@ -1,4 +1,4 @@
-"""nblib.animation: snapshots recorded during training, played back as an HTML animation."""
+"""nblib.viz.animation: snapshots recorded during training, played back as an HTML animation."""
 import base64
 import re
 
@@ -12,7 +12,7 @@ import pytest  # noqa: E402
 from matplotlib.animation import AbstractMovieWriter, FuncAnimation  # noqa: E402
 
 import nblib  # noqa: E402
-from nblib import plots  # noqa: E402
+from nblib.viz import plots  # noqa: E402
 
 TINY = nblib.SpiralConfig(n=40, hidden=(8, 8), epochs=6, batch_size=16)
 

@@ -4,8 +4,8 @@ A student who passes a wrong shape, a NaN, a negative learning rate or a misspel
 should read "lr must be > 0.0, got -1" and not a broadcasting traceback from deep inside
 NumPy.  ``CASES`` maps every public callable to calls that must fail that way, and
 ``test_every_public_callable_has_a_bad_input_test`` keeps the map complete.
-``MORE_CASES`` does the same for methods and for the functions of ``nblib.plots`` and
-``nblib.widgets``: this file is the one place where bad-input cases live.
+``MORE_CASES`` does the same for methods and for the functions of ``nblib.viz.plots`` and
+``nblib.viz.widgets``: this file is the one place where bad-input cases live.
 """
 import types
 
@@ -606,10 +606,10 @@ MAPS = [np.zeros((8, 3, 3)), np.zeros((6, 3, 3))]     # two hidden layers of 8 a
 
 # "Class.method" or "module.function" (reached from nblib) -> cases, as in CASES
 MORE_CASES = {
-    "data.make_source_spirals": [
-        (lambda: nblib.data.make_source_spirals(0), V, r"\bn\b"),
-        (lambda: nblib.data.make_source_spirals(10, -0.1), V, r"\bnoise\b"),
-        (lambda: nblib.data.make_source_spirals(10, 0.1, seed=1.5), T, r"\bseed\b"),
+    "core.data.make_source_spirals": [
+        (lambda: nblib.core.data.make_source_spirals(0), V, r"\bn\b"),
+        (lambda: nblib.core.data.make_source_spirals(10, -0.1), V, r"\bnoise\b"),
+        (lambda: nblib.core.data.make_source_spirals(10, 0.1, seed=1.5), T, r"\bseed\b"),
     ],
     "Playground.set": [
         (lambda: tiny_playground().set(lrr=0.1), T, r"\blrr\b"),
@@ -634,48 +634,48 @@ MORE_CASES = {
     "Playground.decision_grid": [
         (lambda: tiny_playground().decision_grid(resolution=1), V, r"\bresolution\b"),
     ],
-    "playground.PlaygroundFigure": [
-        (lambda: nblib.playground.PlaygroundFigure(tiny_playground(), resolution=1), V,
+    "viz.playground.PlaygroundFigure": [
+        (lambda: nblib.viz.playground.PlaygroundFigure(tiny_playground(), resolution=1), V,
          r"\bresolution\b"),
-        (lambda: nblib.playground.PlaygroundFigure("pg"), T, r"\bplayground\b"),
+        (lambda: nblib.viz.playground.PlaygroundFigure("pg"), T, r"\bplayground\b"),
     ],
-    "plots.plot_data": [
-        (lambda: nblib.plots.plot_data(np.zeros((5, 3)), np.zeros(5, dtype=int)), V, r"\bX\b"),
-        (lambda: nblib.plots.plot_data(np.zeros((5, 2)), np.full(5, 2)), V, r"\by\b"),
+    "viz.plots.plot_data": [
+        (lambda: nblib.viz.plots.plot_data(np.zeros((5, 3)), np.zeros(5, dtype=int)), V, r"\bX\b"),
+        (lambda: nblib.viz.plots.plot_data(np.zeros((5, 2)), np.full(5, 2)), V, r"\by\b"),
     ],
-    "plots.plot_loss": [
-        (lambda: nblib.plots.plot_loss({"train_loss": [1.0]}), T, r"\bhistory\b"),
+    "viz.plots.plot_loss": [
+        (lambda: nblib.viz.plots.plot_loss({"train_loss": [1.0]}), T, r"\bhistory\b"),
     ],
-    "plots.plot_accuracy": [
-        (lambda: nblib.plots.plot_accuracy({"test_acc": [1.0]}), T, r"\bhistory\b"),
+    "viz.plots.plot_accuracy": [
+        (lambda: nblib.viz.plots.plot_accuracy({"test_acc": [1.0]}), T, r"\bhistory\b"),
     ],
-    "plots.plot_histories": [
-        (lambda: nblib.plots.plot_histories({}), T, r"\bhistories\b"),
-        (lambda: nblib.plots.plot_histories([tiny_history()]), T, r"\bhistories\b"),
-        (lambda: nblib.plots.plot_histories({"x": [0.1, 0.2]}), T, r"histories\['x'\]"),
-        (lambda: nblib.plots.plot_histories({"a": tiny_history()}, "lr"), V, r"\bmetric\b"),
-        (lambda: nblib.plots.plot_histories({"a": tiny_history(), "b": tiny_history()},
+    "viz.plots.plot_histories": [
+        (lambda: nblib.viz.plots.plot_histories({}), T, r"\bhistories\b"),
+        (lambda: nblib.viz.plots.plot_histories([tiny_history()]), T, r"\bhistories\b"),
+        (lambda: nblib.viz.plots.plot_histories({"x": [0.1, 0.2]}), T, r"histories\['x'\]"),
+        (lambda: nblib.viz.plots.plot_histories({"a": tiny_history()}, "lr"), V, r"\bmetric\b"),
+        (lambda: nblib.viz.plots.plot_histories({"a": tiny_history(), "b": tiny_history()},
                                             colors=["red"]), V, r"\bcolors\b"),
     ],
-    "plots.plot_schedule": [
-        (lambda: nblib.plots.plot_schedule(lambda step: 0.1, 10), T, r"\bschedule\b"),
-        (lambda: nblib.plots.plot_schedule(Constant(0.1), 0), V, r"\btotal_steps\b"),
+    "viz.plots.plot_schedule": [
+        (lambda: nblib.viz.plots.plot_schedule(lambda step: 0.1, 10), T, r"\bschedule\b"),
+        (lambda: nblib.viz.plots.plot_schedule(Constant(0.1), 0), V, r"\btotal_steps\b"),
     ],
-    "plots.decision_grid": [
-        (lambda: nblib.plots.decision_grid("model"), T, r"\bmodel\b"),
-        (lambda: nblib.plots.decision_grid(small_model(), resolution=1), V, r"\bresolution\b"),
-        (lambda: nblib.plots.decision_grid(small_model(), extent=0.0), V, r"\bextent\b"),
+    "viz.plots.decision_grid": [
+        (lambda: nblib.viz.plots.decision_grid("model"), T, r"\bmodel\b"),
+        (lambda: nblib.viz.plots.decision_grid(small_model(), resolution=1), V, r"\bresolution\b"),
+        (lambda: nblib.viz.plots.decision_grid(small_model(), extent=0.0), V, r"\bextent\b"),
     ],
-    "plots.plot_probability_grid": [
-        (lambda: nblib.plots.plot_probability_grid(*GRID, np.full((5, 5), 1.5)), V, r"\bprob\b"),
-        (lambda: nblib.plots.plot_probability_grid(*GRID, np.zeros((4, 5))), V, r"\bprob\b"),
-        (lambda: nblib.plots.plot_probability_grid(GRID[0], GRID[1][:2], np.zeros((5, 5))), V,
+    "viz.plots.plot_probability_grid": [
+        (lambda: nblib.viz.plots.plot_probability_grid(*GRID, np.full((5, 5), 1.5)), V, r"\bprob\b"),
+        (lambda: nblib.viz.plots.plot_probability_grid(*GRID, np.zeros((4, 5))), V, r"\bprob\b"),
+        (lambda: nblib.viz.plots.plot_probability_grid(GRID[0], GRID[1][:2], np.zeros((5, 5))), V,
          r"\byy\b"),
-        (lambda: nblib.plots.plot_probability_grid("xx", GRID[1], np.zeros((5, 5))), T,
+        (lambda: nblib.viz.plots.plot_probability_grid("xx", GRID[1], np.zeros((5, 5))), T,
          r"\bxx\b"),
     ],
-    "plots.plot_decision_boundary": [
-        (lambda: nblib.plots.plot_decision_boundary("model"), T, r"\bmodel\b"),
+    "viz.plots.plot_decision_boundary": [
+        (lambda: nblib.viz.plots.plot_decision_boundary("model"), T, r"\bmodel\b"),
     ],
 }
 
@@ -774,7 +774,9 @@ import dataclasses  # noqa: E402
 import importlib  # noqa: E402
 import sys  # noqa: E402
 
-from nblib import cmu, plots, stats  # noqa: E402, F401  (modules nblib does not import itself)
+from nblib.experiments import cmu, stats
+
+from nblib.viz import plots  # noqa: E402, F401  (modules nblib does not import itself)
 
 
 def decorated_callables():
@@ -847,45 +849,45 @@ def good_layer_input(seed=0):
 # qualified name -> function returning fresh (args, kwargs): good arguments, with the forms a
 # body converts itself wherever the function accepts them
 GOOD_CALLS = {
-    "nblib.module.Module.train": lambda: ((tiny_net(), False), {}),
-    "nblib.module.Sequential.__init__": lambda: ((Linear(2, 3, rng=0), ReLU()), {}),
-    "nblib.linear.Linear.__init__": lambda: ((2, 3), dict(bias=False, rng=7, dtype="float32")),
-    "nblib.norm.BatchNorm.__init__": lambda: ((3, 0.2, 1e-3), dict(dtype="float32")),
-    "nblib.norm.LayerNorm.__init__": lambda: ((3, 1e-3), dict(dtype="float32")),
-    "nblib.dropout.Dropout.__init__": lambda: ((0.3,), dict(rng=5)),
-    "nblib.activations.sigmoid": lambda: (([[-800.0, 0.0], [1.0, 2.0]],), {}),
-    "nblib.loss.bce_with_logits": lambda: (([[0.5], [-2.0], [3.0]], [1, 0, 0]), {}),
-    "nblib.schedules.Constant.__init__": lambda: ((1,), {}),
-    "nblib.schedules.StepDecay.__init__": lambda: ((0.1, 3, 0.5), {}),
-    "nblib.schedules.Exponential.__init__": lambda: ((0.1, 0.9), {}),
-    "nblib.schedules.WarmupCosine.__init__": lambda: ((0.1, 10, 2, 0.01), {}),
-    "nblib.schedules.OneCycle.__init__": lambda: ((0.1, 10), dict(anneal="linear")),
-    "nblib.data.spiral_centres": lambda: ((5,), {}),
-    "nblib.data.make_spirals": lambda: ((5, 0.1, 3), {}),
-    "nblib.data.source_spiral_centres": lambda: ((5,), {}),
-    "nblib.data.make_source_spirals": lambda: ((5, 0.1, 3), {}),
-    "nblib.data.bayes_posterior": lambda: (([[0.1, 0.2], [-0.3, 0.5]], 10, 0.05), {}),
-    "nblib.data.bayes_accuracy": lambda: ((10, 0.05), dict(samples=50, seed=1)),
-    "nblib.gradcheck.rel_error": lambda: (([1.0, 2.0], [1.0, 2.5]), {}),
-    "nblib.gradcheck.numerical_gradient": lambda: _numerical_gradient_call(),
-    "nblib.gradcheck.check_layer": lambda: ((Linear(2, 3, rng=0), [[1.0, 2.0], [3.0, -1.0]]),
+    "nblib.core.module.Module.train": lambda: ((tiny_net(), False), {}),
+    "nblib.core.module.Sequential.__init__": lambda: ((Linear(2, 3, rng=0), ReLU()), {}),
+    "nblib.core.linear.Linear.__init__": lambda: ((2, 3), dict(bias=False, rng=7, dtype="float32")),
+    "nblib.core.norm.BatchNorm.__init__": lambda: ((3, 0.2, 1e-3), dict(dtype="float32")),
+    "nblib.core.norm.LayerNorm.__init__": lambda: ((3, 1e-3), dict(dtype="float32")),
+    "nblib.core.dropout.Dropout.__init__": lambda: ((0.3,), dict(rng=5)),
+    "nblib.core.activations.sigmoid": lambda: (([[-800.0, 0.0], [1.0, 2.0]],), {}),
+    "nblib.core.loss.bce_with_logits": lambda: (([[0.5], [-2.0], [3.0]], [1, 0, 0]), {}),
+    "nblib.core.schedules.Constant.__init__": lambda: ((1,), {}),
+    "nblib.core.schedules.StepDecay.__init__": lambda: ((0.1, 3, 0.5), {}),
+    "nblib.core.schedules.Exponential.__init__": lambda: ((0.1, 0.9), {}),
+    "nblib.core.schedules.WarmupCosine.__init__": lambda: ((0.1, 10, 2, 0.01), {}),
+    "nblib.core.schedules.OneCycle.__init__": lambda: ((0.1, 10), dict(anneal="linear")),
+    "nblib.core.data.spiral_centres": lambda: ((5,), {}),
+    "nblib.core.data.make_spirals": lambda: ((5, 0.1, 3), {}),
+    "nblib.core.data.source_spiral_centres": lambda: ((5,), {}),
+    "nblib.core.data.make_source_spirals": lambda: ((5, 0.1, 3), {}),
+    "nblib.core.data.bayes_posterior": lambda: (([[0.1, 0.2], [-0.3, 0.5]], 10, 0.05), {}),
+    "nblib.core.data.bayes_accuracy": lambda: ((10, 0.05), dict(samples=50, seed=1)),
+    "nblib.core.gradcheck.rel_error": lambda: (([1.0, 2.0], [1.0, 2.5]), {}),
+    "nblib.core.gradcheck.numerical_gradient": lambda: _numerical_gradient_call(),
+    "nblib.core.gradcheck.check_layer": lambda: ((Linear(2, 3, rng=0), [[1.0, 2.0], [3.0, -1.0]]),
                                             dict(rng=4)),
-    "nblib.gradcheck.check_model": lambda: ((tiny_net(), good_layer_input().tolist(),
+    "nblib.core.gradcheck.check_model": lambda: ((tiny_net(), good_layer_input().tolist(),
                                              [0, 1, 0, 1, 1, 0]), {}),
-    "nblib.stats.binomial_interval": lambda: ((np.int64(110), 120, 0.9), {}),
-    "nblib.stats.held_out_interval": lambda: ((result(), 0.9), {}),
-    "nblib.stats.held_out_text": lambda: ((result(),), {}),
-    "nblib.stats.fresh_sample": lambda: ((50, 10, 0.05, 2), {}),
-    "nblib.stats.fresh_accuracy": lambda: ((tiny_net(), SpiralConfig(n=10), 50, 2), {}),
-    "nblib.stats.errors_by_radius": lambda: (([[0.1, 0.0], [0.0, 0.7], [0.3, 0.3]], [0, 1, 1],
+    "nblib.experiments.stats.binomial_interval": lambda: ((np.int64(110), 120, 0.9), {}),
+    "nblib.experiments.stats.held_out_interval": lambda: ((result(), 0.9), {}),
+    "nblib.experiments.stats.held_out_text": lambda: ((result(),), {}),
+    "nblib.experiments.stats.fresh_sample": lambda: ((50, 10, 0.05, 2), {}),
+    "nblib.experiments.stats.fresh_accuracy": lambda: ((tiny_net(), SpiralConfig(n=10), 50, 2), {}),
+    "nblib.experiments.stats.errors_by_radius": lambda: (([[0.1, 0.0], [0.0, 0.7], [0.3, 0.3]], [0, 1, 1],
                                               [0, 0, 1], [0.0, 0.5, 1.0]), {}),
-    "nblib.stats.compare_errors_by_radius": lambda: ((tiny_net(), SpiralConfig(n=10), 50, 2),
+    "nblib.experiments.stats.compare_errors_by_radius": lambda: ((tiny_net(), SpiralConfig(n=10), 50, 2),
                                                      {}),
-    "nblib.cmu.right_40_20_40": lambda: (([0.7, 0.5, 0.1], [1, 1, 0]), {}),
-    "nblib.cmu.train_until_solved": lambda: _train_until_solved_call(),
-    "nblib.cmu.solve_cmu": lambda: ((1, 1), {}),
-    "nblib.cmu.with_sigmoid": lambda: ((tiny_net(),), {}),
-    "nblib.cmu.uniform_init": lambda: ((tiny_net(), 0.5, 3), {}),
+    "nblib.experiments.cmu.right_40_20_40": lambda: (([0.7, 0.5, 0.1], [1, 1, 0]), {}),
+    "nblib.experiments.cmu.train_until_solved": lambda: _train_until_solved_call(),
+    "nblib.experiments.cmu.solve_cmu": lambda: ((1, 1), {}),
+    "nblib.experiments.cmu.with_sigmoid": lambda: ((tiny_net(),), {}),
+    "nblib.experiments.cmu.uniform_init": lambda: ((tiny_net(), 0.5, 3), {}),
 }
 
 

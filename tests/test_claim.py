@@ -4,7 +4,7 @@ accuracy is within 1 point of the best any classifier can do.
 Two checks, on data seeds drawn at random (nobody tuned anything on them):
 
 - every (seed, data_seed) run scores > 95% on its 120 held-out points;
-- every run's accuracy on 20,000 fresh points of the generator (``nblib.stats.fresh_accuracy``,
+- every run's accuracy on 20,000 fresh points of the generator (``nblib.experiments.stats.fresh_accuracy``,
   standard error ~0.1 point) is within 1 point of the Bayes ceiling ``bayes_accuracy()``.
 
 CI trains ``CI_DATA_SEEDS`` x ``CI_SEEDS`` (30 runs, ~20 s on two quiet cores); the full grid,
@@ -14,8 +14,10 @@ quoted in README).
 import numpy as np
 import pytest
 
-from nblib import SpiralConfig, bayes_accuracy, sweep, train_spirals
-from nblib.stats import fresh_accuracy
+from nblib import SpiralConfig, bayes_accuracy, train_spirals
+
+from nblib.experiments import sweep
+from nblib.experiments.stats import fresh_accuracy
 
 # The book's recipe: the source's network (2 -> 128 -> 128 -> 64 -> 1, BatchNorm) with Adam and
 # a warm-up + cosine learning rate peaking at 0.02; no dropout (benchmarks/claim_grid.py

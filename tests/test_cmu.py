@@ -1,9 +1,9 @@
-"""nblib.cmu: Wieland's two-spiral benchmark, the 40-20-40 rule, training until solved."""
+"""nblib.experiments.cmu: Wieland's two-spiral benchmark, the 40-20-40 rule, training until solved."""
 import numpy as np
 import pytest
 
 from nblib import Linear, ReLU, Sigmoid, SpiralConfig, build_model, make_optimizer
-from nblib.cmu import (CMU_RECIPE, BenchmarkRun, cmu_spirals, right_40_20_40, solve_cmu,
+from nblib.experiments.cmu import (CMU_RECIPE, BenchmarkRun, cmu_spirals, right_40_20_40, solve_cmu,
                        train_until_solved, uniform_init, with_sigmoid)
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from nblib import (DEFAULT_NOISE, bayes_accuracy, bayes_posterior, make_spirals, spiral_centres,
                    train_test_split)
-from nblib.data import CENTRES, make_source_spirals
+from nblib.core.data import CENTRES, make_source_spirals
 
 
 # --- the oracle: copied verbatim from /work/shared/reference/ch334-source.md, section 1 --------

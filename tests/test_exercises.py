@@ -2,13 +2,13 @@
 
 - every exercise is an nbgrader task: an answer cell whose solution sits between
   ``### BEGIN SOLUTION`` / ``### END SOLUTION`` (folded in the book), a self-check, and a
-  grade cell (removed from both books) whose hidden test calls ``nblib.grading.grade``; the
+  grade cell (removed from both books) whose hidden test calls ``nblib.teaching.grading.grade``; the
   worked answers are nbgrader solution cells, so nbgrader removes them from the release;
 - every self-check PASSES on the notebook's solutions, FAILS with a message (never an
   exception) on nbgrader's starters and on every usual mistake of the registry
-  (``nblib.registry.EXERCISES``, from ``nblib.mistakes``), stops a loop within its time
+  (``nblib.teaching.registry.EXERCISES``, from ``nblib.teaching.mistakes``), stops a loop within its time
   limit, and runs on other inputs for a hidden seed;
-- the reference of the RMSprop exercise, ``nblib.optim.RMSprop``, agrees with
+- the reference of the RMSprop exercise, ``nblib.core.optim.RMSprop``, agrees with
   ``torch.optim.RMSprop`` step by step (torch is a test-only reference).
 
 The student edition and the release are tested in test_student_edition.py and
@@ -25,7 +25,8 @@ import numpy as np
 import pytest
 
 import nblib
-from nblib import Module, Param, checks, registry, selfcheck
+from nblib import Module, Param
+from nblib.teaching import checks, registry, selfcheck
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = ROOT / "book" / "05_exercises.ipynb"
@@ -125,7 +126,7 @@ def test_every_exercise_is_an_nbgrader_task(teacher):
         assert set(_tags(grade)) == {"remove-cell", "grade"}
         visible, hidden = grade.source.split("### BEGIN HIDDEN TESTS\n")
         assert all(line.startswith("#") for line in visible.splitlines())
-        assert hidden == (f'from nblib.grading import grade\ngrade("{task_id}", {task.name})\n'
+        assert hidden == (f'from nblib.teaching.grading import grade\ngrade("{task_id}", {task.name})\n'
                           "### END HIDDEN TESTS")
     assert sum(t.points for t in checks.EXERCISES.values()) == 14
     assert checks.EXERCISES is registry.EXERCISES
@@ -296,7 +297,7 @@ def test_warmup_cosine_names_the_step_and_phase(solutions):
 # ----------------------------------------------------------------------------- RMSprop
 def test_rmsprop_names_each_mistake_from_the_catalogue_it_shares_with_the_guide():
     """The check's words for a mistake are the catalogue's ``says``: written once."""
-    from nblib import mistakes
+    from nblib.teaching import mistakes
 
     assert registry.EXERCISES["ex_rmsprop"].mistakes == tuple(mistakes.RMSPROP)
     for mistake in mistakes.RMSPROP:
@@ -342,14 +343,14 @@ def _torch_rmsprop_steps(options, w0, grads, lrs):
     dict(lr=0.01, weight_decay=0.1), dict(lr=0.02, alpha=0.5, eps=1e-6, momentum=0.5,
                                             weight_decay=0.01)])
 def test_nblibs_rmsprop_agrees_with_torch(options):
-    """``nblib.optim.RMSprop`` (the exercise's reference) is ``torch.optim.RMSprop``."""
+    """``nblib.core.optim.RMSprop`` (the exercise's reference) is ``torch.optim.RMSprop``."""
     rng = np.random.default_rng(5)
     w0 = (rng.normal(size=(3, 4)), rng.normal(size=5))
     grads = [(rng.normal(size=(3, 4)) * np.logspace(-3, 0, 12).reshape(3, 4),
               100 * rng.normal(size=5)) for _ in range(8)]
     lrs = [options["lr"] * f for f in (1, 1, 0.5, 0.5, 0.2, 2, 1, 0.1)]
     want = _torch_rmsprop_steps(options, w0, grads, lrs)
-    got = selfcheck.trajectory(nblib.optim.RMSprop, options, w0, grads, lrs, student=False)
+    got = selfcheck.trajectory(nblib.core.optim.RMSprop, options, w0, grads, lrs, student=False)
     step, diff = selfcheck.first_difference(got, want, 1e-12)
     assert step is None, (step, diff)
     # and it is not trivially equal: a wrong eps placement differs from torch

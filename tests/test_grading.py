@@ -1,4 +1,4 @@
-"""The autograder: nblib.grading's hidden tests, and a real nbgrader course run on them.
+"""The autograder: nblib.teaching.grading's hidden tests, and a real nbgrader course run on them.
 
 - ``grade`` passes the notebook's own solutions and fails, naming why, every kind of gaming
   the issue lists: nblib's class handed in (itself, a subclass, a wrapper, a copy made at
@@ -28,8 +28,9 @@ import numpy as np
 import pytest
 
 import nblib
-from nblib import Module, Param, checks
-from nblib.grading import GradingError, grade
+from nblib import Module, Param
+from nblib.teaching import checks
+from nblib.teaching.grading import GradingError, grade
 
 from conftest import early
 
@@ -62,7 +63,7 @@ def solutions(source):
 def restore_nblib():
     """Tests that patch nblib at runtime put it back afterwards."""
     saved = {(obj, name): vars(obj)[name]
-             for obj in (nblib.checks, nblib.LayerNorm, nblib.Module)
+             for obj in (nblib.teaching.checks, nblib.LayerNorm, nblib.Module)
              for name in list(vars(obj)) if not name.startswith("__")}
     yield
     for (obj, name), value in saved.items():
@@ -171,16 +172,16 @@ def test_patching_nblibs_checks_or_classes_at_runtime_earns_nothing(solutions):
         def backward(self, dout):
             raise NotImplementedError
 
-    nblib.checks.layernorm = lambda *a, **k: checks.CheckResult("layernorm", True, "patched")
+    nblib.teaching.checks.layernorm = lambda *a, **k: checks.CheckResult("layernorm", True, "patched")
     nblib.LayerNorm.forward = lambda self, x: x
-    assert nblib.checks.layernorm(Blank).passed                 # the visible check is fooled
+    assert nblib.teaching.checks.layernorm(Blank).passed                 # the visible check is fooled
     _fails("ex_layernorm", Blank, "not implemented yet")        # the hidden test is not
     _fails("ex_layernorm", nblib.LayerNorm, "nblib's own LayerNorm")
     # the base classes a student's code is built on are shared with the grader: patching
     # them fails every task
     nblib.Module.train = lambda self, mode=True: self
     _fails("ex_dropout", solutions["ex_dropout"], "changed nblib at runtime",
-           "nblib.module.Module.train")
+           "nblib.core.module.Module.train")
     _fails("ex_adam_l2", solutions["ex_adam_l2"], "changed nblib at runtime")
 
 
@@ -217,7 +218,7 @@ def test_grade_rejects_bad_arguments(solutions):
 def test_every_task_table_has_distinct_ids_and_hidden_inputs():
     import inspect
 
-    from nblib import registry, yourturn
+    from nblib.teaching import registry, yourturn
     assert not set(checks.EXERCISES) & set(yourturn.TASKS)
     assert registry.ALL == {**yourturn.TASKS, **checks.EXERCISES}
     assert set(GAMED) == set(checks.EXERCISES)
@@ -227,7 +228,7 @@ def test_every_task_table_has_distinct_ids_and_hidden_inputs():
 
 
 def test_every_grade_cell_is_worth_its_tasks_points():
-    from nblib import yourturn
+    from nblib.teaching import yourturn
     tasks = {**yourturn.TASKS, **checks.EXERCISES}
     seen = set()
     for path in sorted((ROOT / "book").glob("*.ipynb")):
@@ -242,9 +243,9 @@ def test_every_grade_cell_is_worth_its_tasks_points():
     assert set(checks.EXERCISES) <= seen
 
 
-@pytest.mark.parametrize("task_id", sorted(__import__("nblib.yourturn").yourturn.TASKS))
+@pytest.mark.parametrize("task_id", sorted(__import__("nblib.teaching.yourturn").teaching.yourturn.TASKS))
 def test_nblibs_own_piece_scores_zero_on_every_your_turn_task(task_id):
-    from nblib import yourturn
+    from nblib.teaching import yourturn
     _fails(task_id, yourturn.TASKS[task_id].reference, "nblib's own")
 
 
@@ -264,7 +265,7 @@ MyLayerNorm = nblib.LayerNorm
 # and make every visible check say PASS
 for _name in ("layernorm", "adam_l2", "best_hidden_size", "sgd_momentum", "warmup_cosine",
               "dropout", "rmsprop"):
-    setattr(nblib.checks, _name, lambda *a, **k: print("PASS") or nblib.checks.CheckResult(
+    setattr(nblib.teaching.checks, _name, lambda *a, **k: print("PASS") or nblib.teaching.checks.CheckResult(
         "x", True, "PASS"))
 nblib.LayerNorm.forward = lambda self, x: x
 ''',
@@ -300,7 +301,7 @@ class MyDropout(nblib.Dropout):
     pass
 ''',
     "ex_rmsprop": '''\
-MyRMSprop = nblib.optim.RMSprop
+MyRMSprop = nblib.core.optim.RMSprop
 ''',
 }
 
@@ -344,7 +345,7 @@ def test_the_course_config_gives_a_graded_tasks_cells_the_task_time_limit(tmp_pa
     --task-timeout, every other cell (the experiments, the recipe) --timeout."""
     from traitlets.config import Config
 
-    from nblib import yourturn
+    from nblib.teaching import yourturn
     from teacher import course as course_tool
     files = course_tool.course_files(tmp_path / "c", course_id="x", timeout=TIMEOUT,
                                      task_timeout=TASK_TIMEOUT, exchange=tmp_path / "ex")
@@ -417,7 +418,7 @@ def _total(course, student):
 def test_release_has_no_solution_and_no_hidden_tests(course, source):
     released = "\n".join(c.source for c in course.release.cells)
     assert "BEGIN SOLUTION" not in released and "HIDDEN TESTS" not in released
-    assert "nblib.grading" not in released
+    assert "nblib.teaching.grading" not in released
     lines, elsewhere = set(), []
     for cell in source.cells:
         meta = cell.metadata.get("nbgrader", {})

@@ -1,4 +1,4 @@
-"""nblib.hidden_units: the activation of every hidden neuron over the input plane."""
+"""nblib.viz.hidden_units: the activation of every hidden neuron over the input plane."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -133,7 +133,7 @@ def test_plot_unit_maps_draws_the_chosen_units(result):
 def test_plot_unit_maps_defaults_and_boundary(result):
     xs, maps = nblib.unit_maps(result.model, resolution=10)
     fig, axes = plt.subplots(2, 4)
-    _, _, prob = nblib.plots.decision_grid(result.model, extent=1.2, resolution=10)
+    _, _, prob = nblib.viz.plots.decision_grid(result.model, extent=1.2, resolution=10)
     prob = np.clip((prob - prob.min()) / np.ptp(prob), 0, 1)   # make sure it crosses 0.5
     out_axes, images = nblib.plot_unit_maps(maps, axes, k=4, boundary=prob)
     assert out_axes[0, 0] is axes[0, 0]

@@ -8,7 +8,7 @@ import pytest
 
 from nblib import (SGD, Adam, AdamW, BatchNorm, Dropout, Linear, Param, ReLU, Sequential,
                    SpiralConfig, bce_with_logits, build_model)
-from nblib.optim import weight_decay_groups
+from nblib.core.optim import weight_decay_groups
 
 OPTIMIZERS = {
     "sgd": lambda ps: SGD(ps, 0.1),

@@ -6,7 +6,7 @@ import pytest
 
 import nblib
 from nblib import SpiralConfig
-from nblib.playground import PRESETS, Playground, PlaygroundFigure, bayes_ceiling
+from nblib.viz.playground import PRESETS, Playground, PlaygroundFigure, bayes_ceiling
 
 QUICK = SpiralConfig(epochs=12)          # the recipe, shortened: every knob but epochs
 
@@ -32,11 +32,11 @@ def all_equal(a, b):
 def test_a_run_is_train_spirals_through_the_same_engine(monkeypatch):
     """The oracle: epoch by epoch, the playground gives train_spirals' curves bit for bit,
     and both train through the one train_epoch (fit's), not a copy of it."""
-    import nblib.training
+    import nblib.core.training
 
     calls = []
-    engine = nblib.training.train_epoch
-    monkeypatch.setattr(nblib.training, "train_epoch",
+    engine = nblib.core.training.train_epoch
+    monkeypatch.setattr(nblib.core.training, "train_epoch",
                         lambda *a, **kw: calls.append(kw["step"]) or engine(*a, **kw))
     pg = Playground(QUICK)
     pg.train(epochs=5)                   # in two parts, as a Stop and a Train would
@@ -118,7 +118,7 @@ def test_changing_only_the_optimizer_keeps_the_initial_weights():
 
 def test_runs_start_from_the_saved_copy_even_if_a_new_model_would_differ(monkeypatch):
     """Were build_model to draw new weights on every call, runs would still compare fairly."""
-    import nblib.playground as module
+    import nblib.viz.playground as module
 
     calls = iter(range(1, 1000))
     monkeypatch.setattr(module, "build_model", lambda config: nblib.build_model(
@@ -270,7 +270,7 @@ def test_the_frame_changes_with_training_and_leaves_pyplot_alone():
 @pytest.fixture
 def widget():
     pytest.importorskip("ipywidgets")
-    from nblib.widgets import playground
+    from nblib.viz.widgets import playground
 
     w = playground(QUICK)
     yield w
@@ -339,7 +339,7 @@ def test_preset_buttons_update_the_controls(widget):
 
 def test_a_custom_config_outside_the_slider_ranges_is_shown_as_is():
     pytest.importorskip("ipywidgets")
-    from nblib.widgets import playground
+    from nblib.viz.widgets import playground
 
     config = SpiralConfig(epochs=1000, lr=3.0, weight_decay=0.5, batch_size=48)
     w = playground(config)

@@ -1,6 +1,6 @@
 """The playground in a real browser: Voila serves it, Debian's Chromium drives it.
 
-Opens a small notebook that displays ``nblib.widgets.playground()``, changes a
+Opens a small notebook that displays ``nblib.viz.widgets.playground()``, changes a
 control, presses Train, watches the frames arrive, presses Stop, and checks
 that the plot changed and that the page logged no errors.  Skips, saying why,
 when Chromium, Playwright or Voila is missing.
@@ -50,7 +50,7 @@ def voila_url(tmp_path_factory):
     folder = tmp_path_factory.mktemp("voila")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "from nblib import SpiralConfig\n"
-        "from nblib.widgets import playground\n"
+        "from nblib.viz.widgets import playground\n"
         f"playground(SpiralConfig(epochs={EPOCHS}))")])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}

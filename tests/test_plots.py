@@ -1,4 +1,4 @@
-"""nblib.plots: each function draws what it says, returns it, and leaves rcParams alone."""
+"""nblib.viz.plots: each function draws what it says, returns it, and leaves rcParams alone."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -9,7 +9,7 @@ import pytest  # noqa: E402
 from matplotlib.contour import ContourSet  # noqa: E402
 
 import nblib  # noqa: E402
-from nblib import plots  # noqa: E402
+from nblib.viz import plots  # noqa: E402
 
 TINY = nblib.SpiralConfig(n=40, hidden=(8, 8), epochs=4, batch_size=16)
 

@@ -8,9 +8,9 @@ import json
 import pytest
 
 import nblib
-from nblib import reading
-from nblib.config import SpiralConfig
-from nblib.playground import PRESETS
+from nblib.pages import reading
+from nblib.core.config import SpiralConfig
+from nblib.viz.playground import PRESETS
 
 
 def _notebook(path, cells):
@@ -82,7 +82,7 @@ def test_presets_describe_their_own_configs():
 
 
 def test_markdown_table_writes_the_rows_and_refuses_ragged_ones():
-    from nblib.show import markdown_table
+    from nblib.pages.show import markdown_table
 
     table = markdown_table(["a", "b"], [(1, "x"), (2.5, "y")])
     assert table.data == "| a | b |\n|---|---|\n| 1 | x |\n| 2.5 | y |"

@@ -26,9 +26,9 @@ from nblib import (SGD, Adam, AdamW, BatchNorm, Constant, Dropout, Exponential, 
                    WarmupCosine, bayes_accuracy, bayes_posterior, build_model, evaluate, fit,
                    make_optimizer, make_schedule, predict_logits, predict_proba, train_epoch,
                    train_spirals)
-from nblib import checks, registry, selfcheck, yourturn
-from nblib.playground import Playground
-from nblib.training import DIVERGED_LOSS
+from nblib.teaching import checks, registry, selfcheck, yourturn
+from nblib.viz.playground import Playground
+from nblib.core.training import DIVERGED_LOSS
 
 XOR_RNG = np.random.default_rng(0)
 X_XOR = XOR_RNG.normal(size=(240, 2))
@@ -425,7 +425,7 @@ class TestNoHang:
         assert set(pieces) == set(yourturn.TASKS)
 
     def test_the_grader_fails_a_loop_and_a_non_array_within_its_time_limit(self):
-        from nblib.grading import GradingError, grade
+        from nblib.teaching.grading import GradingError, grade
 
         start = time.monotonic()
         looping = type("ReLU", (nblib.Module,), {"forward": _loop, "backward": _loop})

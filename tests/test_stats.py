@@ -1,4 +1,4 @@
-"""nblib.stats: the binomial interval, fresh samples and errors by radius."""
+"""nblib.experiments.stats: the binomial interval, fresh samples and errors by radius."""
 import math
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 
 from nblib import (Module, SpiralConfig, bayes_accuracy, bayes_posterior, build_model, evaluate,
                    make_data, predict_logits, train_spirals)
-from nblib.stats import (RADIUS_EDGES, RadiusErrors, binomial_interval,
+from nblib.experiments.stats import (RADIUS_EDGES, RadiusErrors, binomial_interval,
                          compare_errors_by_radius, errors_by_radius, fresh_accuracy,
                          fresh_sample, held_out_interval, plot_errors_by_radius)
 
@@ -216,7 +216,7 @@ def test_plot_errors_by_radius_draws_both_classifiers():
 
 def test_held_out_text_is_the_accuracy_and_its_wilson_interval():
     from nblib import SpiralConfig, train_spirals
-    from nblib.stats import binomial_interval, held_out_text
+    from nblib.experiments.stats import binomial_interval, held_out_text
 
     result = train_spirals(SpiralConfig(epochs=3, hidden=(8,)), progress=False)
     n = len(result.y_test)

@@ -22,13 +22,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nblib.registry import EXERCISES
+from nblib.teaching.registry import EXERCISES
 from teacher import student_edition
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 TOOL = ROOT / "teacher" / "student_edition.py"
-LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "nblib.grading",
+LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "nblib.teaching.grading",
                 "{solution", "solution-start", "solution-end")
 
 
@@ -157,7 +157,7 @@ def test_reader_edition_keeps_solutions_and_drops_the_grade_cells(reader, source
     for name, source in sources.items():
         nb = nbformat.read(reader / "book" / name, as_version=4)
         text = "\n".join(c.source for c in nb.cells)
-        assert "HIDDEN TESTS" not in text and "nblib.grading" not in text, name
+        assert "HIDDEN TESTS" not in text and "nblib.teaching.grading" not in text, name
         kept = [c for c in source.cells
                 if not (_nbgrader(c).get("grade") and not _nbgrader(c).get("solution"))]
         assert [c.source for c in nb.cells] == [c.source for c in kept], name
@@ -270,7 +270,7 @@ def test_student_html_has_no_solution_and_no_hidden_test(student_build, sources)
         text = path.read_text(encoding="utf-8", errors="replace")
         leaked = [p for p in prints if p in text]
         assert not leaked, (path.relative_to(html), leaked[:3])
-        for marker in ("BEGIN SOLUTION", "HIDDEN TESTS", "nblib.grading"):
+        for marker in ("BEGIN SOLUTION", "HIDDEN TESTS", "nblib.teaching.grading"):
             assert marker not in text, (path.relative_to(html), marker)
     page = re.sub(r"<[^>]+>", "", (html / "book" / "05_exercises.html").read_text())
     assert "YOUR ANSWER HERE" not in page and "class MyLayerNorm(Module)" in page   # starters
@@ -286,7 +286,7 @@ def test_teacher_book_runs_the_hidden_tests_and_shows_none(teacher_build):
         assert "(hidden test, seed" in text and ": PASS - " in text, cell.get("id")
     for notebook in BOOK.glob("*.ipynb"):       # the pages made from the notebooks
         text = (teacher_build.html / "book" / f"{notebook.stem}.html").read_text()
-        assert "HIDDEN TESTS" not in text and "nblib.grading" not in text, notebook.name
+        assert "HIDDEN TESTS" not in text and "nblib.teaching.grading" not in text, notebook.name
 
 
 def test_edition_blocks_give_each_edition_its_own_words():

@@ -8,7 +8,7 @@ import pytest
 
 import nblib
 from nblib import SpiralConfig
-from nblib.sweep import train_quietly
+from nblib.experiments.sweep import train_quietly
 
 
 def tiny(**kw):

@@ -14,7 +14,7 @@ import nblib
 from nblib import (SGD, Adam, AdamW, BatchNorm, Dropout, Exponential, LayerNorm, Linear,
                    OneCycle, ReLU, Sigmoid, SpiralConfig, StepDecay, WarmupCosine,
                    bce_with_logits, build_model)
-from nblib.optim import weight_decay_groups
+from nblib.core.optim import weight_decay_groups
 
 torch = pytest.importorskip("torch", reason="PyTorch is the test-only reference: pip install torch==2.13.0")
 import torch.nn.functional as F  # noqa: E402

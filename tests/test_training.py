@@ -219,7 +219,7 @@ def test_nblib_trains_with_numpy_and_matplotlib_only():
         import nblib
         result = nblib.train_spirals(nblib.SpiralConfig(epochs=2, hidden=(8,)))
         assert result.history.epochs == 2
-        assert "nblib.widgets" not in sys.modules and nblib.Playground().epoch == 0
+        assert "nblib.viz.widgets" not in sys.modules and nblib.Playground().epoch == 0
         print("trained")
     """)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -237,7 +237,7 @@ def test_import_nblib_leaves_the_process_alone():
         import numpy as np
         before = (np.geterr(), np.get_printoptions(), np.random.get_state()[1].tolist())
         import nblib
-        assert "nblib._memory" not in sys.modules, "import nblib loaded _memory"
+        assert "nblib.core._memory" not in sys.modules, "import nblib loaded _memory"
         assert (np.geterr(), np.get_printoptions(), np.random.get_state()[1].tolist()) == before
         print("untouched")
     """)
@@ -520,7 +520,7 @@ def test_make_schedule_spans_the_whole_run():
 
 
 def test_the_shuffle_generator_is_the_third_of_three_independent_streams():
-    from nblib.config import make_shuffle_rng
+    from nblib.core.config import make_shuffle_rng
     children = np.random.SeedSequence(7).spawn(3)                   # init, dropout, shuffle
     draws = [np.random.default_rng(c).random(4) for c in children]
     assert np.array_equal(make_shuffle_rng(SpiralConfig(seed=7)).random(4), draws[2])

@@ -2,11 +2,11 @@
 
 * Every task's solution cell, as the notebook holds it (run in a fresh namespace, so the
   pieces are the notebook's objects, not nblib's), passes its self-check.
-* Every mistake of the registry (``nblib.registry``, from ``nblib.mistakes``; two or more
+* Every mistake of the registry (``nblib.teaching.registry``, from ``nblib.teaching.mistakes``; two or more
   per task) fails its self-check with a message that names it.
 * The solution cells are nblib's real source (``teacher/task_cells.py`` finds none stale),
   and import nothing private.
-* NaN and inf never pass a comparison (``nblib.selfcheck``): an optimizer that produces
+* NaN and inf never pass a comparison (``nblib.teaching.selfcheck``): an optimizer that produces
   NaN weights FAILS its self-check and its hidden test.
 * The pieces of the solution cells, put together as "your own network" is in 03_training,
   train to more than 95% held-out accuracy.
@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import nblib
-from nblib import registry, selfcheck, yourturn
+from nblib.teaching import registry, selfcheck, yourturn
 from teacher import task_cells
 
 MISTAKES = {task_id: task.mistakes for task_id, task in registry.YOUR_TURN.items()}
@@ -103,11 +103,11 @@ def test_no_students_cell_imports_anything_private():
 
 
 def test_the_private_import_probe_can_fail():
-    assert _private_imports("from nblib._checks import arguments\n") == [
-        ("nblib._checks", "arguments")]
-    assert _private_imports("from nblib.optim import Optimizer, _nesterov\n") == [
-        ("nblib.optim", "_nesterov")]
-    assert _private_imports("import numpy as np\nfrom nblib.optim import SGD\n") == []
+    assert _private_imports("from nblib.core._memory import keep_freed_memory\n") == [
+        ("nblib.core._memory", "keep_freed_memory")]
+    assert _private_imports("from nblib.core.optim import Optimizer, _nesterov\n") == [
+        ("nblib.core.optim", "_nesterov")]
+    assert _private_imports("import numpy as np\nfrom nblib.core.optim import SGD\n") == []
 
 
 def test_stale_cell_detection_can_fail(tmp_path):
@@ -366,7 +366,7 @@ def test_an_adam_that_produces_nan_weights_fails_its_self_check_and_hidden_test(
     result = yourturn.check_adam(_nan_adam(solved), verbose=False)
     assert not result.passed and "NaN or inf" in result.message, result.message
     assert not yourturn.check_adam(_nan_adam(solved), verbose=False, seed=3).passed
-    from nblib.grading import GradingError, grade
+    from nblib.teaching.grading import GradingError, grade
     with pytest.raises(GradingError, match="NaN or inf"):
         grade("adam", _nan_adam(solved), seed=3)
 

@@ -1,0 +1,95 @@
+"""Train many configurations at once: one process per core, one progress bar.
+
+``sweep(configs)`` hands each ``SpiralConfig`` to ``train_spirals`` in a pool of
+worker processes and returns the results in the order of ``configs``.  The
+function a worker runs must be importable (defined in a module, not in a
+notebook), because it is sent to the worker by name.
+"""
+from __future__ import annotations
+
+import importlib.util
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+from ..core.validate import check_instance, check_int
+from ..core.config import SpiralConfig
+from ..core.experiment import train_spirals
+from ..core.progress import progress_bar
+
+
+def _one_blas_thread():
+    """Worker initializer: one BLAS thread in this process.
+
+    With one training run per core, BLAS threads would only fight over the same
+    cores (and OpenBLAS threads spin while they wait, which is very slow when the
+    cores are busy).  The environment variable OPENBLAS_NUM_THREADS=1 does the
+    same, but only before NumPy is loaded, and a forked worker has it loaded already.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
+def train_quietly(config):
+    """``train_spirals(config)`` without its per-epoch progress bar (the default ``run``)."""
+    return train_spirals(config, progress=False)
+
+
+def sweep(configs, workers=2, progress=True, run=train_quietly, cache=None):
+    """Train every config and return the results, in the order of ``configs``.
+
+    Inputs
+    - configs: an iterable of ``SpiralConfig``; identical configs are trained once
+      and share their result
+    - workers: processes to train in (>= 1); 1 trains here, in this process
+    - progress: show a tqdm bar that advances as runs complete
+    - run: ``run(config) -> result``, a module-level function (default
+      ``train_quietly``, that is ``train_spirals(config, progress=False)``)
+    - cache: a dict {config: result} or None; configs found in it are not trained
+      again, and every new result is added to it (give each ``run`` its own cache)
+
+    Returns
+    - a list with one result per config (``SpiralResult`` for the default ``run``)
+    """
+    if isinstance(configs, SpiralConfig):
+        raise TypeError("configs must be an iterable of SpiralConfig, got a single "
+                        "SpiralConfig: wrap it in a list")
+    try:
+        configs = list(configs)
+    except TypeError:
+        raise TypeError(f"configs must be an iterable of SpiralConfig, "
+                        f"got {type(configs).__name__}") from None
+    for i, config in enumerate(configs):
+        check_instance(config, f"configs[{i}]", SpiralConfig, "a SpiralConfig")
+    workers = check_int(workers, "workers", minimum=1)
+    if not isinstance(progress, bool):
+        raise TypeError(f"progress must be a bool, got {type(progress).__name__}")
+    if not callable(run):
+        raise TypeError(f"run must be callable, got {type(run).__name__}")
+    if cache is not None and not isinstance(cache, dict):
+        raise TypeError(f"cache must be a dict or None, got {type(cache).__name__}")
+
+    done = {} if cache is None else cache
+    unique = [c for c in dict.fromkeys(configs) if c not in done]   # in order, no repeats
+    if workers > 1 and len(unique) > 1 and importlib.util.find_spec("threadpoolctl") is None:
+        raise ImportError("sweep with workers > 1 needs threadpoolctl to keep each worker on "
+                          "one BLAS thread: pip install threadpoolctl (or nblib[sweep]), "
+                          "or pass workers=1")
+    bar = progress_bar(len(unique), "sweep", "run") if progress else None
+    try:
+        if workers == 1 or len(unique) <= 1:
+            for config in unique:
+                done[config] = run(config)
+                if bar is not None:
+                    bar.update(1)
+        else:
+            with ProcessPoolExecutor(max_workers=min(workers, len(unique)),
+                                     initializer=_one_blas_thread) as pool:
+                futures = {pool.submit(run, config): config for config in unique}
+                for future in as_completed(futures):
+                    done[futures[future]] = future.result()   # re-raises a worker's error
+                    if bar is not None:
+                        bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return [done[config] for config in configs]

@@ -1,0 +1,3 @@
+"""Book tooling: nblib's source shown on a page, reading times.  Imports nothing of
+nblib's network code.
+"""

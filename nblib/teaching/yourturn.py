@@ -1,0 +1,887 @@
+"""Self-checks for the "Your turn" tasks of the stage notebooks.
+
+Each task of the chapter asks you to write one piece of the network yourself:
+the data generator, ``Linear``, ``ReLU``, the loss, ``BatchNorm``, ``Dropout``,
+``SGD``, ``Adam``, a learning-rate schedule and the training loop.  Run the
+task's check on what you wrote::
+
+    yourturn.check_linear(Linear)
+
+It compares your piece with nblib's own on small random inputs and prints
+``PASS``, or ``FAIL`` and the mistake: which gradient, which term, which step
+first differs and by how much.  Where your output matches a mistake that
+students often make, it says which one.  It never raises on your code (a stub
+that still raises ``NotImplementedError`` is "not implemented yet"); it returns a
+``CheckResult`` (truthy when passed).
+
+``TASKS`` lists the tasks (a view of ``nblib.teaching.registry.YOUR_TURN``: the notebook
+each lives in, the name the piece has there, its check and nblib's version of it);
+the machinery every check shares is ``nblib.teaching.selfcheck``; ``collect_pieces`` gathers a
+student's pieces from the notebooks for "your own network" at the end of
+03_training, falling back to nblib's piece wherever a check fails.
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+from ..core import data as _data
+from ..core.activations import ReLU
+from ..core.dropout import Dropout
+from ..core.gradcheck import check_layer, rel_error
+from ..core.linear import Linear
+from ..core.loss import bce_with_logits, sigmoid
+from ..core.module import Module, Param, Sequential
+from ..core.norm import BatchNorm
+from ..core.optim import SGD, Adam
+from ..core.schedules import WarmupCosine
+from .selfcheck import (GRAD_TOL, SCHEDULE_LRS, VALUE_TOL, CheckResult,  # noqa: F401
+                        CheckTimeout, Fail, as_array, call, first_difference, inputs, kw,
+                        matches, need_callable, need_class, optimizer_case, run, stream,
+                        time_limit, trajectory, which, within)
+from ..core.training import train_epoch
+
+CELL_TIMEOUT = 60.0
+"""Seconds one your-turn cell of another notebook may run (``pieces_from_notebook``)."""
+
+# short names inside this module
+_Fail, _call, _run, _as_array, _rng, _x, _kw = Fail, call, run, as_array, stream, inputs, kw
+_matches, _which, _first_difference = matches, which, first_difference
+_need_class, _need_callable = need_class, need_callable
+
+
+# ----------------------------------------------------------------------------- helpers
+def _module_instance(layer, name):
+    if not isinstance(layer, Module):
+        raise _Fail(f"{name} must subclass nblib's Module (class {name}(Module): ...), so that "
+                    "it has train() and eval() and fits in a Sequential")
+    return layer
+
+
+def _param(layer, attr, shape, cls_name):
+    p = getattr(layer, attr, None)
+    if not isinstance(p, Param):
+        raise _Fail(f"{cls_name} must keep its {attr} as a Param in self.{attr}, "
+                    f"got {type(p).__name__}")
+    if p.value.shape != shape:
+        raise _Fail(f"self.{attr} must have shape {shape}, got {p.value.shape}")
+    return p
+
+
+def _gradient_errors(layer, x, seed):
+    return _call("the gradient check (forward, then backward)", check_layer, layer, x,
+                 rng=np.random.default_rng(seed))
+
+
+def _grad_verdict(errors, names):
+    """Raise a FAIL naming every gradient whose relative error is too large."""
+    bad = {k: v for k, v in errors.items() if not within(v, GRAD_TOL)}
+    if bad:
+        listed = ", ".join(f"{names.get(k, k)} (relative error {v:.1e})" for k, v in bad.items())
+        raise _Fail(f"the gradient check fails for {listed}; a correct backward gives "
+                    f"< {GRAD_TOL:.0e}", **errors)
+
+
+def _fmt(errors):
+    return ", ".join(f"{k} {v:.0e}" for k, v in errors.items())
+
+
+# ----------------------------------------------------------------------------- 01 data
+def check_make_spirals(fn, *, verbose=True, seed=None):
+    """Check ``make_spirals(n, noise, seed) -> (X, y)``: X (2n, 2) float, y (2n,) in {0, 1}.
+
+    Noise-free points must lie on arm 0, ``r = t / 4π`` for ``t`` in [0, 4π], and on arm 1,
+    arm 0 rotated by π, with labels 0 and 1; the noise must have standard deviation
+    ``noise`` in each coordinate; the points must be shuffled; the same seed must give
+    the same data, whatever the global NumPy random state.
+    """
+    _need_callable(fn, "your make_spirals")
+
+    def sample(n, noise, data_seed):
+        out = _call(f"make_spirals({n}, {noise}, {data_seed})", fn, n, noise, data_seed)
+        if not isinstance(out, tuple) or len(out) != 2:
+            raise _Fail(f"make_spirals must return the pair (X, y), got {type(out).__name__}")
+        X = _as_array(out[0], "X", (2 * n, 2))
+        y = np.asarray(out[1])
+        if y.shape != (2 * n,):
+            raise _Fail(f"y must have shape ({2 * n},), got {y.shape}")
+        if not np.isin(y, (0, 1)).all() or np.bincount(y.astype(int), minlength=2).tolist() \
+                != [n, n]:
+            raise _Fail(f"y must hold n = {n} labels 0 and n labels 1, got counts "
+                        f"{np.unique(y, return_counts=True)[1].tolist()}")
+        return X, y.astype(int)
+
+    def body():
+        n = 60
+        C0, C1 = _data.spiral_centres(n)
+        base = 0 if seed is None else 1000 + seed % 10**6   # the data seeds the check uses
+        X, y = sample(n, 0.0, base)
+        def on(points, centres):
+            d = np.linalg.norm(points[:, None, :] - centres[None, :, :], axis=2)
+            return d.min(axis=1) < 1e-9
+
+        arm0, arm1 = X[y == 0], X[y == 1]
+        if on(arm0, C1).all() and on(arm1, C0).all():
+            raise _Fail("the labels are swapped: label 0 belongs to arm 0, r (cos t, sin t)")
+        if not on(arm0, C0).all():
+            radius = np.hypot(arm0[:, 0], arm0[:, 1])
+            if not (np.isclose(radius.max(), 1.0) and np.isclose(radius.min(), 0.0)):
+                raise _Fail(f"without noise the radii of arm 0 run from {radius.min():.3g} to "
+                            f"{radius.max():.3g}; r = t / (4π) for t from 0 to 4π runs from 0 "
+                            "to 1")
+            raise _Fail(f"{np.mean(~on(arm0, C0)):.0%} of the noise-free label-0 points are not "
+                        "on arm 0, r (cos t, sin t) with r = t / (4π) at n evenly spaced t in "
+                        "[0, 4π] (np.linspace(0, 4 * np.pi, n))")
+        if not on(arm1, C1).all():
+            S0, S1 = _data.source_spiral_centres(n)
+            if on(arm1, S1).all():
+                raise _Fail("arm 1 lies on arm 0's own curve: you added π to the angle before "
+                            "computing the radius (the source chapter's bug). Arm 1 is arm 0 "
+                            "rotated by π, that is -arm 0")
+            raise _Fail(f"{np.mean(~on(arm1, C1)):.0%} of the noise-free label-1 points are not "
+                        "on arm 1 = arm 0 rotated by π (-arm 0)")
+        if np.all(np.diff(y) >= 0):
+            raise _Fail("the points are not shuffled (all label 0, then all label 1): permute "
+                        "X and y together with rng.permutation")
+
+        noise = 0.01         # few points per arm, far apart: each noisy point's centre is clear
+        C0s, C1s = _data.spiral_centres(8)
+        residuals = []
+        for s in range(base + 100, base + 150):
+            Xn, yn = sample(8, noise, s)
+            for k, C in enumerate((C0s, C1s)):
+                P = Xn[yn == k]
+                d = np.linalg.norm(P[:, None, :] - C[None, :, :], axis=2)
+                residuals.append(P - C[d.argmin(axis=1)])
+        std = float(np.concatenate(residuals).std())
+        if np.isclose(std, noise ** 2, rtol=0.15):
+            raise _Fail(f"the noise has standard deviation {std:.2g} for noise={noise}: noise is "
+                        "the standard deviation, not the variance (rng.normal(0, noise, ...))")
+        if not np.isclose(std, noise, rtol=0.1):
+            raise _Fail(f"the noise has standard deviation {std:.3g} per coordinate, expected "
+                        f"noise = {noise}")
+
+        saved = np.random.get_state()        # the global state is the student's: restore it
+        try:
+            np.random.seed(0)
+            first = sample(n, 0.03, base + 7)
+            np.random.seed(1)
+            again = sample(n, 0.03, base + 7)
+        finally:
+            np.random.set_state(saved)
+        if not all(np.array_equal(a, b) for a, b in zip(first, again)):
+            raise _Fail("the same seed gave different data: draw everything from "
+                        "rng = np.random.default_rng(seed), not from np.random's global state")
+        other = sample(n, 0.03, base + 8)
+        if np.array_equal(first[0], other[0]):
+            raise _Fail("two different seeds gave the same data: the seed must seed the generator")
+        return (f"arms, labels, noise (std {std:.3f} for {noise}), shuffling and seeding are "
+                "right", {"noise_std": std})
+
+    return _run("make_spirals", body, verbose)
+
+
+# ----------------------------------------------------------------------------- 02 Linear
+def check_linear(cls, *, verbose=True, seed=None):
+    """Check ``Linear(in_features, out_features, *, bias=True, rng=None)``.
+
+    ``weight`` (out, in) drawn from N(0, 2 / in) (He), ``bias`` (out,) zeros;
+    ``forward`` is ``x W^T + b``; ``backward`` sets ``weight.grad``, ``bias.grad`` and
+    returns ``dx``, checked with finite differences.
+    """
+    _need_class(cls, "your Linear")
+
+    def body():
+        name = cls.__name__
+        big = _module_instance(_call(f"{name}(400, 300, rng=...)", cls, 400, 300,
+                                     rng=_rng(seed, 0)), name)
+        w = _param(big, "weight", (300, 400), name).value
+        if big.bias is not None:
+            b = _param(big, "bias", (300,), name).value
+            if np.any(b != 0):
+                raise _Fail("the bias must start at zero")
+        std, he = float(w.std()), math.sqrt(2 / 400)
+        hints = {math.sqrt(1 / 400): "std sqrt(1 / in_features) (LeCun/Xavier); He "
+                                     "initialisation uses sqrt(2 / in_features) for ReLU",
+                 math.sqrt(2 / 300): "std sqrt(2 / out_features): He uses the fan-in, the number "
+                                     "of inputs",
+                 2 / 400: "the variance 2 / in_features as the standard deviation: "
+                          "std = sqrt(2 / in_features)",
+                 1.0: "a standard normal: scale it by sqrt(2 / in_features)"}
+        if not abs(std / he - 1) < 0.03:
+            hint = next((h for s, h in hints.items() if abs(std / s - 1) < 0.03), "")
+            raise _Fail(f"the initial weights have std {std:.4g}, He initialisation gives "
+                        f"sqrt(2 / in_features) = {he:.4g}" + (f": you used {hint}" if hint else ""))
+        a = _call(f"{name}(4, 3, rng=seed 5)", cls, 4, 3, rng=_rng(seed, 5))
+        b = _call(f"{name}(4, 3, rng=seed 5)", cls, 4, 3, rng=_rng(seed, 5))
+        if not np.array_equal(a.weight.value, b.weight.value):
+            raise _Fail("two layers built with generators of the same seed have different "
+                        "weights: draw them from rng (rng.normal), not np.random")
+
+        rng = _rng(seed, 1)
+        layer = _call(f"{name}(5, 3, rng=...)", cls, 5, 3, rng=_rng(seed, 2))
+        W = _param(layer, "weight", (3, 5), name)
+        bias = _param(layer, "bias", (3,), name)
+        W.value[...] = rng.normal(size=(3, 5))
+        bias.value[...] = rng.normal(size=3)
+        x = _x(rng, 6, 5)
+        out = _as_array(_call("forward(x)", layer.forward, x.copy()), "forward(x) for x (6, 5)",
+                        (6, 3))
+        expected = x @ W.value.T + bias.value
+        if not _matches(out, expected):
+            hint = _which(out, {"you left out the bias": x @ W.value.T,
+                                "you subtracted the bias": x @ W.value.T - bias.value})
+            raise _Fail(f"forward(x) differs from x @ W.T + b (relative error "
+                        f"{rel_error(out, expected):.1e})" + (f": {hint}" if hint else ""))
+        dout = rng.normal(size=(6, 3))
+        dx = _as_array(_call("backward(dout)", layer.backward, dout.copy()),
+                       "backward(dout) for dout (6, 3)", (6, 5))
+        checks = [
+            ("weight.grad", W.grad, dout.T @ x,
+             {"the gradient of the mean over the batch: weight.grad = dout.T @ x, not divided "
+              "by N (the loss already divides)": dout.T @ x / 6}),
+            ("bias.grad", bias.grad, dout.sum(axis=0),
+             {"the mean over the batch: bias.grad = dout.sum(axis=0)": dout.mean(axis=0),
+              "the sum over the features: sum over the batch, axis 0": dout.sum(axis=1)}),
+            ("the input gradient dx", dx, dout @ W.value, {}),
+        ]
+        for what, got, want, mistakes in checks:
+            got = np.asarray(got, dtype=float)
+            if got.shape != want.shape:
+                raise _Fail(f"{what} has shape {got.shape}, expected {want.shape} (each gradient "
+                            "has the shape of what it is the gradient of)")
+            if not _matches(got, want):
+                hint = _which(got, mistakes)
+                raise _Fail(f"{what} is wrong (relative error {rel_error(got, want):.1e})"
+                            + (f": it is {hint}" if hint else ""))
+        errors = _gradient_errors(layer, x, 3)
+        _grad_verdict(errors, {"input": "dx"})
+        no_bias = _call(f"{name}(5, 3, bias=False)", cls, 5, 3, bias=False,
+                        rng=_rng(seed, 4))
+        if getattr(no_bias, "bias", 0) is not None:
+            raise _Fail("with bias=False the layer must set self.bias = None")
+        _call("forward(x) with bias=False", no_bias.forward, x.copy())
+        _call("backward(dout) with bias=False", no_bias.backward, dout.copy())
+        return (f"He initialisation (std {std:.4f}), forward and backward are right; gradient "
+                f"check: {_fmt(errors)}", dict(init_std=std, **errors))
+
+    return _run("linear", body, verbose)
+
+
+# ----------------------------------------------------------------------------- 02 ReLU
+def check_relu(cls, *, verbose=True, seed=None):
+    """Check ``ReLU``: forward ``max(x, 0)``, backward ``dout * (x > 0)``."""
+    _need_class(cls, "your ReLU")
+
+    def body():
+        name = cls.__name__
+        layer = _module_instance(_call(f"{name}()", cls), name)
+        rng = _rng(seed, 11)
+        x = rng.normal(size=(7, 5))
+        x[0, :2] = 0.0                       # exactly zero: the gradient there is 0
+        x_before = x.copy()
+        out = _as_array(_call("forward(x)", layer.forward, x), "forward(x)", x.shape)
+        if not np.array_equal(x, x_before):
+            raise _Fail("forward(x) changed its input x in place: return a new array "
+                        "(np.maximum(x, 0)), the layer below may still need x")
+        if not np.array_equal(out, np.maximum(x, 0)):
+            hint = _which(out, {"abs(x)": np.abs(x), "x * (x < 0), the negative part":
+                                np.minimum(x, 0)})
+            raise _Fail("forward(x) is not max(x, 0)" + (f": it is {hint}" if hint else ""))
+        dout = rng.normal(size=x.shape)
+        dx = _as_array(_call("backward(dout)", layer.backward, dout.copy()), "backward(dout)",
+                       x.shape)
+        want = dout * (x > 0)
+        if not np.allclose(dx, want):
+            hint = _which(dx, {
+                "(x > 0) alone: multiply by the upstream gradient, dx = dout * (x > 0)":
+                    (x > 0).astype(float),
+                "dout * (dout > 0): the mask must come from forward's input x, not from dout":
+                    dout * (dout > 0),
+                "dout * (x >= 0): at x = 0 the output is flat, so the gradient there is 0":
+                    dout * (x >= 0),
+                "max(dout, 0): the mask must come from x": np.maximum(dout, 0)}, 1e-12)
+            raise _Fail("backward(dout) is not dout * (x > 0)" + (f": it is {hint}" if hint
+                                                                  else ""))
+        return "forward is max(x, 0) and backward passes dout where x > 0", {}
+
+    return _run("relu", body, verbose)
+
+
+# ----------------------------------------------------------------------------- 02 loss
+def check_bce_with_logits(fn, *, verbose=True, seed=None):
+    """Check ``bce_with_logits(logits, y) -> (loss, dlogits)`` for logits (N, 1), y (N,).
+
+    The mean binary cross-entropy of sigmoid(logits), finite for any logit, and its
+    gradient ``(sigmoid(z) - y) / N`` with the shape of ``logits``.
+    """
+    _need_callable(fn, "your bce_with_logits")
+
+    def body():
+        rng = _rng(seed, 12)
+        z = rng.normal(0, 3, (8, 1))
+        y = rng.integers(0, 2, 8)
+        y[:2] = (0, 1)
+        out = _call("bce_with_logits(logits, y)", fn, z.copy(), y.copy())
+        if not isinstance(out, tuple) or len(out) != 2:
+            raise _Fail(f"bce_with_logits must return the pair (loss, dlogits), got "
+                        f"{type(out).__name__}")
+        loss, dz = out
+        want_loss, want_dz = bce_with_logits(z, y)
+        try:
+            loss = float(loss)
+        except (TypeError, ValueError):
+            raise _Fail(f"the loss must be a number (the mean over the batch), got "
+                        f"{type(loss).__name__} {np.shape(loss)}") from None
+        if not math.isclose(loss, want_loss, rel_tol=1e-9):
+            s = sigmoid(z[:, 0])
+            per = -(y * np.log(s) + (1 - y) * np.log(1 - s))
+            hint = ""
+            if math.isclose(loss, per.sum(), rel_tol=1e-9):
+                hint = ": that is the sum over the batch; the loss is the mean"
+            elif math.isclose(loss, -per.mean(), rel_tol=1e-9):
+                hint = ": the sign is flipped (the loss is -log of the probability of the label)"
+            raise _Fail(f"loss {loss:.6g}, expected {want_loss:.6g}{hint}")
+        dz = np.asarray(dz, dtype=float)
+        if dz.shape != z.shape:
+            raise _Fail(f"dlogits must have the shape of logits, {z.shape}, got {dz.shape}")
+        if not _matches(dz, want_dz):
+            s = sigmoid(z)
+            hint = _which(dz, {
+                "sigmoid(z) - y, not divided by N: the loss is a mean over the N examples":
+                    s - y[:, None],
+                "(y - sigmoid(z)) / N: the sign is flipped": (y[:, None] - s) / len(z)})
+            raise _Fail(f"dlogits is wrong (relative error {rel_error(dz, want_dz):.1e}); it "
+                        "must be (sigmoid(z) - y) / N" + (f": yours is {hint}" if hint else ""))
+        big = np.array([[-1000.0], [1000.0], [1000.0], [-1000.0]])
+        yb = np.array([0, 1, 0, 1])
+        with np.errstate(all="ignore"):
+            out = _call("bce_with_logits at logits of ±1000", fn, big.copy(), yb.copy())
+        big_loss, big_dz = float(out[0]), np.asarray(out[1], dtype=float)
+        want_big, want_big_dz = bce_with_logits(big, yb)
+        if not (math.isfinite(big_loss) and np.isfinite(big_dz).all()):
+            raise _Fail("at logits of ±1000 the loss or gradient is not finite (inf or nan): "
+                        "the literal formula overflows; use max(z, 0) - z*y + log(1 + exp(-|z|))")
+        if not math.isclose(big_loss, want_big, rel_tol=1e-9):
+            raise _Fail(f"at logits of ±1000 the loss is {big_loss:.6g}, expected {want_big:.6g}")
+        if not np.allclose(big_dz, want_big_dz):
+            raise _Fail("at logits of ±1000 the gradient is wrong")
+        return "loss and gradient match, and stay finite at logits of ±1000", {}
+
+    return _run("bce_with_logits", body, verbose)
+
+
+# ----------------------------------------------------------------------------- 02 BatchNorm
+def _batchnorm_mistakes(x, gamma, beta, eps, dout):
+    """Outputs and input gradients of common wrong BatchNorms (training mode)."""
+    n = len(x)
+    mu, var = x.mean(0), x.var(0)
+    std = np.sqrt(var + eps)
+    x_hat = (x - mu) / std
+    row_hat = (x - x.mean(1, keepdims=True)) / np.sqrt(x.var(1, keepdims=True) + eps)
+    unbiased_hat = (x - mu) / np.sqrt(x.var(0, ddof=1) + eps)
+    forward = {
+        "normalised each example over its features (axis 1): BatchNorm normalises each "
+        "feature over the batch (axis 0)": row_hat * gamma + beta,
+        "normalised with the unbiased variance (N - 1): use the biased one (divide by N); the "
+        "unbiased variance is only for running_var": unbiased_hat * gamma + beta,
+        "without eps under the square root": (x - mu) / np.sqrt(var) * gamma + beta,
+        "x_hat without gamma and beta": x_hat,
+    }
+    g = dout * gamma
+    backward = {
+        "missing the path through the variance (the term with sum(dx_hat * x_hat))":
+            (n * g - g.sum(0)) / (n * std),
+        "missing the path through the mean (the term with sum(dx_hat))":
+            (n * g - x_hat * (g * x_hat).sum(0)) / (n * std),
+        "only the direct path gamma * dout / std (no mean, no variance term)": g / std,
+        "missing gamma: dx_hat = dout * gamma":
+            (n * dout - dout.sum(0) - x_hat * (dout * x_hat).sum(0)) / (n * std),
+    }
+    return forward, backward
+
+
+def check_batchnorm(cls, *, verbose=True, seed=None):
+    """Check ``BatchNorm(num_features, momentum=0.1, eps=1e-5)`` as ``torch.nn.BatchNorm1d``.
+
+    Training: normalise each feature with the batch mean and biased variance, scale by
+    ``weight`` and shift by ``bias``, and update ``running_mean``/``running_var`` (unbiased)
+    with ``running = (1 - momentum) running + momentum batch``. Evaluation: use the running
+    statistics. ``backward`` in both modes, checked with finite differences.
+    """
+    _need_class(cls, "your BatchNorm")
+
+    def body():
+        name, d = cls.__name__, 4
+        layer = _module_instance(_call(f"{name}({d})", cls, d), name)
+        gamma = _param(layer, "weight", (d,), name)
+        beta = _param(layer, "bias", (d,), name)
+        for attr, start in (("running_mean", 0.0), ("running_var", 1.0)):
+            value = getattr(layer, attr, None)
+            if not isinstance(value, np.ndarray) or value.shape != (d,):
+                raise _Fail(f"{name}({d}) must keep self.{attr}, an array of shape ({d},)")
+            if not np.all(value == start):
+                raise _Fail(f"self.{attr} must start at {start:g}, as in PyTorch")
+        ref = BatchNorm(d)
+        rng = _rng(seed, 13)
+        for p, q in ((gamma, ref.weight), (beta, ref.bias)):
+            p.value[...] = q.value[...] = rng.normal(1.0, 0.5, d)
+        eps = float(getattr(layer, "eps", 1e-5))
+        x = _x(rng, 10, d)
+        out = _as_array(_call("forward(x) in training mode", layer.forward, x.copy()),
+                        "forward(x)", x.shape)
+        want = ref.forward(x.copy())
+        dout = rng.normal(size=x.shape)
+        wrong_fwd, wrong_bwd = _batchnorm_mistakes(x, gamma.value, beta.value, eps, dout)
+        if not _matches(out, want):
+            hint = _which(out, wrong_fwd)
+            raise _Fail(f"forward(x) in training mode differs from nblib.BatchNorm (relative "
+                        f"error {rel_error(out, want):.1e})" + (f": you {hint}" if hint else ""))
+        for attr in ("running_mean", "running_var"):
+            got, exp = getattr(layer, attr), getattr(ref, attr)
+            if not _matches(np.asarray(got, dtype=float), exp):
+                m = 0.1
+                mu, var = x.mean(0), x.var(0)
+                start = 0.0 if attr == "running_mean" else 1.0
+                batch = mu if attr == "running_mean" else var * len(x) / (len(x) - 1)
+                hint = _which(np.asarray(got, dtype=float), {
+                    "not updated: in training mode move it towards the batch statistic":
+                        np.full(d, start),
+                    "updated as momentum * running + (1 - momentum) * batch: PyTorch's momentum "
+                    "weights the new batch, (1 - momentum) * running + momentum * batch":
+                        m * start + (1 - m) * batch,
+                    "updated with the biased batch variance: running_var uses the unbiased one, "
+                    "var * N / (N - 1)": (1 - m) * start + m * var})
+                raise _Fail(f"after one training step self.{attr} is {np.round(got, 4)}, "
+                            f"expected {np.round(exp, 4)}" + (f": it was {hint}" if hint else ""))
+        dx = _as_array(_call("backward(dout) in training mode", layer.backward, dout.copy()),
+                       "backward(dout)", x.shape)
+        want_dx = ref.backward(dout.copy())
+        for what, got, exp in (("bias.grad", beta.grad, ref.bias.grad),
+                               ("weight.grad", gamma.grad, ref.weight.grad)):
+            if not _matches(np.asarray(got, dtype=float), exp):
+                raise _Fail(f"{what} is wrong (relative error {rel_error(got, exp):.1e}): "
+                            + ("sum(dout) over the batch" if what == "bias.grad"
+                               else "sum(dout * x_hat) over the batch"))
+        if not _matches(dx, want_dx):
+            hint = _which(dx, wrong_bwd)
+            raise _Fail(f"weight.grad and bias.grad are right, but the input gradient dx is "
+                        f"wrong (relative error {rel_error(dx, want_dx):.1e})"
+                        + (f": it is {hint}" if hint else ": x reaches the loss through x_hat, "
+                           "through the batch mean and through the batch variance"))
+        errors = _gradient_errors(layer, x, 14)
+        _grad_verdict(errors, {"input": "dx"})
+
+        layer = _call(f"{name}({d})", cls, d)     # fresh: the gradient check ran forward too
+        ref = BatchNorm(d)
+        for p, q in ((layer.weight, ref.weight), (layer.bias, ref.bias)):
+            p.value[...] = q.value[...] = rng.normal(1.0, 0.5, d)
+        gamma, beta = layer.weight, layer.bias
+        for _ in range(3):                   # running statistics from a few batches
+            xb = _x(rng, 10, d)
+            _call("forward(x)", layer.forward, xb.copy())
+            ref.forward(xb.copy())
+        _call("eval()", layer.eval)
+        ref.eval()
+        xe = _x(rng, 3, d)
+        out_eval = _as_array(_call("forward(x) in evaluation mode", layer.forward, xe.copy()),
+                             "forward(x) in evaluation mode", xe.shape)
+        want_eval = ref.forward(xe.copy())
+        if not _matches(out_eval, want_eval):
+            batch_stats = (xe - xe.mean(0)) / np.sqrt(xe.var(0) + eps) * gamma.value + beta.value
+            hint = ": you normalised with the batch's statistics; evaluation uses running_mean " \
+                   "and running_var, so a prediction does not depend on the rest of the batch" \
+                if _matches(out_eval, batch_stats) else ""
+            raise _Fail(f"forward(x) in evaluation mode differs from nblib.BatchNorm (relative "
+                        f"error {rel_error(out_eval, want_eval):.1e}){hint}")
+        if not _matches(np.asarray(layer.running_mean, dtype=float), ref.running_mean):
+            raise _Fail("forward in evaluation mode changed running_mean: only training "
+                        "updates the running statistics")
+        dout_e = rng.normal(size=xe.shape)
+        dx_e = _as_array(_call("backward(dout) in evaluation mode", layer.backward,
+                               dout_e.copy()), "backward(dout) in evaluation mode", xe.shape)
+        want_dx_e = ref.backward(dout_e.copy())
+        if not _matches(dx_e, want_dx_e):
+            raise _Fail("backward in evaluation mode is wrong: the running statistics are "
+                        "constants there, so dx = dout * weight / sqrt(running_var + eps)")
+        errors_eval = _gradient_errors(layer, xe, 15)
+        _grad_verdict(errors_eval, {"input": "dx (evaluation mode)"})
+        return (f"training and evaluation, running statistics and backward are right; gradient "
+                f"check: {_fmt(errors)}", dict(errors))
+
+    return _run("batchnorm", body, verbose)
+
+
+# ----------------------------------------------------------------------------- 02 Dropout
+def check_dropout(cls, *, verbose=True, seed=None):
+    """Check inverted dropout ``Dropout(p, rng=generator)``, ``p`` the probability to DROP."""
+    _need_class(cls, "your Dropout")
+
+    def body():
+        name, p = cls.__name__, 0.3
+        layer = _module_instance(_call(f"{name}({p}, rng=...)", cls, p,
+                                       rng=_rng(seed, 16)), name)
+        x = _rng(seed, 17).uniform(0.5, 2.0, (400, 50))
+        out = _as_array(_call("forward(x)", layer.forward, x.copy()), "forward(x)", x.shape)
+        dropped = float(np.mean(out == 0))
+        if abs(dropped - (1 - p)) < 0.03:
+            raise _Fail(f"with p={p}, {dropped:.0%} of the activations were zeroed: your p is "
+                        "the probability to keep; in PyTorch (and nblib) p is the probability "
+                        "to drop")
+        if abs(dropped - p) > 0.03:
+            raise _Fail(f"with p={p}, {dropped:.1%} of the activations were zeroed, expected "
+                        f"about {p:.0%}")
+        scale = out[out != 0] / x[out != 0]
+        if not np.allclose(scale, 1 / (1 - p)):
+            why = (": survivors must be scaled by 1 / (1 - p) in training, so that the expected "
+                   "activation is the same as in evaluation" if np.allclose(scale, 1.0) else "")
+            raise _Fail(f"kept activations were multiplied by {np.median(scale):.4g}, expected "
+                        f"1 / (1 - p) = {1 / (1 - p):.4g}{why}")
+        dout = _rng(seed, 18).normal(size=x.shape)
+        dx = _as_array(_call("backward(dout)", layer.backward, dout.copy()), "backward(dout)",
+                       x.shape)
+        if not np.allclose(dx, dout * out / x):
+            raise _Fail("backward(dout) must multiply dout by the same mask and scale as the "
+                        "last forward: keep the mask from forward")
+        _call("eval()", layer.eval)
+        out_eval = _as_array(_call("forward(x) in evaluation mode", layer.forward, x.copy()),
+                             "forward(x) in evaluation mode", x.shape)
+        if not np.allclose(out_eval, x):
+            hint = (": you scaled in evaluation mode; with inverted dropout the scaling happens "
+                    "in training and evaluation is the identity"
+                    if np.allclose(out_eval, x * (1 - p)) or np.allclose(out_eval, x / (1 - p))
+                    else ": check self.training")
+            raise _Fail("in evaluation mode (after eval()) forward must return x unchanged" + hint)
+        a = _call(f"{name}({p}, rng=seed 19)", cls, p, rng=_rng(seed, 19))
+        b = _call(f"{name}({p}, rng=seed 19)", cls, p, rng=_rng(seed, 19))
+        if not np.array_equal(a.forward(x.copy()), b.forward(x.copy())):
+            raise _Fail("two layers with generators of the same seed drop different units: draw "
+                        "the mask from self.rng, not np.random")
+        return f"drops {dropped:.1%} at p={p}, scales by 1/(1-p), eval is the identity", {}
+
+    return _run("dropout", body, verbose)
+
+
+# ----------------------------------------------------------------------------- 03 optimizers
+def _optimizer_check(name, cls, reference_cls, settings, catalogue, verbose, seed):
+    """Six steps with changing rates for each setting must match ``reference_cls``.
+
+    A wrong update that is one of the usual mistakes of ``catalogue`` (``nblib.teaching.mistakes``:
+    each built on ``reference_cls``, run beside the student's) is named in its own words.
+    """
+    _need_class(cls, f"your {reference_cls.__name__}")
+
+    def body():
+        w0, grads = optimizer_case(_rng(seed, 20))
+        lrs = SCHEDULE_LRS
+        for kwargs in settings:
+            got = trajectory(cls, kwargs, w0, grads, lrs)
+            want = trajectory(reference_cls, kwargs, w0, grads, lrs, student=False)
+            step, diff = _first_difference(got, want, 1e-10 * (1 + np.abs(w0).max()))
+            if step is None:
+                continue
+            size = f"{diff:.2e}" if math.isfinite(diff) else "NaN or inf"
+            hint = ""
+            for mistake in catalogue:
+                wrong_cls = mistake.build({reference_cls.__name__: reference_cls})
+                wrong = trajectory(wrong_cls, kwargs, w0, grads, lrs, student=False)
+                if _first_difference(got, wrong, 1e-10)[0] is None:
+                    hint = f"; your update is {mistake.says}"
+                    break
+            raise _Fail(f"with {_kw(kwargs)}: the weights first differ from nblib's "
+                        f"{reference_cls.__name__} at step {step}, by {size}{hint}",
+                        step=step, difference=diff)
+        return (f"{len(settings)} settings x 6 steps match nblib's "
+                f"{reference_cls.__name__}", {"settings": len(settings)})
+
+    return _run(name, body, verbose)
+
+
+def check_sgd(cls, *, verbose=True, seed=None):
+    """Check ``SGD(params, lr, momentum=0, nesterov=False, weight_decay=0)`` (torch.optim.SGD).
+
+    ``g = grad + weight_decay * w``; ``buf = momentum * buf + g`` (``buf = g`` at the first
+    step); ``w -= lr * buf`` (or ``lr * (g + momentum * buf)`` with Nesterov). A usual
+    mistake (``nblib.teaching.mistakes.SGD_MISTAKES``) is named.
+    """
+    from .mistakes import SGD_MISTAKES
+
+    settings = [dict(lr=0.1), dict(lr=0.1, momentum=0.9), dict(lr=0.1, momentum=0.9,
+                                                               weight_decay=0.01),
+                dict(lr=0.1, momentum=0.9, nesterov=True)]
+    return _optimizer_check("sgd", cls, SGD, settings, SGD_MISTAKES, verbose, seed)
+
+
+def check_adam(cls, *, verbose=True, seed=None):
+    """Check ``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)``.
+
+    ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g²``, the bias corrections
+    ``m / (1 - b1^t)`` and ``v / (1 - b2^t)`` with ``t = 1`` at the first step, and
+    ``w -= lr * m_hat / (sqrt(v_hat) + eps)``, as ``torch.optim.Adam``. A usual mistake
+    (``nblib.teaching.mistakes.ADAM``) is named.
+    """
+    from .mistakes import ADAM
+
+    settings = [dict(lr=0.01), dict(lr=0.01, betas=(0.8, 0.99), eps=1e-3),
+                dict(lr=0.01, weight_decay=0.1)]
+    return _optimizer_check("adam", cls, Adam, settings, ADAM, verbose, seed)
+
+
+# ----------------------------------------------------------------------------- 03 schedule
+def check_warmup_cosine(cls, *, verbose=True, seed=None):
+    """Check ``WarmupCosine(lr, total_steps, warmup_steps=0, min_lr=0)`` and its ``lr_at(step)``.
+
+    A linear warm-up that reaches ``lr`` at step ``warmup_steps - 1``, then half a cosine
+    down to ``min_lr`` at ``total_steps``, and ``min_lr`` after that.
+    """
+    _need_class(cls, "your WarmupCosine")
+    settings = [dict(lr=0.1, total_steps=100, warmup_steps=10, min_lr=0.0),
+                dict(lr=0.02, total_steps=40, warmup_steps=0, min_lr=0.001),
+                dict(lr=1.0, total_steps=7, warmup_steps=3, min_lr=0.1)]
+
+    def body():
+        checked = 0
+        for s in settings:
+            mine = _call(f"{cls.__name__}({_kw(s)})", cls, **s)
+            ref = WarmupCosine(**s)
+            for step in range(s["total_steps"] + 5):
+                got = _call(f"lr_at({step})", mine.lr_at, step)
+                try:
+                    got = float(got)
+                except (TypeError, ValueError):
+                    raise _Fail(f"lr_at must return a number, got {got!r:.60}") from None
+                want = ref.lr_at(step)
+                if math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12):
+                    checked += 1
+                    continue
+                w, total = s["warmup_steps"], s["total_steps"]
+                phase = "warm-up" if step < w else "after the end" if step > total else "cosine"
+                hint = ""
+                if phase == "warm-up" and math.isclose(got, s["lr"] * step / w):
+                    hint = ("; the warm-up must reach lr at step warmup_steps - 1: "
+                            "lr * (step + 1) / warmup_steps")
+                elif phase == "after the end":
+                    hint = "; past total_steps the rate must stay at min_lr"
+                elif phase == "cosine" and w and math.isclose(
+                        got, s["min_lr"] + (s["lr"] - s["min_lr"])
+                        * (1 + math.cos(math.pi * step / total)) / 2):
+                    hint = ("; the cosine must start after the warm-up: use (step - "
+                            "warmup_steps) / (total_steps - warmup_steps)")
+                elif phase == "cosine" and math.isclose(
+                        got, s["lr"] * (1 + math.cos(math.pi * (step - w) / (total - w))) / 2):
+                    hint = "; the cosine must end at min_lr, not at 0"
+                raise _Fail(f"with {_kw(s)}: lr_at({step}) ({phase}) is {got:.6g}, expected "
+                            f"{want:.6g}{hint}", step=step, got=got, expected=want)
+        return f"all {checked} learning rates match nblib.WarmupCosine", {"checked": checked}
+
+    return _run("warmup_cosine", body, verbose)
+
+
+# ----------------------------------------------------------------------------- 03 the loop
+def _record_steps(optimizer, model):
+    """Make ``optimizer.step`` record the rate, the modes and the parameters of every step."""
+    record = {"lrs": [], "modes": [], "after": []}
+    step = optimizer.step
+
+    def recording_step():
+        record["lrs"].append(optimizer.lr)
+        record["modes"].append([m.training for m in model.modules()])
+        step()
+        record["after"].append(np.concatenate([p.value.ravel() for p in model.parameters()]))
+
+    optimizer.step = recording_step          # an instance attribute shadows the method
+    return record
+
+
+def _loop_case(seed):
+    rng = _rng(seed, 21)
+    X = rng.normal(size=(70, 2))
+    y = (X[:, 0] * X[:, 1] > 0).astype(int)
+    init = _rng(seed, 22)
+    model = Sequential(Linear(2, 8, bias=False, rng=init), BatchNorm(8), ReLU(),
+                       Dropout(0.2, rng=_rng(seed, 23)), Linear(8, 1, rng=init))
+    return model, X, y
+
+
+def _run_loop(fn, model, X, y, schedule, seed, eval_first=True):
+    opt = Adam(model.parameters(), lr=0.01)
+    record = _record_steps(opt, model)
+    if eval_first:
+        model.eval()                 # a loop that forgets model.train() trains in eval mode
+    out = _call(f"{getattr(fn, '__name__', 'train_epoch')}(model, optimizer, X, y, "
+                "batch_size=16, rng=..., schedule=..., step=5)", fn, model, opt, X, y,
+                batch_size=16, rng=_rng(seed, 3), schedule=schedule, step=5)
+    return record, out
+
+
+def check_train_epoch(fn, *, verbose=True, seed=None):
+    """Check ``train_epoch(model, optimizer, X, y, *, batch_size, rng, schedule=None, step=0)``.
+
+    One epoch of mini-batch steps in training mode, over a fresh ``rng.permutation`` of
+    the rows, with the learning rate ``schedule(step)`` set before each step (counting
+    from ``step``), including a last, smaller batch. Step by step, the parameters must
+    match ``nblib.train_epoch``'s.
+    """
+    _need_callable(fn, "your train_epoch")
+
+    def body():
+        schedule = WarmupCosine(0.05, 40, warmup_steps=4)
+        model, X, y = _loop_case(seed)
+        got, _ = _run_loop(fn, model, X, y, schedule, seed)
+        model_ref, _, _ = _loop_case(seed)
+        want, _ = _run_loop(train_epoch, model_ref, X, y, schedule, seed)
+        n_steps = len(want['after'])
+        if len(got['after']) != n_steps:
+            why = ""
+            if len(got['after']) == len(X) // 16:
+                why = ": the last, smaller batch is missing (range(0, N, batch_size) covers it)"
+            elif len(got['after']) == 0:
+                why = ": optimizer.step() was never called"
+            raise _Fail(f"{len(got['after'])} optimizer steps for {len(X)} rows in batches of 16, "
+                        f"expected {n_steps}{why}")
+        if not all(all(modes) for modes in got['modes']):
+            raise _Fail("the model was in evaluation mode during the steps: call model.train() "
+                        "at the start of the epoch (BatchNorm then uses batch statistics and "
+                        "dropout drops)")
+        if not np.allclose(got['lrs'], want['lrs'], rtol=1e-12):
+            k = next(i for i, (a, b) in enumerate(zip(got['lrs'], want['lrs'])) if not
+                     math.isclose(a, b, rel_tol=1e-12))
+            hint = ""
+            if np.allclose(got['lrs'], [schedule(5 + i + 1) for i in range(n_steps)]):
+                hint = ": one step ahead; set optimizer.lr = schedule(step) before the step, " \
+                       "then step += 1"
+            elif np.allclose(got['lrs'], [schedule(i) for i in range(n_steps)]):
+                hint = ": the steps must be counted from the `step` argument, not from 0"
+            elif np.allclose(got['lrs'], got['lrs'][0]):
+                hint = ": the schedule was not used; set optimizer.lr = schedule(step) before " \
+                       "each step"
+            raise _Fail(f"the learning rate of step {k + 1} is {got['lrs'][k]:.6g}, expected "
+                        f"{want['lrs'][k]:.6g}{hint}")
+        step, diff = _first_difference(got['after'], want['after'], 1e-10)
+        if step is not None:
+            hint = ""
+            model_u, _, _ = _loop_case(seed)
+            unshuffled, _ = _run_loop(_unshuffled_epoch, model_u, X, y, schedule, seed)
+            if _first_difference(got['after'], unshuffled['after'], 1e-10)[0] is None:
+                hint = ": the rows were not shuffled; take the batches from " \
+                       "rng.permutation(len(X)), a new order every epoch"
+            raise _Fail(f"the parameters first differ from nblib.train_epoch's after step "
+                        f"{step}, by {diff:.2e}{hint}", step=step, difference=diff)
+        return f"all {n_steps} steps match nblib.train_epoch", {"steps": n_steps}
+
+    return _run("train_epoch", body, verbose)
+
+
+def _unshuffled_epoch(model, optimizer, X, y, *, batch_size, rng, schedule=None, step=0):
+    model.train()
+    for start in range(0, len(X), batch_size):
+        optimizer.lr = schedule(step)
+        logits = model.forward(X[start:start + batch_size])
+        _, dlogits = bce_with_logits(logits, y[start:start + batch_size])
+        model.backward(dlogits)
+        optimizer.step()
+        step += 1
+
+
+# ----------------------------------------------------------------------------- the tasks
+def __getattr__(name):
+    """``TASKS``, every "your turn" task by id: a view of ``nblib.teaching.registry.YOUR_TURN``."""
+    if name == "TASKS":
+        from .registry import YOUR_TURN
+        return YOUR_TURN
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _tasks():
+    from .registry import YOUR_TURN
+    return YOUR_TURN
+
+
+def task_cells(path):
+    """The source of every cell tagged ``your-turn`` in the notebook at ``path``."""
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    cells = []
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code" and "your-turn" in cell.get("metadata", {}).get("tags", []):
+            src = cell["source"]
+            cells.append("".join(src) if isinstance(src, list) else src)
+    return cells
+
+
+def pieces_from_notebook(path, *, timeout=CELL_TIMEOUT):
+    """Run the ``your-turn`` cells of another notebook and return what they define.
+
+    This is how 03_training gets your ``Linear``, ``BatchNorm``, ... from 02_network
+    without re-running that whole page.  Each cell may run ``timeout`` seconds; a cell
+    that raises or runs longer (a loop that never ends) is stopped, and the next cell
+    runs.  Returns a dict name -> object; its ``"__errors__"`` lists what went wrong.
+    """
+    namespace = {"__name__": f"yourturn:{Path(path).stem}"}
+    errors = []
+    for i, source in enumerate(task_cells(path), start=1):
+        where = f"{Path(path).name}, your-turn cell {i}"
+        try:
+            with time_limit(timeout):
+                exec(compile(source, f"<{where}>", "exec"), namespace)
+        except (Exception, SystemExit, CheckTimeout) as err:  # noqa: BLE001 - the student's cell
+            errors.append(f"{where} stopped: {type(err).__name__}: {err}")
+    namespace["__errors__"] = errors
+    return namespace
+
+
+def collect_pieces(here, page, folder=".", *, verbose=True, timeout=CELL_TIMEOUT):
+    """Every task's piece: yours where its check passes, nblib's where it does not.
+
+    Inputs
+    - here: the namespace of the running notebook (``globals()``), which holds the
+      pieces of the tasks of ``page``
+    - page: the running notebook's file name, e.g. "03_training.ipynb"; the pieces of
+      the other pages are read from their notebooks in ``folder``, each cell within
+      ``timeout`` seconds (``pieces_from_notebook``)
+    Returns
+    - pieces: dict task id -> the object to use
+    - table: list of (task id, "yours" or "nblib's", the check's message)
+    """
+    if not isinstance(here, dict):
+        raise TypeError(f"here must be a dict (globals()), got {type(here).__name__}")
+    TASKS = _tasks()
+    pages = {task.notebook for task in TASKS.values()}
+    if page not in pages:
+        raise ValueError(f"page must be one of {sorted(pages)}, got {page!r}")
+    folder = Path(folder)
+    namespaces = {page: here}
+    pieces, table = {}, []
+    for task_id, task in TASKS.items():
+        if task.notebook not in namespaces:
+            try:
+                namespaces[task.notebook] = pieces_from_notebook(folder / task.notebook,
+                                                                 timeout=timeout)
+            except Exception as err:  # noqa: BLE001 - no such notebook, or not one: nblib's
+                namespaces[task.notebook] = {"__errors__": [f"{task.notebook} did not run: "
+                                                            f"{type(err).__name__}: {err}"]}
+        namespace = namespaces[task.notebook]
+        piece = namespace.get(task.name)
+        if piece is None:
+            why = "; ".join([f"{task.name} is not defined", *namespace.get("__errors__", [])])
+            result = CheckResult(task_id, False, why)
+        else:
+            result = task.check(piece, verbose=False)
+        pieces[task_id] = piece if result.passed else task.reference
+        table.append((task_id, "yours" if result.passed else "nblib's", result.message))
+    if verbose:
+        width = max(len(t) for t in TASKS)
+        indent = " " * (width + 11)
+        for task_id, whose, message in table:     # the whole message, wrapped at 88 columns
+            print(textwrap.fill(f"{task_id:<{width}}  {whose:<7}  {message}", 88,
+                                subsequent_indent=indent))
+    return pieces, table
+
+
+def solution_source(task_id):
+    """nblib's source of a task's piece (what the teacher edition shows as its solution)."""
+    return inspect.getsource(_tasks()[task_id].reference)

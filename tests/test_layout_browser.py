@@ -249,7 +249,7 @@ def test_page_layout(layouts, edition, docname, check):
 def test_playground_legends_readable(layouts):
     """The playground's figure (80 dpi, legends in "small" type) is shown large enough at
     1280 px for its smallest text, the legends', to be at least MIN_TEXT_PX on screen."""
-    from nblib.playground import Playground, PlaygroundFigure
+    from nblib.viz.playground import Playground, PlaygroundFigure
 
     from matplotlib.text import Text
 

@@ -28,8 +28,7 @@ import numpy as np  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
-from nblib import SpiralConfig, bayes_accuracy, train_spirals
-from nblib.experiments import sweep  # noqa: E402
+from nblib import SpiralConfig, bayes_accuracy, sweep, train_spirals  # noqa: E402
 from nblib.experiments.stats import binomial_interval, fresh_accuracy  # noqa: E402
 from test_claim import RANDOM_DATA_SEEDS, book_config  # noqa: E402
 

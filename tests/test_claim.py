@@ -14,9 +14,7 @@ quoted in README).
 import numpy as np
 import pytest
 
-from nblib import SpiralConfig, bayes_accuracy, train_spirals
-
-from nblib.experiments import sweep
+from nblib import SpiralConfig, bayes_accuracy, sweep, train_spirals
 from nblib.experiments.stats import fresh_accuracy
 
 # The book's recipe: the source's network (2 -> 128 -> 128 -> 64 -> 1, BatchNorm) with Adam and

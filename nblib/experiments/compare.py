@@ -1,0 +1,235 @@
+"""Is choice B better than choice A?  Paired runs, an interval per difference, one rule.
+
+One run of each choice cannot rank them: a different seed (initial weights, batch
+order) or a different draw of the data moves the result by more than many choices
+do.  ``compare(a, b)`` trains both configs on the same pairs (seed, data seed), so
+each pair differs only by the choice, and measures every run where its result is
+sharp: on a fresh sample of 20,000 points from the generator (accuracy and loss),
+not on 120 held-out points.
+
+For each measure it takes the paired differences d_i = (B's value) - (A's value),
+i = 1..P, and the 95% interval of their mean (Student's t, P - 1 degrees of freedom):
+
+    mean(d) ± t_{0.975, P-1} · sd(d) / sqrt(P).
+
+THE RULE.  If the interval lies wholly on B's good side of 0, B is "better" (for the
+epochs to 95%: "faster"); wholly on the bad side, "worse" ("slower"); if it contains 0,
+"no difference we can detect".  A tie is called a tie, however the means are ordered.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from ..core.config import SpiralConfig
+from ..core.data import bayes_posterior
+from ..core.experiment import train_spirals
+from ..core.loss import bce_with_logits
+from ..core.training import predict_logits
+from ..core.validate import check_instance, check_int
+from .stats import FRESH_SEED, fresh_sample
+from .sweep import sweep
+
+TARGET = 0.95
+"""The chapter's goal: "first epoch above 95%" on the held-out points measures speed."""
+SAMPLES = 20_000
+"""Points of the fresh sample every run is measured on."""
+NO_DIFFERENCE = "no difference we can detect"
+
+
+@dataclass(frozen=True)
+class RunMeasures:
+    """What ``compare`` keeps of one run: small, so a worker can send it back."""
+
+    fresh_accuracy: float   # on SAMPLES fresh points
+    fresh_loss: float       # mean binary cross-entropy on the same points
+    epochs_to_target: int | None   # first epoch above TARGET held out; None if never
+
+
+def measure(config):
+    """Train ``config`` and measure the run: a ``RunMeasures`` (a sweep's ``run``)."""
+    result = train_spirals(config, progress=False)
+    X, y = fresh_sample(SAMPLES, config.n, config.noise, FRESH_SEED)
+    logits = np.asarray(predict_logits(result.model, X)).reshape(-1)   # (S,)
+    epoch = result.history.epoch_to_accuracy(TARGET)
+    return RunMeasures(float(np.mean((logits > 0) == (y == 1))),
+                       float(bce_with_logits(logits, y)[0]),
+                       epoch)
+
+
+@lru_cache(maxsize=16)
+def bayes_ceiling_measures(n, noise, samples=SAMPLES):
+    """The Bayes classifier's (accuracy, loss) on the fresh sample: no model does better.
+
+    Its loss, the mean cross-entropy of the exact posterior, is the part of the loss no
+    network can remove (the points that lie nearer the other arm's centres).
+    """
+    X, y = fresh_sample(samples, n, noise, FRESH_SEED)
+    p1 = np.clip(bayes_posterior(X, n, noise), 1e-300, 1 - 1e-16)
+    accuracy = float(np.mean((p1 > 0.5) == (y == 1)))
+    loss = float(-np.mean(np.where(y == 1, np.log(p1), np.log1p(-p1))))
+    return accuracy, loss
+
+
+def t_quantile(q, df):
+    """Quantile ``q`` (0.5 < q < 1) of Student's t with ``df`` >= 1 degrees of freedom.
+
+    Found by bisection on the cumulative distribution, which is the integral of the
+    density c (1 + x²/df)^(-(df+1)/2) from 0 (the trapezoid rule on 4,000 steps).
+    """
+    df = check_int(df, "df", minimum=1)
+    if not 0.5 < q < 1:
+        raise ValueError(f"q must be in (0.5, 1), got {q}")
+    c = math.exp(math.lgamma((df + 1) / 2) - math.lgamma(df / 2)) / math.sqrt(df * math.pi)
+
+    def cdf(x):
+        grid = np.linspace(0.0, x, 4001)
+        density = c * (1 + grid ** 2 / df) ** (-(df + 1) / 2)
+        return 0.5 + float(np.sum((density[1:] + density[:-1]) / 2 * np.diff(grid)))
+
+    low, high = 0.0, 1.0
+    while cdf(high) < q:
+        high *= 2
+    for _ in range(60):
+        mid = (low + high) / 2
+        low, high = (mid, high) if cdf(mid) < q else (low, mid)
+    return (low + high) / 2
+
+
+@dataclass(frozen=True)
+class Difference:
+    """B minus A on one measure, over P pairs: its mean, 95% interval and the verdict."""
+
+    measure: str      # "accuracy", "loss" or "epochs to 95%"
+    mean: float       # mean of the P paired differences
+    low: float        # the 95% interval of that mean
+    high: float
+    verdict: str      # "better"/"faster", "worse"/"slower" or NO_DIFFERENCE
+
+    def text(self, scale=1.0, unit="", digits=3):
+        """E.g. "no difference we can detect (-0.004, 95% interval -0.010 to 0.002)"."""
+        f = f"{{:+.{digits}f}}{unit}"
+        return (f"{self.verdict} ({f.format(scale * self.mean)}, 95% interval "
+                f"{f.format(scale * self.low)} to {f.format(scale * self.high)})")
+
+
+def paired_difference(a, b, measure, higher_is_better, words=("better", "worse"),
+                      confidence=0.95):
+    """The rule applied to paired values: a ``Difference`` of B minus A.
+
+    Inputs
+    - a, b: the measure for A and for B, each of shape (P,), P >= 2, pair i in both
+    - measure: its name; higher_is_better: True for accuracy, False for loss and epochs
+    - words: the verdicts when B is on the good side, and on the bad side
+    Returns
+    - a Difference: "better" if the interval of mean(b - a) excludes 0 on the good
+      side, "worse" if it excludes 0 on the bad side, else "no difference we can detect"
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.ndim != 1 or a.shape != b.shape:
+        raise ValueError(f"a and b must be 1-D of the same length (one value per pair), "
+                         f"got shapes {a.shape} and {b.shape}")
+    if len(a) < 2:
+        raise ValueError(f"need at least 2 pairs for an interval, got {len(a)}")
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError("a and b must be finite (a diverged run has no accuracy to compare)")
+    if not isinstance(higher_is_better, bool):
+        raise TypeError(f"higher_is_better must be a bool, got {type(higher_is_better).__name__}")
+    d = b - a
+    half = t_quantile((1 + confidence) / 2, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d))
+    mean = float(d.mean())
+    low, high = mean - half, mean + half
+    good = low > 0 if higher_is_better else high < 0
+    bad = high < 0 if higher_is_better else low > 0
+    verdict = words[0] if good else words[1] if bad else NO_DIFFERENCE
+    return Difference(measure, mean, float(low), float(high), verdict)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Config B against config A, run on the same pairs (seed, data seed)."""
+
+    a: SpiralConfig
+    b: SpiralConfig
+    pairs: tuple            # ((seed, data_seed), ...), P of them
+    runs_a: tuple           # P RunMeasures
+    runs_b: tuple
+    ceiling: tuple          # (accuracy, loss) of the Bayes classifier on the fresh sample
+
+    def _values(self, runs, name):
+        return np.array([getattr(r, name) for r in runs], dtype=float)
+
+    @property
+    def accuracy(self):
+        """Fresh-sample accuracy, B - A: "better" means B is more accurate."""
+        return paired_difference(self._values(self.runs_a, "fresh_accuracy"),
+                                 self._values(self.runs_b, "fresh_accuracy"), "accuracy", True)
+
+    @property
+    def loss(self):
+        """Fresh-sample loss, B - A: "better" means B's loss is lower."""
+        return paired_difference(self._values(self.runs_a, "fresh_loss"),
+                                 self._values(self.runs_b, "fresh_loss"), "loss", False)
+
+    @property
+    def speed(self):
+        """Epochs to pass 95% held out, B - A: "faster" means B needs fewer.
+
+        If a run never passes 95%, its epoch is unknown and there is nothing to pair:
+        the verdict is then "cannot tell: a run never reached 95%" (mean and interval nan).
+        """
+        if any(r.epochs_to_target is None for r in self.runs_a + self.runs_b):
+            nan = float("nan")
+            return Difference("epochs to 95%", nan, nan, nan,
+                              "cannot tell: a run never reached 95%")
+        return paired_difference(self._values(self.runs_a, "epochs_to_target"),
+                                 self._values(self.runs_b, "epochs_to_target"),
+                                 "epochs to 95%", False, words=("faster", "slower"))
+
+    def mean(self, which, name):
+        """Mean of measure ``name`` (a RunMeasures field) over the pairs, for "a" or "b"."""
+        return float(self._values(self.runs_a if which == "a" else self.runs_b, name).mean())
+
+    def text(self):
+        """One sentence for the prose: each measure's difference, interval and verdict."""
+        return (f"over {len(self.pairs)} paired runs, fresh-sample accuracy: "
+                f"{self.accuracy.text(100, ' points', 2)}; loss: {self.loss.text()}; "
+                f"epochs to 95%: {self.speed.text(digits=1)}")
+
+
+def compare(a, b, seeds=(0, 1, 2), data_seeds=(42, 7), workers=2, cache=None):
+    """Train configs ``a`` and ``b`` on every (seed, data seed) and compare them.
+
+    Inputs
+    - a, b: SpiralConfigs; their own seed and data_seed are replaced by each pair's
+    - seeds, data_seeds: non-negative ints; P = len(seeds) * len(data_seeds) >= 2 pairs
+    - workers: processes for ``nblib.sweep``; cache: a dict {config: RunMeasures} or None,
+      shared between calls so that a config is trained once (not a sweep of SpiralResults)
+    Returns
+    - a ``Comparison``: ``.accuracy``, ``.loss``, ``.speed`` are ``Difference``s
+    """
+    check_instance(a, "a", SpiralConfig, "a SpiralConfig")
+    check_instance(b, "b", SpiralConfig, "a SpiralConfig")
+    seeds, data_seeds = _seeds(seeds, "seeds"), _seeds(data_seeds, "data_seeds")
+    pairs = tuple(itertools.product(seeds, data_seeds))
+    if len(pairs) < 2:
+        raise ValueError(f"need at least 2 (seed, data seed) pairs for an interval, "
+                         f"got {len(pairs)}")
+    configs = [c.replace(seed=s, data_seed=d) for c in (a, b) for s, d in pairs]
+    runs = sweep(configs, workers=workers, progress=False, run=measure, cache=cache)
+    ceilings = {(a.n, a.noise), (b.n, b.noise)}
+    ceiling = bayes_ceiling_measures(a.n, a.noise) if len(ceilings) == 1 else None
+    return Comparison(a, b, pairs, tuple(runs[:len(pairs)]), tuple(runs[len(pairs):]), ceiling)
+
+
+def _seeds(values, name):
+    if isinstance(values, (int, np.integer)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a list of ints, got {type(values).__name__}")
+    values = tuple(check_int(v, f"{name}[{i}]", minimum=0) for i, v in enumerate(values))
+    if not values or len(set(values)) != len(values):
+        raise ValueError(f"{name} must be non-empty and without repeats, got {values}")
+    return values

@@ -4,9 +4,10 @@ import math
 import numpy as np
 import pytest
 
-from nblib import SpiralConfig
+from nblib import SpiralConfig, SpiralResult
 from nblib.experiments.compare import (NO_DIFFERENCE, Comparison, RunMeasures,
-                                       bayes_ceiling_measures, compare, paired_difference,
+                                       bayes_ceiling_measures, compare, pair_configs,
+                                       paired_difference,
                                        t_quantile)
 
 TINY = SpiralConfig(hidden=(32, 32), epochs=60)   # trains in a fraction of a second
@@ -75,7 +76,7 @@ def test_training_60_epochs_beats_1_epoch():
 def test_the_same_config_against_itself_is_no_difference(tmp_path):
     cache = {}
     c = compare(TINY, TINY, seeds=(0, 1), data_seeds=(1, 2), workers=1, cache=cache)
-    assert len(cache) == 4                           # each run trained once, shared
+    assert len(cache) == 4 and all(isinstance(r, SpiralResult) for r in cache.values())
     assert [c.accuracy.verdict, c.loss.verdict] == [NO_DIFFERENCE, NO_DIFFERENCE]
     assert c.pairs == ((0, 1), (0, 2), (1, 1), (1, 2))
     assert all(0.5 < r.fresh_accuracy <= 1 for r in c.runs_a)
@@ -126,3 +127,20 @@ def test_t_quantile_refuses_bad_input():
         t_quantile(0.3, 4)
     with pytest.raises(ValueError, match="df"):
         t_quantile(0.975, 0)
+
+
+def test_pair_configs_order_and_the_recipe_run_among_them():
+    configs = pair_configs(SpiralConfig(lr=0.01), seeds=(0, 1), data_seeds=(42, 7))
+    assert [(c.seed, c.data_seed) for c in configs] == [(0, 42), (0, 7), (1, 42), (1, 7)]
+    assert configs[0] == SpiralConfig(lr=0.01)          # the default pair is the recipe's run
+    assert all(c.lr == 0.01 for c in configs)
+
+
+def test_warmup_field_sets_the_cosine_warm_up():
+    from nblib import make_schedule
+    total = SpiralConfig().epochs * SpiralConfig().steps_per_epoch
+    assert make_schedule(SpiralConfig()).warmup_steps == total // 10
+    assert make_schedule(SpiralConfig(warmup=0.0)).warmup_steps == 0
+    assert make_schedule(SpiralConfig(warmup=0.0))(0) == SpiralConfig().lr   # full rate at once
+    with pytest.raises(ValueError, match="warmup"):
+        SpiralConfig(warmup=1.0)

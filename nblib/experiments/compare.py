@@ -27,7 +27,6 @@ import numpy as np
 
 from ..core.config import SpiralConfig
 from ..core.data import bayes_posterior
-from ..core.experiment import train_spirals
 from ..core.loss import bce_with_logits
 from ..core.training import predict_logits
 from ..core.validate import check_instance, check_int
@@ -43,22 +42,20 @@ NO_DIFFERENCE = "no difference we can detect"
 
 @dataclass(frozen=True)
 class RunMeasures:
-    """What ``compare`` keeps of one run: small, so a worker can send it back."""
+    """What ``compare`` keeps of one run."""
 
     fresh_accuracy: float   # on SAMPLES fresh points
     fresh_loss: float       # mean binary cross-entropy on the same points
     epochs_to_target: int | None   # first epoch above TARGET held out; None if never
 
 
-def measure(config):
-    """Train ``config`` and measure the run: a ``RunMeasures`` (a sweep's ``run``)."""
-    result = train_spirals(config, progress=False)
-    X, y = fresh_sample(SAMPLES, config.n, config.noise, FRESH_SEED)
+def measure(result):
+    """What ``compare`` keeps of one run (a ``SpiralResult``): a ``RunMeasures``."""
+    X, y = fresh_sample(SAMPLES, result.config.n, result.config.noise, FRESH_SEED)
     logits = np.asarray(predict_logits(result.model, X)).reshape(-1)   # (S,)
-    epoch = result.history.epoch_to_accuracy(TARGET)
     return RunMeasures(float(np.mean((logits > 0) == (y == 1))),
                        float(bce_with_logits(logits, y)[0]),
-                       epoch)
+                       result.history.epoch_to_accuracy(TARGET))
 
 
 @lru_cache(maxsize=16)
@@ -201,29 +198,46 @@ class Comparison:
                 f"epochs to 95%: {self.speed.text(digits=1)}")
 
 
-def compare(a, b, seeds=(0, 1, 2), data_seeds=(42, 7), workers=2, cache=None):
+def pair_configs(config, seeds=(0, 1), data_seeds=(42, 7)):
+    """``config`` once per pair (seed, data seed), in the order ``compare`` uses.
+
+    A page that compares many configs can put all of them in one ``nblib.sweep``
+    (two workers busy all along) and hand its cache to ``compare``.
+    """
+    check_instance(config, "config", SpiralConfig, "a SpiralConfig")
+    return [config.replace(seed=s, data_seed=d) for s, d in _pairs(seeds, data_seeds)]
+
+
+def compare(a, b, seeds=(0, 1), data_seeds=(42, 7), workers=2, cache=None):
     """Train configs ``a`` and ``b`` on every (seed, data seed) and compare them.
+
+    The default pairs include the recipe's own run (seed 0, data seed 42), so a page
+    that trained it already pays for 3 runs of each config, not 4.
 
     Inputs
     - a, b: SpiralConfigs; their own seed and data_seed are replaced by each pair's
     - seeds, data_seeds: non-negative ints; P = len(seeds) * len(data_seeds) >= 2 pairs
-    - workers: processes for ``nblib.sweep``; cache: a dict {config: RunMeasures} or None,
-      shared between calls so that a config is trained once (not a sweep of SpiralResults)
+    - workers: processes for ``nblib.sweep``; cache: its dict {config: SpiralResult} or
+      None (a page's cache: runs it holds are not trained again, new ones are added)
     Returns
     - a ``Comparison``: ``.accuracy``, ``.loss``, ``.speed`` are ``Difference``s
     """
     check_instance(a, "a", SpiralConfig, "a SpiralConfig")
     check_instance(b, "b", SpiralConfig, "a SpiralConfig")
+    pairs = _pairs(seeds, data_seeds)
+    configs = pair_configs(a, seeds, data_seeds) + pair_configs(b, seeds, data_seeds)
+    runs = [measure(r) for r in sweep(configs, workers=workers, progress=False, cache=cache)]
+    ceiling = bayes_ceiling_measures(a.n, a.noise) if (a.n, a.noise) == (b.n, b.noise) else None
+    return Comparison(a, b, pairs, tuple(runs[:len(pairs)]), tuple(runs[len(pairs):]), ceiling)
+
+
+def _pairs(seeds, data_seeds):
     seeds, data_seeds = _seeds(seeds, "seeds"), _seeds(data_seeds, "data_seeds")
     pairs = tuple(itertools.product(seeds, data_seeds))
     if len(pairs) < 2:
         raise ValueError(f"need at least 2 (seed, data seed) pairs for an interval, "
                          f"got {len(pairs)}")
-    configs = [c.replace(seed=s, data_seed=d) for c in (a, b) for s, d in pairs]
-    runs = sweep(configs, workers=workers, progress=False, run=measure, cache=cache)
-    ceilings = {(a.n, a.noise), (b.n, b.noise)}
-    ceiling = bayes_ceiling_measures(a.n, a.noise) if len(ceilings) == 1 else None
-    return Comparison(a, b, pairs, tuple(runs[:len(pairs)]), tuple(runs[len(pairs):]), ceiling)
+    return pairs
 
 
 def _seeds(values, name):

@@ -6,11 +6,11 @@ import pytest
 
 from nblib import SpiralConfig, SpiralResult
 from nblib.experiments.compare import (NO_DIFFERENCE, Comparison, RunMeasures,
-                                       bayes_ceiling_measures, compare, pair_configs,
+                                       bayes_ceiling_measures, compare, pair_configs, PAIRS,
                                        paired_difference,
                                        t_quantile)
 
-TINY = SpiralConfig(hidden=(32, 32), epochs=60)   # trains in a fraction of a second
+TINY = SpiralConfig(hidden=(64, 64), epochs=60)   # trains in a fraction of a second
 
 
 # ---------------------------------------------------------------- t quantiles
@@ -65,8 +65,8 @@ def test_text_names_verdict_and_interval():
 
 
 # ---------------------------------------------------------------- trained runs, known answers
-def test_training_60_epochs_beats_1_epoch():
-    c = compare(TINY.replace(epochs=1), TINY, seeds=(0, 1), data_seeds=(1, 2))
+def test_training_60_epochs_beats_1_epoch_on_every_measure():
+    c = compare(TINY.replace(epochs=1), TINY, pairs=((0, 1), (1, 2), (2, 3), (3, 4)))
     assert c.accuracy.verdict == "better" and c.loss.verdict == "better"
     assert c.accuracy.low > 0.05                      # far above 0: a real difference
     assert c.speed.verdict.startswith("cannot tell")   # one epoch never reaches 95%
@@ -75,7 +75,7 @@ def test_training_60_epochs_beats_1_epoch():
 
 def test_the_same_config_against_itself_is_no_difference(tmp_path):
     cache = {}
-    c = compare(TINY, TINY, seeds=(0, 1), data_seeds=(1, 2), workers=1, cache=cache)
+    c = compare(TINY, TINY, pairs=((0, 1), (0, 2), (1, 1), (1, 2)), workers=1, cache=cache)
     assert len(cache) == 4 and all(isinstance(r, SpiralResult) for r in cache.values())
     assert [c.accuracy.verdict, c.loss.verdict] == [NO_DIFFERENCE, NO_DIFFERENCE]
     assert c.pairs == ((0, 1), (0, 2), (1, 1), (1, 2))
@@ -111,10 +111,11 @@ def test_paired_difference_refuses_non_bool_direction():
 
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(a="recipe"), TypeError, "a must be a SpiralConfig"),
-    (dict(seeds=3), TypeError, "seeds must be a list"),
-    (dict(seeds=(0,), data_seeds=(1,)), ValueError, "at least 2"),
-    (dict(seeds=(0, 0)), ValueError, "repeats"),
-    (dict(data_seeds=(-1, 2)), ValueError, "data_seeds\\[0\\]"),
+    (dict(pairs=3), TypeError, "pairs must be a list"),
+    (dict(pairs=((0, 1),)), ValueError, "at least 2"),
+    (dict(pairs=((0, 1), (0, 1))), ValueError, "distinct"),
+    (dict(pairs=((0, 1), (2,))), TypeError, "pairs\\[1\\] must be"),
+    (dict(pairs=((0, 1), (2, -1))), ValueError, "data seed"),
 ])
 def test_compare_refuses_bad_input(kwargs, error, match):
     args = dict(a=TINY, b=TINY) | kwargs
@@ -130,8 +131,8 @@ def test_t_quantile_refuses_bad_input():
 
 
 def test_pair_configs_order_and_the_recipe_run_among_them():
-    configs = pair_configs(SpiralConfig(lr=0.01), seeds=(0, 1), data_seeds=(42, 7))
-    assert [(c.seed, c.data_seed) for c in configs] == [(0, 42), (0, 7), (1, 42), (1, 7)]
+    configs = pair_configs(SpiralConfig(lr=0.01))
+    assert [(c.seed, c.data_seed) for c in configs] == list(PAIRS)
     assert configs[0] == SpiralConfig(lr=0.01)          # the default pair is the recipe's run
     assert all(c.lr == 0.01 for c in configs)
 
@@ -144,3 +145,19 @@ def test_warmup_field_sets_the_cosine_warm_up():
     assert make_schedule(SpiralConfig(warmup=0.0))(0) == SpiralConfig().lr   # full rate at once
     with pytest.raises(ValueError, match="warmup"):
         SpiralConfig(warmup=1.0)
+
+
+def test_comparison_table_has_one_row_per_comparison_with_its_verdicts():
+    from nblib.experiments.compare import comparison_table
+    runs = lambda acc: tuple(RunMeasures(a, 0.04, 20) for a in acc)
+    c = Comparison(TINY, TINY, ((0, 1), (1, 1), (2, 1)), runs([0.90, 0.91, 0.92]),
+                   runs([0.95, 0.97, 0.96]), None)
+    header, rows = comparison_table({"B vs A": c}, measures=("accuracy", "speed"))
+    assert len(header) == 4 and len(rows) == 1
+    assert rows[0][:2] == ["B vs A", "3"]
+    assert rows[0][2].startswith("better (+5.00")
+    assert rows[0][3].startswith(NO_DIFFERENCE)
+    with pytest.raises(ValueError, match="measures"):
+        comparison_table({"x": c}, measures=("speedy",))
+    with pytest.raises(TypeError, match="dict"):
+        comparison_table([c])

@@ -18,7 +18,6 @@ epochs to 95%: "faster"); wholly on the bad side, "worse" ("slower"); if it cont
 """
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -38,6 +37,9 @@ TARGET = 0.95
 SAMPLES = 20_000
 """Points of the fresh sample every run is measured on."""
 NO_DIFFERENCE = "no difference we can detect"
+PAIRS = ((0, 42), (1, 7), (2, 2024))
+"""The default (seed, data seed) pairs: each a new seed on a new data set, the recipe's own
+run (0, 42) first, so that a page that trained the recipe pays for 2 runs of each config."""
 
 
 @dataclass(frozen=True)
@@ -198,25 +200,22 @@ class Comparison:
                 f"epochs to 95%: {self.speed.text(digits=1)}")
 
 
-def pair_configs(config, seeds=(0, 1), data_seeds=(42, 7)):
+def pair_configs(config, pairs=PAIRS):
     """``config`` once per pair (seed, data seed), in the order ``compare`` uses.
 
     A page that compares many configs can put all of them in one ``nblib.sweep``
     (two workers busy all along) and hand its cache to ``compare``.
     """
     check_instance(config, "config", SpiralConfig, "a SpiralConfig")
-    return [config.replace(seed=s, data_seed=d) for s, d in _pairs(seeds, data_seeds)]
+    return [config.replace(seed=s, data_seed=d) for s, d in _pairs(pairs)]
 
 
-def compare(a, b, seeds=(0, 1), data_seeds=(42, 7), workers=2, cache=None):
-    """Train configs ``a`` and ``b`` on every (seed, data seed) and compare them.
-
-    The default pairs include the recipe's own run (seed 0, data seed 42), so a page
-    that trained it already pays for 3 runs of each config, not 4.
+def compare(a, b, pairs=PAIRS, workers=2, cache=None):
+    """Train configs ``a`` and ``b`` on every (seed, data seed) pair and compare them.
 
     Inputs
     - a, b: SpiralConfigs; their own seed and data_seed are replaced by each pair's
-    - seeds, data_seeds: non-negative ints; P = len(seeds) * len(data_seeds) >= 2 pairs
+    - pairs: P >= 2 distinct (seed, data seed) pairs of non-negative ints
     - workers: processes for ``nblib.sweep``; cache: its dict {config: SpiralResult} or
       None (a page's cache: runs it holds are not trained again, new ones are added)
     Returns
@@ -224,26 +223,49 @@ def compare(a, b, seeds=(0, 1), data_seeds=(42, 7), workers=2, cache=None):
     """
     check_instance(a, "a", SpiralConfig, "a SpiralConfig")
     check_instance(b, "b", SpiralConfig, "a SpiralConfig")
-    pairs = _pairs(seeds, data_seeds)
-    configs = pair_configs(a, seeds, data_seeds) + pair_configs(b, seeds, data_seeds)
+    pairs = _pairs(pairs)
+    configs = pair_configs(a, pairs) + pair_configs(b, pairs)
     runs = [measure(r) for r in sweep(configs, workers=workers, progress=False, cache=cache)]
     ceiling = bayes_ceiling_measures(a.n, a.noise) if (a.n, a.noise) == (b.n, b.noise) else None
     return Comparison(a, b, pairs, tuple(runs[:len(pairs)]), tuple(runs[len(pairs):]), ceiling)
 
 
-def _pairs(seeds, data_seeds):
-    seeds, data_seeds = _seeds(seeds, "seeds"), _seeds(data_seeds, "data_seeds")
-    pairs = tuple(itertools.product(seeds, data_seeds))
-    if len(pairs) < 2:
-        raise ValueError(f"need at least 2 (seed, data seed) pairs for an interval, "
-                         f"got {len(pairs)}")
-    return pairs
+def _pairs(pairs):
+    if isinstance(pairs, (str, bytes)) or not hasattr(pairs, "__iter__"):
+        raise TypeError(f"pairs must be a list of (seed, data seed) pairs, "
+                        f"got {type(pairs).__name__}")
+    checked = []
+    for i, pair in enumerate(pairs):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(f"pairs[{i}] must be a (seed, data seed) pair, got {pair!r}")
+        checked.append((check_int(pair[0], f"pairs[{i}][0] (seed)", minimum=0),
+                        check_int(pair[1], f"pairs[{i}][1] (data seed)", minimum=0)))
+    if len(checked) < 2 or len(set(checked)) != len(checked):
+        raise ValueError(f"pairs must hold at least 2 distinct (seed, data seed) pairs for an "
+                         f"interval, got {checked}")
+    return tuple(checked)
 
 
-def _seeds(values, name):
-    if isinstance(values, (int, np.integer)) or not hasattr(values, "__iter__"):
-        raise TypeError(f"{name} must be a list of ints, got {type(values).__name__}")
-    values = tuple(check_int(v, f"{name}[{i}]", minimum=0) for i, v in enumerate(values))
-    if not values or len(set(values)) != len(values):
-        raise ValueError(f"{name} must be non-empty and without repeats, got {values}")
-    return values
+def comparison_table(comparisons, measures=("accuracy", "loss", "speed")):
+    """Header and rows for ``nblib.pages.show.markdown_table``: one row per comparison.
+
+    Inputs
+    - comparisons: a dict {row label: Comparison}
+    - measures: which Differences to show, of "accuracy", "loss", "speed"
+    Returns
+    - (header, rows): lists of strings, each cell a verdict with its mean and interval
+    """
+    if not isinstance(comparisons, dict) or not all(isinstance(c, Comparison)
+                                                    for c in comparisons.values()):
+        raise TypeError("comparisons must be a dict {label: Comparison}")
+    unknown = set(measures) - {"accuracy", "loss", "speed"}
+    if unknown:
+        raise ValueError(f"measures must be among accuracy, loss, speed; got {sorted(unknown)}")
+    titles = {"accuracy": "fresh-sample accuracy, B − A (points)",
+              "loss": "fresh-sample loss, B − A", "speed": "epochs to 95 %, B − A"}
+    formats = {"accuracy": dict(scale=100, digits=2), "loss": dict(digits=3),
+               "speed": dict(digits=1)}
+    header = ["B against A", "pairs"] + [titles[m] for m in measures]
+    rows = [[label, str(len(c.pairs))] + [getattr(c, m).text(**formats[m]) for m in measures]
+            for label, c in comparisons.items()]
+    return header, rows

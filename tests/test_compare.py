@@ -161,3 +161,14 @@ def test_comparison_table_has_one_row_per_comparison_with_its_verdicts():
         comparison_table({"x": c}, measures=("speedy",))
     with pytest.raises(TypeError, match="dict"):
         comparison_table([c])
+
+
+def test_bayes_accuracy_standard_error_is_under_a_tenth_of_a_point():
+    # bayes_accuracy's docstring: the mean of max(p, 1 - p) over 20,000 fresh points
+    from nblib import bayes_posterior
+    from nblib.experiments.stats import fresh_sample
+    X, _ = fresh_sample()
+    p = bayes_posterior(X)
+    right = np.maximum(p, 1 - p)
+    standard_error = right.std(ddof=1) / math.sqrt(len(right))
+    assert 0.0002 < standard_error < 0.001            # in points: 0.02 to 0.1

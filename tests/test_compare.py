@@ -70,7 +70,7 @@ def test_training_60_epochs_beats_1_epoch_on_every_measure():
     assert c.accuracy.verdict == "better" and c.loss.verdict == "better"
     assert c.accuracy.low > 0.05                      # far above 0: a real difference
     assert c.speed.verdict.startswith("cannot tell")   # one epoch never reaches 95%
-    assert "better" in c.text()
+    assert "better" in c.text() and "Bayes ceiling on the same points: accuracy 98." in c.text()
 
 
 def test_the_same_config_against_itself_is_no_difference(tmp_path):

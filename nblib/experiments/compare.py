@@ -15,6 +15,10 @@ i = 1..P, and the 95% interval of their mean (Student's t, P - 1 degrees of free
 THE RULE.  If the interval lies wholly on B's good side of 0, B is "better" (for the
 epochs to 95%: "faster"); wholly on the bad side, "worse" ("slower"); if it contains 0,
 "no difference we can detect".  A tie is called a tie, however the means are ordered.
+
+Speed is the first epoch whose held-out accuracy passes 95%; if some run never passes it,
+the verdict is "cannot tell".  The Bayes classifier's accuracy and loss on the same fresh
+sample (``Comparison.ceiling``) say how far from the best possible both choices are.
 """
 from __future__ import annotations
 
@@ -195,9 +199,12 @@ class Comparison:
 
     def text(self):
         """One sentence for the prose: each measure's difference, interval and verdict."""
+        ceiling = ("" if self.ceiling is None else
+                   f" (Bayes ceiling on the same points: accuracy {self.ceiling[0]:.2%}, "
+                   f"loss {self.ceiling[1]:.3f})")
         return (f"over {len(self.pairs)} paired runs, fresh-sample accuracy: "
                 f"{self.accuracy.text(100, ' points', 2)}; loss: {self.loss.text()}; "
-                f"epochs to 95%: {self.speed.text(digits=1)}")
+                f"epochs to 95%: {self.speed.text(digits=1)}{ceiling}")
 
 
 def pair_configs(config, pairs=PAIRS):

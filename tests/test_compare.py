@@ -172,3 +172,8 @@ def test_bayes_accuracy_standard_error_is_under_a_tenth_of_a_point():
     right = np.maximum(p, 1 - p)
     standard_error = right.std(ddof=1) / math.sqrt(len(right))
     assert 0.0002 < standard_error < 0.001            # in points: 0.02 to 0.1
+
+
+def test_paired_difference_refuses_values_that_are_not_numbers():
+    with pytest.raises(TypeError, match="numbers"):
+        paired_difference(["a", "b"], [1.0, 2.0], "accuracy", True)

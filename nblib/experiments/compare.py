@@ -114,14 +114,13 @@ class Difference:
     verdict: str      # "better"/"faster", "worse"/"slower" or NO_DIFFERENCE
 
     def text(self, scale=1.0, unit="", digits=3):
-        """E.g. "no difference we can detect (-0.004, 95% interval -0.010 to 0.002)"."""
+        """E.g. "no difference we can detect (-0.004, 95% interval -0.010 to +0.002)"."""
         f = f"{{:+.{digits}f}}{unit}"
         return (f"{self.verdict} ({f.format(scale * self.mean)}, 95% interval "
                 f"{f.format(scale * self.low)} to {f.format(scale * self.high)})")
 
 
-def paired_difference(a, b, measure, higher_is_better, words=("better", "worse"),
-                      confidence=0.95):
+def paired_difference(a, b, measure, higher_is_better, words=("better", "worse")):
     """The rule applied to paired values: a ``Difference`` of B minus A.
 
     Inputs
@@ -132,7 +131,10 @@ def paired_difference(a, b, measure, higher_is_better, words=("better", "worse")
     - a Difference: "better" if the interval of mean(b - a) excludes 0 on the good
       side, "worse" if it excludes 0 on the bad side, else "no difference we can detect"
     """
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    try:
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError("a and b must be sequences of numbers, one per pair") from None
     if a.ndim != 1 or a.shape != b.shape:
         raise ValueError(f"a and b must be 1-D of the same length (one value per pair), "
                          f"got shapes {a.shape} and {b.shape}")
@@ -143,7 +145,7 @@ def paired_difference(a, b, measure, higher_is_better, words=("better", "worse")
     if not isinstance(higher_is_better, bool):
         raise TypeError(f"higher_is_better must be a bool, got {type(higher_is_better).__name__}")
     d = b - a
-    half = t_quantile((1 + confidence) / 2, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d))
+    half = t_quantile(0.975, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d))
     mean = float(d.mean())
     low, high = mean - half, mean + half
     good = low > 0 if higher_is_better else high < 0

@@ -37,7 +37,7 @@ SCHEDULES = {
     "constant": lambda c, total: Constant(c.lr),
     "step": lambda c, total: StepDecay(c.lr, step_size=max(1, total // 3), gamma=0.1),
     "exponential": lambda c, total: Exponential(c.lr, gamma=0.01 ** (1 / total)),  # ends 100x lower
-    "cosine": lambda c, total: WarmupCosine(c.lr, total, warmup_steps=total // 10),
+    "cosine": lambda c, total: WarmupCosine(c.lr, total, warmup_steps=int(total * c.warmup)),
     "onecycle": lambda c, total: OneCycle(c.lr, max(total, 2)),
 }
 
@@ -73,6 +73,7 @@ class SpiralConfig:
     momentum: float = 0.9          # for "momentum" (and "sgd" ignores it)
     weight_decay: float = 0.0      # on weight matrices: L2 for sgd/adam, decoupled for adamw
     schedule: str = "cosine"       # "constant", "step", "exponential", "cosine", "onecycle"
+    warmup: float = 0.1            # share of the steps "cosine" warms up over (0: no warm-up)
     epochs: int = 200
     batch_size: int = 128
     seed: int = 0                  # initialisation, dropout masks and batch order
@@ -96,6 +97,7 @@ class SpiralConfig:
         check_float(self.momentum, "momentum", minimum=0.0, maximum=1.0)
         check_float(self.weight_decay, "weight_decay", minimum=0.0)
         check_choice(self.schedule, "schedule", tuple(SCHEDULES))
+        check_float(self.warmup, "warmup", minimum=0.0, maximum=1.0, max_inclusive=False)
         check_int(self.epochs, "epochs", minimum=1)
         check_int(self.batch_size, "batch_size", minimum=1)
         check_int(self.seed, "seed", minimum=0)

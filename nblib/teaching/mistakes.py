@@ -317,15 +317,26 @@ DROPOUT = [
 
 
 # ----------------------------------------------------------------------------- SGD
-def _sgd(rule):
+def _sgd(rule, first_only=False):
     def build(ns):
         class SGD(ns["SGD"]):
             def step(self):
                 for group in self.param_groups:
-                    for p in group["params"]:
+                    for p in group["params"][:1] if first_only else group["params"]:
                         rule(self.state[p], p, group)
+                    if first_only:
+                        break
         return SGD
     return build
+
+
+def _sgd_torch(state, p, group):
+    g = p.grad + group["weight_decay"] * p.value
+    mu = group["momentum"]
+    if mu:
+        state["buf"] = g.copy() if "buf" not in state else mu * state["buf"] + g
+        g = g + mu * state["buf"] if group["nesterov"] else state["buf"]
+    p.value -= group["lr"] * g
 
 
 def _sgd_ema(state, p, group):
@@ -367,19 +378,25 @@ SGD_MISTAKES = [
             "weight decay added after",
             "weight decay added after the momentum buffer; add weight_decay * w to the "
             "gradient first"),
+    Mistake("updates only the first Param", _sgd(_sgd_torch, first_only=True),
+            "only the first Param",
+            "one that moves only the first Param: step() must update every Param of every "
+            "group (for group in self.param_groups: for p in group['params'])"),
 ]
 
 
 # ----------------------------------------------------------------------------- Adam
-def _adam(correct=True, t_start=1, eps_inside=False, decoupled=False):
+def _adam(correct=True, t_start=1, eps_inside=False, decoupled=False, first_only=False,
+          shared=False, efficient=False):
     def build(ns):
         class Adam(ns["Adam"]):
             def step(self):
+                one_for_all = self.__dict__.setdefault("one_for_all", {})
                 for group in self.param_groups:
                     (b1, b2), eps = group["betas"], group["eps"]
                     lr, wd = group["lr"], group["weight_decay"]
-                    for p in group["params"]:
-                        s = self.state[p]
+                    for p in group["params"][:1] if first_only else group["params"]:
+                        s = one_for_all if shared else self.state[p]
                         if decoupled:
                             p.value *= 1 - lr * wd
                             g = p.grad
@@ -390,8 +407,14 @@ def _adam(correct=True, t_start=1, eps_inside=False, decoupled=False):
                         s["v"] = b2 * s.get("v", 0.0) + (1 - b2) * g * g
                         m_hat = s["m"] / (1 - b1 ** s["t"]) if correct else s["m"]
                         v_hat = s["v"] / (1 - b2 ** s["t"]) if correct else s["v"]
+                        if efficient:      # Kingma & Ba's "more efficient" order
+                            step = lr * np.sqrt(1 - b2 ** s["t"]) / (1 - b1 ** s["t"])
+                            p.value -= step * s["m"] / (np.sqrt(s["v"]) + eps)
+                            continue
                         denom = np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps
                         p.value -= lr * m_hat / denom
+                    if first_only:
+                        break
         return Adam
     return build
 
@@ -408,6 +431,19 @@ ADAM = [
     Mistake("decays the weights directly, as AdamW", _adam(decoupled=True),
             "AdamW (decoupled decay)",
             "AdamW (decoupled decay); Adam adds weight_decay * w to the gradient"),
+    Mistake("updates only the first Param", _adam(first_only=True), "only the first Param",
+            "one that moves only the first Param: step() must update every Param of every "
+            "group (for group in self.param_groups: for p in group['params'])"),
+    Mistake("keeps one m and one v for all the Params", _adam(shared=True), "one per Param",
+            "one that shares m and v (and t) between the Params: keep them one per Param, "
+            "in self.state[p]"),
+    Mistake("uses the paper's efficient form (the bias corrections folded into the step size, "
+            "eps added to sqrt(v))", _adam(efficient=True), "eps convention",
+            "the paper's efficient form, lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t) and "
+            "w -= lr_t * m / (sqrt(v) + eps): the same maths with another eps convention "
+            "(its eps is eps * sqrt(1 - beta2**t) in this page's terms). This page fixes "
+            "torch.optim.Adam's: w -= lr * m_hat / (sqrt(v_hat) + eps), eps added after the "
+            "bias correction"),
 ]
 
 

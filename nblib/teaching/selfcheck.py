@@ -287,7 +287,7 @@ def _flat(values):
     return np.concatenate([np.asarray(v, dtype=float).ravel() for v in values])
 
 
-def trajectory(opt_cls, options, w0, grads, lrs, *, student=True):
+def trajectory(opt_cls, options, w0, grads, lrs, *, student=True, groups=None):
     """Weights after each step of an optimizer class fed fixed gradients and rates.
 
     Inputs
@@ -298,13 +298,21 @@ def trajectory(opt_cls, options, w0, grads, lrs, *, student=True):
     - lrs: per step, the rate set as ``optimizer.lr`` before the step (a schedule's way)
     - student: call the code through ``call``, so that an error is a FAIL that says
       which step raised
+    - groups: None (one list of Params), or a list of (number of Params, options of
+      the group): the Params are handed in as parameter groups, in order
     Returns a list with, per step, all the weights flattened into one array.
     """
     several = isinstance(w0, tuple)
     params = [Param(np.array(w, dtype=float)) for w in (w0 if several else (w0,))]
     options = {"lr": lrs[0], **options}
     invoke = call if student else (lambda what, fn, *a, **k: fn(*a, **k))
-    opt = invoke(f"{opt_cls.__name__}(params, {kw(options)})", opt_cls, params, **options)
+    handed = params
+    if groups is not None:
+        handed, start = [], 0
+        for count, extra in groups:
+            handed.append({"params": params[start:start + count], **extra})
+            start += count
+    opt = invoke(f"{opt_cls.__name__}(params, {kw(options)})", opt_cls, handed, **options)
     out = []
     for k, (g, lr) in enumerate(zip(grads, lrs), start=1):
         invoke(f"setting optimizer.lr before step {k}", setattr, opt, "lr", lr)

@@ -32,7 +32,7 @@ from ..core.norm import BatchNorm, LayerNorm
 from ..core.optim import SGD, Adam, RMSprop
 from ..core.schedules import WarmupCosine
 from .selfcheck import (GRAD_TOL, VALUE_TOL, Fail, as_array, call, first_difference, inputs, kw,
-                        largest_difference, need_callable, need_class, optimizer_case, run,
+                        dropout_mask_problem, largest_difference, need_callable, need_class, optimizer_case, run,
                         stream, trajectory, within)
 # what notebooks and older code read from here
 from .selfcheck import CheckResult, CheckTimeout, time_limit  # noqa: F401
@@ -358,7 +358,12 @@ def dropout(cls, *, verbose=True, seed=None):
             raise _Fail(f"{cls.__name__} must subclass nblib.Module, so that it has train() "
                         "and eval() and fits in a Sequential")
         x = _rng(seed, 6).uniform(0.5, 2.0, (400, 50))
-        out = _as_array(_call("forward(x)", layer.forward, x.copy()), "forward(x)", x.shape)
+        first = _as_array(_call("forward(x)", layer.forward, x.copy()), "forward(x)", x.shape)
+        out = _as_array(_call("forward(x) a second time", layer.forward, x.copy()),
+                        "forward(x)", x.shape)
+        problem = dropout_mask_problem(first, out)
+        if problem:
+            raise _Fail(problem)
         dropped = float(np.mean(out == 0))
         if abs(dropped - (1 - p)) < 0.03:
             raise _Fail(f"with p={p}, {dropped:.0%} of the activations were zeroed: your p is "

@@ -66,6 +66,11 @@ MAKE_SPIRALS = [
             lambda ns: _spirals(ns["spiral_centres"],
                                 noise_fn=lambda rng, s, n: rng.normal(0, s * s, (n, 2))),
             "not the variance"),
+    Mistake("adds the same noise draw to x and y",
+            lambda ns: _spirals(ns["spiral_centres"],
+                                noise_fn=lambda rng, s, n: np.repeat(rng.normal(0, s, (n, 1)),
+                                                                     2, axis=1)),
+            "the same noise draw was added to x and y"),
 ]
 
 
@@ -306,9 +311,35 @@ def _dropout_global_rng(ns):
     return Dropout
 
 
+def _dropout_mask(shape_of, reuse=False):
+    """A Dropout whose mask has the shape ``shape_of(x)`` (broadcast to x), or is drawn once."""
+    def build(ns):
+        class Dropout(ns["Dropout"]):
+            def forward(self, x):
+                if not self.training:
+                    return x
+                if not (reuse and getattr(self, "kept", None) is not None):
+                    self.kept = (self.rng.random(shape_of(x)) >= self.p) / (1 - self.p)
+                self.mask = np.broadcast_to(self.kept, x.shape)
+                return x * self.mask
+
+            def backward(self, dout):
+                return dout * self.mask
+        return Dropout
+    return build
+
+
+_FEATURE_MASK = (lambda x: x.shape[1:], "one mask per feature shared across the rows")
+_REUSED_MASK = (lambda x: x.shape, "the mask was reused")
+
+
 DROPOUT = [
     Mistake("also scales in evaluation mode", _dropout_scales_at_eval,
             "scaled in evaluation mode"),
+    Mistake("draws one mask per feature and shares it across the rows",
+            _dropout_mask(_FEATURE_MASK[0]), _FEATURE_MASK[1]),
+    Mistake("draws the mask once and reuses it for every batch",
+            _dropout_mask(_REUSED_MASK[0], reuse=True), _REUSED_MASK[1]),
     Mistake("treats p as the probability to keep", _dropout_keep_probability,
             "probability to keep"),
     Mistake("draws the mask from np.random instead of self.rng", _dropout_global_rng,
@@ -479,7 +510,7 @@ WARMUP_COSINE = [
 
 
 # ----------------------------------------------------------------------------- the loop
-def _loop(train_mode=True, shuffle=True, last_batch=True, lr_ahead=False):
+def _loop(train_mode=True, shuffle=True, last_batch=True, lr_ahead=False, returns="mean"):
     def build(ns):
         def train_epoch(model, optimizer, X, y, *, batch_size, rng, schedule=None, step=0):
             if train_mode:
@@ -496,7 +527,7 @@ def _loop(train_mode=True, shuffle=True, last_batch=True, lr_ahead=False):
                 optimizer.step()
                 losses.append(loss)
                 step += 1
-            return float(np.mean(losses))
+            return float(losses[-1] if returns == "last" else np.mean(losses))
         return train_epoch
     return build
 
@@ -507,6 +538,7 @@ TRAIN_EPOCH = [
             "not shuffled"),
     Mistake("drops the last, smaller batch", _loop(last_batch=False), "last, smaller batch"),
     Mistake("sets the learning rate of the next step", _loop(lr_ahead=True), "one step ahead"),
+    Mistake("returns the last batch's loss", _loop(returns="last"), "the last batch's loss"),
 ]
 
 
@@ -754,9 +786,30 @@ def _drop_always(self, x):
     return x * self._mask
 
 
+def _drop_per_feature(self, x):
+    if not self.training:
+        return x
+    self._mask = np.broadcast_to((self.rng.random(x.shape[1:]) >= self.p) / (1 - self.p),
+                                 x.shape)
+    return x * self._mask
+
+
+def _drop_once(self, x):
+    if not self.training:
+        return x
+    if getattr(self, "_once", None) is None:
+        self._once = (self.rng.random(x.shape) >= self.p) / (1 - self.p)
+    self._mask = self._once
+    return x * self._mask
+
+
 EX_DROPOUT = [
     Mistake("treats p as the probability to keep", _my_dropout(forward=_drop_keep_p),
             "probability to keep"),
+    Mistake("draws one mask per feature and shares it across the rows",
+            _my_dropout(forward=_drop_per_feature), _FEATURE_MASK[1]),
+    Mistake("draws the mask once and reuses it for every batch",
+            _my_dropout(forward=_drop_once), _REUSED_MASK[1]),
     Mistake("does not scale the survivors", _my_dropout(forward=_drop_unscaled),
             "1 / (1 - p)"),
     Mistake("draws a new mask in backward", _my_dropout(backward=_drop_new_mask),

@@ -282,6 +282,29 @@ def first_difference(got, expected, tol):
     return None, largest
 
 
+# ----------------------------------------------------------------------------- dropout masks
+def dropout_mask_problem(first, second):
+    """What is wrong with two training-mode dropout outputs of the same x (N, D), or ''.
+
+    Each call must draw a fresh mask of x's full shape: a mask reused from the last
+    call, one mask per feature shared by every row (shape (D,)), or one per row shared
+    by every feature (shape (N, 1)) is named.
+    """
+    drop1, drop2 = np.asarray(first) == 0, np.asarray(second) == 0
+    if drop1.ndim != 2 or drop1.shape != drop2.shape:
+        return ""
+    if drop1.any() and (drop1 == drop1[:1]).all():
+        return ("every row (example) has the same mask: one mask per feature shared across "
+                "the rows; draw the mask with x's full shape, self.rng.random(x.shape)")
+    if drop1.any() and (drop1 == drop1[:, :1]).all():
+        return ("every feature of a row is dropped together: one mask per row; draw the mask "
+                "with x's full shape, self.rng.random(x.shape)")
+    if drop1.any() and np.array_equal(drop1, drop2):
+        return ("two forward calls on the same x dropped the same units: the mask was reused; "
+                "draw a new mask at every forward in training mode (a new batch, a new mask)")
+    return ""
+
+
 # ----------------------------------------------------------------------------- trajectories
 def _flat(values):
     return np.concatenate([np.asarray(v, dtype=float).ravel() for v in values])

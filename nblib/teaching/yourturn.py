@@ -22,6 +22,7 @@ student's pieces from the notebooks for "your own network" at the end of
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import math
@@ -44,7 +45,7 @@ from ..core.schedules import WarmupCosine
 from .selfcheck import (GRAD_TOL, SCHEDULE_LRS, VALUE_TOL, CheckResult,  # noqa: F401
                         CheckTimeout, Fail, as_array, call, first_difference, inputs, kw,
                         matches, need_callable, need_class, optimizer_case, run, stream,
-                        max_difference, time_limit, trajectory, which, within)
+                        dropout_mask_problem, max_difference, time_limit, trajectory, which, within)
 from ..core.training import train_epoch
 
 CELL_TIMEOUT = 60.0
@@ -160,7 +161,16 @@ def check_make_spirals(fn, *, verbose=True, seed=None):
                 P = Xn[yn == k]
                 d = np.linalg.norm(P[:, None, :] - C[None, :, :], axis=2)
                 residuals.append(P - C[d.argmin(axis=1)])
-        std = float(np.concatenate(residuals).std())
+        residuals = np.concatenate(residuals)
+        std = float(residuals.std())
+        if np.allclose(residuals[:, 0], residuals[:, 1], rtol=0, atol=1e-12):
+            raise _Fail("the same noise draw was added to x and y (every point moved along the "
+                        "diagonal): draw independent noise for each coordinate, "
+                        "rng.normal(0, noise, (n, 2))")
+        corr = float(np.corrcoef(residuals[:, 0], residuals[:, 1])[0, 1])
+        if not _within(abs(corr), 0.5):
+            raise _Fail(f"the noise of x and y is correlated (r = {corr:.2f}): draw independent "
+                        "noise for each coordinate, rng.normal(0, noise, (n, 2))")
         if np.isclose(std, noise ** 2, rtol=0.15):
             raise _Fail(f"the noise has standard deviation {std:.2g} for noise={noise}: noise is "
                         "the standard deviation, not the variance (rng.normal(0, noise, ...))")
@@ -529,7 +539,12 @@ def check_dropout(cls, *, verbose=True, seed=None):
         layer = _module_instance(_call(f"{name}({p}, rng=...)", cls, p,
                                        rng=_rng(seed, 16)), name)
         x = _rng(seed, 17).uniform(0.5, 2.0, (400, 50))
-        out = _as_array(_call("forward(x)", layer.forward, x.copy()), "forward(x)", x.shape)
+        first = _as_array(_call("forward(x)", layer.forward, x.copy()), "forward(x)", x.shape)
+        out = _as_array(_call("forward(x) a second time", layer.forward, x.copy()),
+                        "forward(x)", x.shape)
+        problem = dropout_mask_problem(first, out)
+        if problem:
+            raise _Fail(problem)
         dropped = float(np.mean(out == 0))
         if abs(dropped - (1 - p)) < 0.03:
             raise _Fail(f"with p={p}, {dropped:.0%} of the activations were zeroed: your p is "
@@ -804,9 +819,11 @@ def check_train_epoch(fn, *, verbose=True, seed=None):
     def body():
         schedule = WarmupCosine(0.05, 40, warmup_steps=4)
         model, X, y = _loop_case(seed)
-        got, _ = _run_loop(fn, model, X, y, schedule, seed)
+        got, returned = _run_loop(fn, model, X, y, schedule, seed)
         model_ref, _, _ = _loop_case(seed)
-        want, _ = _run_loop(train_epoch, model_ref, X, y, schedule, seed)
+        losses = []
+        want, _ = _run_loop(functools.partial(_plain_epoch, losses=losses), model_ref, X, y,
+                            schedule, seed)
         n_steps = len(want['after'])
         if len(got['after']) != n_steps:
             why = ""
@@ -838,26 +855,55 @@ def check_train_epoch(fn, *, verbose=True, seed=None):
         if step is not None:
             hint = ""
             model_u, _, _ = _loop_case(seed)
-            unshuffled, _ = _run_loop(_unshuffled_epoch, model_u, X, y, schedule, seed)
+            unshuffled, _ = _run_loop(functools.partial(_plain_epoch, shuffle=False), model_u, X,
+                                      y, schedule, seed)
             if _first_difference(got['after'], unshuffled['after'], 1e-10)[0] is None:
                 hint = ": the rows were not shuffled; take the batches from " \
                        "rng.permutation(len(X)), a new order every epoch"
             raise _Fail(f"the parameters first differ from nblib.train_epoch's after step "
                         f"{step}, by {diff:.2e}{hint}", step=step, difference=diff)
-        return f"all {n_steps} steps match nblib.train_epoch", {"steps": n_steps}
+        mean = float(np.mean(losses))
+        try:
+            value = float(returned)
+        except (TypeError, ValueError):
+            raise _Fail(f"train_epoch must return the epoch's loss, the mean of the mini-batch "
+                        f"losses (a float), got {returned!r:.60}") from None
+        if not _within(abs(value - mean), 1e-9 * (1 + abs(mean))):
+            sizes = [min(16, len(X) - start) for start in range(0, len(X), 16)]
+            hint = ""
+            if math.isclose(value, losses[-1], rel_tol=1e-9):
+                hint = ": that is the last batch's loss; return the mean over every batch"
+            elif math.isclose(value, float(np.average(losses, weights=sizes)), rel_tol=1e-9):
+                hint = (": that is the mean over the rows (each batch weighted by its size); "
+                        "this page's train_epoch returns the mean of the mini-batch losses, "
+                        "each batch counting once, float(np.mean(losses))")
+            elif math.isclose(value, float(np.sum(losses)), rel_tol=1e-9):
+                hint = ": that is the sum of the batch losses; return their mean"
+            raise _Fail(f"train_epoch returned {value:.6g}, expected the mean mini-batch loss "
+                        f"{mean:.6g}{hint}", returned=value, expected=mean)
+        return (f"all {n_steps} steps match nblib.train_epoch, and it returns the mean "
+                "mini-batch loss", {"steps": n_steps})
 
     return _run("train_epoch", body, verbose)
 
 
-def _unshuffled_epoch(model, optimizer, X, y, *, batch_size, rng, schedule=None, step=0):
+def _plain_epoch(model, optimizer, X, y, *, batch_size, rng, schedule=None, step=0,
+                 shuffle=True, losses=None):
+    """nblib's train_epoch (unshuffled if ``shuffle`` is False) that appends the loss of
+    every batch to ``losses``."""
     model.train()
+    order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
+    losses = [] if losses is None else losses
     for start in range(0, len(X), batch_size):
+        batch = order[start:start + batch_size]
         optimizer.lr = schedule(step)
-        logits = model.forward(X[start:start + batch_size])
-        _, dlogits = bce_with_logits(logits, y[start:start + batch_size])
+        logits = model.forward(X[batch])
+        loss, dlogits = bce_with_logits(logits, y[batch])
         model.backward(dlogits)
         optimizer.step()
+        losses.append(loss)
         step += 1
+    return float(np.mean(losses))
 
 
 # ----------------------------------------------------------------------------- the tasks

@@ -17,6 +17,7 @@ import csv
 import functools
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -250,13 +251,11 @@ def test_nblibs_own_piece_scores_zero_on_every_your_turn_task(task_id):
 
 
 # ----------------------------------------------------------------------------- nbgrader
-STUDENTS = ("blank", "buggy", "correct", "gamed")   # graded in this order (nbgrader sorts them)
+STUDENTS = ("blank", "buggy", "cheater", "correct", "gamed")   # nbgrader grades them in order
 LOOPING = "ex_momentum"     # buggy: this task's answer cell loops forever, and ex_layernorm has
                             # a realistic mistake (MISTAKE); correct is graded after it
 POINTS = {task_id: task.points for task_id, task in checks.EXERCISES.items()}
-TIMEOUT = 30      # nbgrader's Execute.timeout in the test course, seconds per cell
-TASK_TIMEOUT = 5  # ... and per cell of a graded task (course.py --task-timeout): they take
-                  # 0.2 s at most on the shared 2-core machine at load 8, the recipe cell 9 s
+TASK_TIMEOUT = 30   # course.py --task-timeout: seconds one task's grading process may run
 
 GAMED = {
     "ex_layernorm": '''\
@@ -305,12 +304,82 @@ MyRMSprop = nblib.core.optim.RMSprop
 ''',
 }
 
+CHEATS = {
+    # exec(inspect.getsource(...)): nblib's own source, compiled at runtime
+    "ex_layernorm": '''\
+import inspect
+exec(inspect.getsource(nblib.core.norm.LayerNorm).replace("class LayerNorm", "class MyLayerNorm"),
+     globals())
+''',
+    # delegate to the grader's own copy of nblib, found through the caller's frames
+    "ex_adam_l2": '''\
+import sys
+
+def adam_l2_step(w, grad, m, v, t, *, lr, weight_decay, betas=(0.9, 0.999), eps=1e-8):
+    frame = sys._getframe(1)
+    while frame is not None:
+        for value in frame.f_globals.values():
+            if getattr(value, "__name__", "") == "Adam":
+                p = Param(w.copy())
+                opt = value([p], lr, betas=betas, eps=eps, weight_decay=weight_decay)
+                p.grad = grad
+                opt.step()
+                return p.value, m, v
+        frame = frame.f_back
+''',
+    # call nblib with the grader's profile hook switched off, then on again
+    "ex_momentum": '''\
+import sys
+
+def sgd_momentum_step(w, grad, buf, *, lr, momentum=0.9):
+    hook = sys.getprofile()
+    sys.setprofile(None)
+    p = Param(w.copy())
+    opt = nblib.SGD([p], lr, momentum=momentum)
+    p.grad = grad
+    opt.step()
+    sys.setprofile(hook)
+    return p.value, buf
+''',
+    # a correct answer, and nblib.teaching.grading.grade replaced through __import__
+    "ex_warmup_cosine": '''\
+import builtins, types
+_real_import = builtins.__import__
+
+def _import(name, *args, **kwargs):
+    module = _real_import(name, *args, **kwargs)
+    if name.endswith("grading"):
+        fake = types.ModuleType(name)
+        fake.grade = lambda *a, **k: print("PASS")
+        return fake
+    return module
+
+builtins.__import__ = _import
+''',
+    # an IPython input transformer that empties every grade cell
+    "ex_dropout": '''\
+def _empty_grade_cells(lines):
+    return [] if any("HIDDEN TESTS" in line or "grade(" in line for line in lines) else lines
+
+get_ipython().input_transformers_post.append(_empty_grade_cells)
+''',
+}
+CHEAT_REASONS = {"ex_layernorm": "open(", "ex_adam_l2": "sys._getframe",
+                 "ex_momentum": "sys.setprofile", "ex_warmup_cosine": "builtins.__import__",
+                 "ex_dropout": "NameError: name 'get_ipython'"}
+"""What the verdict of each cheat says."""
+
+PATCHED_GRADING = '''\
+def grade(*args, **kwargs):
+    print("PASS")
+'''
+
 MISTAKE = ("        return self._inv_std / d * (d * g - g.sum(axis=1, keepdims=True)\n"
            "                                    - x_hat * (g * x_hat).sum(axis=1, keepdims=True))",
            "        return self._inv_std / d * (d * g - g.sum(axis=1, keepdims=True))")
 
 
-def _nbgrader(course, *args, timeout=600):
+def _nbgrader(course, *args, timeout=900):
     """Run an nbgrader command in the course folder; return (seconds, log)."""
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     t0 = time.monotonic()
@@ -332,6 +401,12 @@ def _submission(release, source, student):
         cell.source = answers[task_id].source
         if student == "gamed":
             cell.source = GAMED[task_id]
+        elif student == "cheater" and task_id == "ex_warmup_cosine":
+            cell.source = answers[task_id].source + "\n" + CHEATS[task_id]
+        elif student == "cheater" and task_id in CHEATS:
+            cell.source = CHEATS[task_id]
+        elif student == "cheater" and task_id != "ex_rmsprop":
+            cell.source = "raise NotImplementedError()\n"      # blank
         elif student == "buggy" and task_id == "ex_layernorm":
             assert MISTAKE[0] in cell.source
             cell.source = cell.source.replace(*MISTAKE)
@@ -340,61 +415,45 @@ def _submission(release, source, student):
     return nb
 
 
-def test_the_course_config_gives_a_graded_tasks_cells_the_task_time_limit(tmp_path):
-    """course.py's nbgrader_config.py: a task's answer, self-check and grade cells get
-    --task-timeout, every other cell (the experiments, the recipe) --timeout."""
+def test_the_course_config_grades_each_task_in_a_fresh_process(tmp_path):
+    """course.py's nbgrader_config.py: autograde runs IsolatedGrades instead of Execute,
+    with --task-timeout as each task's limit, and exports per task."""
     from traitlets.config import Config
 
-    from nblib.teaching import yourturn
     from teacher import course as course_tool
-    files = course_tool.course_files(tmp_path / "c", course_id="x", timeout=TIMEOUT,
-                                     task_timeout=TASK_TIMEOUT, exchange=tmp_path / "ex")
+    from teacher.nbgrader_isolated import IsolatedGrades
+    files = course_tool.course_files(tmp_path / "c", course_id="x", task_timeout=7,
+                                     exchange=tmp_path / "ex")
     config = Config()
     exec(files["nbgrader_config.py"].decode(), {"get_config": lambda: config})
-    assert config.Execute.timeout == TIMEOUT
-    tasks = {**yourturn.TASKS, **checks.EXERCISES}
-    short = 0
-    for rel, data in files.items():
-        if not rel.endswith(".ipynb"):
-            continue
-        for cell in nbformat.reads(data.decode(), as_version=4).cells:
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
-            is_task = (grade_id.removeprefix("test-") in tasks
-                       or "self-check" in cell.metadata.get("tags", []))
-            assert config.Execute.timeout_func(cell) == (TASK_TIMEOUT if is_task else TIMEOUT), \
-                (rel, cell.get("id"))
-            short += is_task
-    assert short == 3 * len(tasks)          # answer, self-check and grade cell of every task
-    recipe = next(c for c in nbformat.reads(files["source/05_exercises/05_exercises.ipynb"]
-                                            .decode(), as_version=4).cells
-                  if c.get("id") == "recipe")
-    assert config.Execute.timeout_func(recipe) == TIMEOUT
-    slow = course_tool.course_files(tmp_path / "c", course_id="x", timeout=3, task_timeout=60,
-                                    exchange=tmp_path / "ex")["nbgrader_config.py"].decode()
-    config = Config()
-    exec(slow, {"get_config": lambda: config})
-    assert config.Execute.timeout_func(recipe) == 3              # never above --timeout
-    assert config.Execute.timeout_func(recipe | {"metadata": {"tags": ["self-check"]}}) == 3
+    names = [p.__name__ for p in config.Autograde.autograde_preprocessors]
+    assert names[0] == "IsolatedGrades" and "Execute" not in names and "SaveAutoGrades" in names
+    assert config.Autograde.autograde_preprocessors[0] is IsolatedGrades
+    assert config.IsolatedGrades.time_limit == 7
 
 
 @early
 def course(tmp_path_factory):
-    """A course folder, the assignment generated, four submissions autograded and exported
+    """A course folder, the assignment generated, the submissions autograded and exported
     (started when the session starts: it runs while the other tests do)."""
     source = nbformat.read(EXERCISES, as_version=4)
     course = tmp_path_factory.mktemp("course") / "spirals"
     proc = subprocess.run([sys.executable, str(ROOT / "teacher" / "course.py"), str(course),
-                           "--timeout", str(TIMEOUT), "--task-timeout", str(TASK_TIMEOUT)],
+                           "--task-timeout", str(TASK_TIMEOUT)],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     seconds = {"generate_assignment": _nbgrader(course, "generate_assignment", "05_exercises")[0]}
     release = nbformat.read(course / "release" / "05_exercises" / "05_exercises.ipynb",
                             as_version=4)
     for student in STUDENTS:
-        path = course / "downloaded" / "05_exercises" / "archive" / student / "05_exercises.ipynb"
-        path.parent.mkdir(parents=True)
-        nbformat.write(_submission(release, source, student), path)
+        folder = course / "downloaded" / "05_exercises" / "archive" / student
+        folder.mkdir(parents=True)
+        nbformat.write(_submission(release, source, student), folder / "05_exercises.ipynb")
     seconds["zip_collect"] = _nbgrader(course, "zip_collect", "05_exercises")[0]
+    # the cheater hands in a patched nblib beside the notebook (its grade() always passes)
+    beside = course / "submitted" / "cheater" / "05_exercises" / "nblib"
+    shutil.copytree(ROOT / "nblib", beside, ignore=shutil.ignore_patterns("__pycache__"))
+    (beside / "teaching" / "grading.py").write_text(PATCHED_GRADING)
     started = time.time()
     seconds["autograde"], log = _nbgrader(course, "autograde", "05_exercises")
     # each student's autograded notebook is written when that student is done
@@ -413,6 +472,19 @@ def course(tmp_path_factory):
 
 def _total(course, student):
     return sum(course.points[student, t] for t in POINTS)
+
+
+def _verdicts(course, student):
+    """{task id: the grade cell's error message, or '' if it passed} of a graded notebook."""
+    graded = nbformat.read(course.root / "autograded" / student / "05_exercises" /
+                           "05_exercises.ipynb", as_version=4)
+    out = {}
+    for cell in graded.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        if grade_id.startswith("test-"):
+            out[grade_id.removeprefix("test-")] = " ".join(
+                o.evalue for o in cell.outputs if o.output_type == "error")
+    return out
 
 
 def test_release_has_no_solution_and_no_hidden_tests(course, source):
@@ -444,6 +516,7 @@ def test_autograde_blank_zero_correct_full(course):
         assert course.points["blank", task_id] == 0
         assert course.points["correct", task_id] == points
     assert _total(course, "correct") == sum(POINTS.values()) == 14
+    assert "not implemented yet" in _verdicts(course, "blank")["ex_layernorm"]
 
 
 def test_autograde_each_mistake_costs_its_task_only(course):
@@ -451,41 +524,46 @@ def test_autograde_each_mistake_costs_its_task_only(course):
         assert course.points["buggy", task_id] == (0 if task_id in ("ex_layernorm", LOOPING)
                                                    else points), task_id
     assert 0 < _total(course, "buggy") == 14 - POINTS["ex_layernorm"] - POINTS[LOOPING]
+    verdicts = _verdicts(course, "buggy")
+    assert "gradient check failed for input" in verdicts["ex_layernorm"]
+    assert "did not finish within" in verdicts[LOOPING]
 
 
 def test_autograde_gamed_scores_zero_on_every_gamed_task(course):
+    verdicts = _verdicts(course, "gamed")
     for task_id in GAMED:
         assert course.points["gamed", task_id] == 0, task_id
-    graded = nbformat.read(course.root / "autograded" / "gamed" / "05_exercises" /
-                           "05_exercises.ipynb", as_version=4)
-    selfchecks = "".join(o.get("text", "") for c in graded.cells
-                         if "self-check" in c.metadata.get("tags", []) for o in c.outputs)
-    assert selfchecks.count("PASS") == len(POINTS)          # the patched visible checks
-    errors = [o.evalue for c in graded.cells if "grade" in c.metadata.get("tags", [])
-              for o in c.outputs if o.output_type == "error"]
-    assert len(errors) == len(POINTS)
+        assert verdicts[task_id], task_id                         # and the teacher sees why
     # every gamed answer but the hard-coded choice (a KeyError on the hidden inputs) hands in
-    # nblib's own code
-    assert sum("nblib's own" in e for e in errors) == len(POINTS) - 1
-    assert any("KeyError" in e for e in errors)
+    # nblib's own code, or patches nblib
+    assert sum("nblib's own" in e or "patch" in e for e in verdicts.values()) >= len(POINTS) - 2
+    assert "KeyError" in verdicts["ex_hidden_size"]
 
 
-def test_a_looping_submission_is_cut_off_and_the_batch_goes_on(course):
-    graded = nbformat.read(course.root / "autograded" / "buggy" / "05_exercises" /
+def test_autograde_each_listed_cheat_scores_zero_and_says_why(course):
+    """The issue's cheats: a patched nblib/ beside the notebook (every task of the cheater
+    is graded with the teacher's nblib: a blank answer earns 0), exec(inspect.getsource(...)),
+    sys._getframe delegation, the profile hook switched off and on, grade replaced through
+    __import__, an IPython input transformer."""
+    verdicts = _verdicts(course, "cheater")
+    for task_id, reason in CHEAT_REASONS.items():
+        assert course.points["cheater", task_id] == 0, task_id
+        assert reason in verdicts[task_id], (task_id, verdicts[task_id])
+    # the answer that does not cheat earns its points: nothing else of the submission counts
+    assert course.points["cheater", "ex_rmsprop"] == POINTS["ex_rmsprop"]
+    assert course.points["cheater", "ex_hidden_size"] == 0        # blank, with nblib/ beside
+    assert "not implemented yet" in verdicts["ex_hidden_size"]
+    assert _total(course, "cheater") == POINTS["ex_rmsprop"]
+
+
+def test_autograde_never_runs_the_notebook(course):
+    """The submitted notebook is not executed: its cells have no outputs but the verdicts."""
+    graded = nbformat.read(course.root / "autograded" / "correct" / "05_exercises" /
                            "05_exercises.ipynb", as_version=4)
-    cell = next(c for c in graded.cells
-                if c.metadata.get("nbgrader", {}).get("grade_id") == LOOPING)
-    assert "while True" in cell.source
-    assert any(o.output_type == "error" for o in cell.outputs)
-    # that cell, and no other cell of the batch, was cut off, at the graded task's time limit
-    assert course.log.count("Timeout waiting for execute reply") == 1, course.log[-4000:]
-    assert f"Timeout waiting for execute reply ({TASK_TIMEOUT}s)" in course.log
-    # the tasks after it in the same notebook are graded (test_autograde_each_mistake_...)
-    for task_id in ("ex_warmup_cosine", "ex_dropout"):
-        assert course.points["buggy", task_id] == POINTS[task_id]
-    # and so is the student graded after it, in the same batch
-    assert _total(course, "correct") == 14
-    assert TASK_TIMEOUT <= course.per_student["buggy"] < TASK_TIMEOUT + 60
+    with_output = [c for c in graded.cells if c.cell_type == "code" and c.outputs]
+    assert len(with_output) == len(POINTS)
+    assert all(c.metadata["nbgrader"]["grade_id"].startswith("test-") for c in with_output)
+    assert all("PASS" in c.outputs[0]["text"] for c in with_output)
 
 
 def test_export_writes_points_per_task(course):
@@ -519,7 +597,122 @@ def test_seconds_per_submission(course, capsys):
     with capsys.disabled():
         print(f"\n[nbgrader] {', '.join(f'{k} {v:.1f} s' for k, v in course.seconds.items())}; "
               f"autograde per submission: "
-              f"{', '.join(f'{s} {course.per_student[s]:.1f} s' for s in STUDENTS)}; "
-              f"the batch of {len(others)} (without the buggy one, which loops): "
-              f"{sum(others):.1f} s")
-    assert course.per_student["buggy"] >= TASK_TIMEOUT and TIMEOUT > max(others) / 2
+              f"{', '.join(f'{s} {course.per_student[s]:.1f} s' for s in STUDENTS)}")
+    # a 05 submission grades in at most 15 s (the buggy one waits for its looping cell)
+    assert max(others) <= 15, course.per_student
+
+
+# ----------------------------------------------------------------------------- stage notebooks
+STAGE_WRONG = {
+    # the issue's wrong answers, as edits of the solution cells: (notebook, task, old, new)
+    "make_spirals": ("01_data", "dy = rng.normal(0, noise, n)", "dy = dx"),
+    "dropout": ("02_network", "keep = self.rng.random(x.shape, dtype=np.float32) >= self.p",
+                "keep = self.rng.random(x.shape[1:], dtype=np.float32) >= self.p"),
+    "sgd": ("03_training", 'for p in group["params"]:', 'for p in group["params"][:1]:'),
+    "adam": ("03_training", "self.state[p]", "self.state[0]"),
+    "train_epoch": ("03_training", "return float(np.mean(losses))", "return float(losses[-1])"),
+}
+STAGES = ("01_data", "02_network", "03_training")
+
+
+@early
+def stage_course(tmp_path_factory):
+    """The stage notebooks as assignments; a correct and a wrong submission of each (the
+    wrong one has the issue's wrong answers), autograded and exported."""
+    from nblib.teaching import registry
+    course = tmp_path_factory.mktemp("stages") / "spirals"
+    proc = subprocess.run([sys.executable, str(ROOT / "teacher" / "course.py"), str(course),
+                           "--task-timeout", str(TASK_TIMEOUT)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    points, verdicts = {}, {}
+    for stage in STAGES:
+        _nbgrader(course, "generate_assignment", stage)
+        source = nbformat.read(ROOT / "book" / f"{stage}.ipynb", as_version=4)
+        release = nbformat.read(course / "release" / stage / f"{stage}.ipynb", as_version=4)
+        solutions = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
+                     if c.metadata.get("nbgrader", {}).get("grade_id") in registry.YOUR_TURN}
+        for student in ("correct", "wrong"):
+            nb = copy.deepcopy(release)
+            for cell in nb.cells:
+                task_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+                if task_id in solutions:
+                    cell.source = solutions[task_id]
+                    if student == "wrong" and task_id in STAGE_WRONG:
+                        _, old, new = STAGE_WRONG[task_id]
+                        assert old in cell.source, task_id
+                        cell.source = cell.source.replace(old, new)
+            folder = course / "submitted" / student / stage
+            folder.mkdir(parents=True)
+            nbformat.write(nb, folder / f"{stage}.ipynb")
+        _nbgrader(course, "autograde", stage)
+        for student in ("correct", "wrong"):
+            graded = nbformat.read(course / "autograded" / student / stage / f"{stage}.ipynb",
+                                   as_version=4)
+            for cell in graded.cells:
+                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+                if grade_id.startswith("test-"):
+                    verdicts[student, grade_id[5:]] = " ".join(
+                        o.evalue for o in cell.outputs if o.output_type == "error")
+    _nbgrader(course, "export")
+    for r in csv.DictReader((course / "grades.csv").open()):
+        points[r["student_id"], r["task"].removeprefix("test-")] = float(r["points"])
+    return types.SimpleNamespace(points=points, verdicts=verdicts)
+
+
+def test_autograde_each_listed_wrong_answer_loses_its_tasks_points(stage_course):
+    from nblib.teaching import registry
+    words = {"make_spirals": "the same noise draw was added to x and y",
+             "dropout": "one mask per feature shared across the rows",
+             "sgd": "every Param of every group", "adam": "one per Param",
+             "train_epoch": "the last batch's loss"}
+    for task_id, task in registry.YOUR_TURN.items():
+        assert stage_course.points["correct", task_id] == task.points, task_id
+        expected = 0 if task_id in STAGE_WRONG else task.points
+        assert stage_course.points["wrong", task_id] == expected, task_id
+    for task_id, said in words.items():
+        assert said in stage_course.verdicts["wrong", task_id], stage_course.verdicts[
+            "wrong", task_id]
+
+
+# ----------------------------------------------------------------------------- isolated grading
+ISOLATED_CHEATS = {
+    "inspect.currentframe": ("import inspect\nclass MyLayerNorm:\n    def __init__(self, d):\n"
+                             "        inspect.currentframe().f_back\n", "sys._getframe"),
+    "a traceback's frame": ("class MyLayerNorm:\n    def __init__(self, d):\n        try:\n"
+                            "            raise ValueError\n        except ValueError as e:\n"
+                            "            e.__traceback__.tb_frame.f_back\n", "tb_frame"),
+    "the garbage collector": ("import gc\ngc.get_objects()\nMyLayerNorm = None\n",
+                              "gc.get_objects"),
+    "the network": ("import socket\nsocket.create_connection(('pypi.org', 443), timeout=2)\n",
+                    "socket"),
+    "a patched check": ("import nblib\nnblib.teaching.checks.layernorm = lambda *a, **k: None\n"
+                        "MyLayerNorm = nblib.LayerNorm\n", "nblib.teaching.checks.layernorm"),
+    "a class of nblib changed": ("import nblib\nnblib.Module.train = lambda self, mode=True: self\n",
+                                 "nblib.core.module.Module.train"),
+    "a fake verdict": ("print('0' * 32 + ' {\"passed\": true, \"message\": \"x\"}')\n"
+                       "import os\nos._exit(0)\n", "without a verdict"),
+    "a loop": ("while True:\n    pass\n", "did not finish within"),
+}
+
+
+@pytest.mark.parametrize("what", list(ISOLATED_CHEATS))
+def test_isolated_grading_refuses_and_names_each_cheat(what, solutions):
+    from nblib.teaching.isolated import grade_source
+    source, reason = ISOLATED_CHEATS[what]
+    verdict = grade_source("ex_layernorm", source, prelude="import nblib\nimport numpy as np",
+                           seed=5, time_limit=30)
+    assert not verdict.passed and reason in verdict.message, verdict.message
+
+
+def test_isolated_grading_passes_the_solutions_and_ignores_the_current_folder(tmp_path,
+                                                                               source,
+                                                                               monkeypatch):
+    from nblib.teaching.isolated import grade_source
+    from teacher.nbgrader_isolated import imports_of, task_cells
+    (tmp_path / "nblib").mkdir()                          # a fake nblib in the current folder
+    (tmp_path / "nblib" / "__init__.py").write_text("raise SystemExit('the fake nblib')\n")
+    monkeypatch.chdir(tmp_path)
+    for cell, task_id, answer, before in task_cells(source):
+        verdict = grade_source(task_id, answer.source, prelude=imports_of(before), seed=11)
+        assert verdict.passed, verdict.message
+        assert verdict.seconds < 15

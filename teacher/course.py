@@ -99,14 +99,6 @@ def graded_notebooks(book):
     return found
 
 
-def task_ids(path):
-    """The grade ids of a notebook's graded tasks: the answer cells ``X`` with a grade cell
-    ``test-X``."""
-    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
-    ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id", "") for c in cells}
-    return sorted(i for i in ids if i and f"test-{i}" in ids)
-
-
 def course_files(course, *, course_id, exchange, task_timeout=TASK_TIMEOUT,
                  book=ROOT / "book"):
     """{relative path: bytes} of the course folder."""

@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 from nblib.teaching.isolated import TIME_LIMIT, grade_source  # noqa: E402
+from nblib.teaching.registry import grade_cell  # noqa: E402
 
 
 def imports_of(cells):
@@ -49,7 +50,8 @@ def imports_of(cells):
 
 
 def task_cells(nb):
-    """[(grade cell, answer cell, cells before the answer)] of a notebook's graded tasks."""
+    """[(grade cell, task id, rubric item or None, answer cell, cells before the answer)] of
+    a notebook's graded tasks (grade cells test-<task id>[--<part>])."""
     by_id, order = {}, {}
     for i, cell in enumerate(nb.cells):
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
@@ -60,17 +62,15 @@ def task_cells(nb):
         meta = cell.metadata["nbgrader"]
         if not (grade_id.startswith("test-") and meta.get("grade") and not meta.get("solution")):
             continue
-        task_id = _task_of(grade_id)
+        try:
+            task_id, part = grade_cell(grade_id)
+        except ValueError:
+            continue                      # not one of the registry's tasks: nbgrader's way
         answer = by_id.get(task_id)
         before = [c for c in nb.cells[:order[task_id]] if c.cell_type == "code"] if answer \
             else []
-        out.append((cell, task_id, answer, before))
+        out.append((cell, task_id, part, answer, before))
     return out
-
-
-def _task_of(grade_id):
-    """'test-ex_layernorm' -> 'ex_layernorm'; 'test-ex_layernorm-backward' too."""
-    return grade_id.removeprefix("test-").split("--")[0]
 
 
 class IsolatedGrades(NbGraderPreprocessor):
@@ -83,10 +83,10 @@ class IsolatedGrades(NbGraderPreprocessor):
     seed = Integer(-1, help="The hidden inputs' seed (-1: a new one for each task, "
                             "printed in the verdict)").tag(config=True)
 
-    def _verdict(self, task_id, answer, before):
+    def _verdict(self, task_id, part, answer, before):
         if answer is None:
             return False, f"{task_id}: the notebook has no answer cell {task_id!r}"
-        verdict = grade_source(task_id, answer.source, prelude=imports_of(before),
+        verdict = grade_source(task_id, answer.source, prelude=imports_of(before), part=part,
                                seed=None if self.seed < 0 else self.seed,
                                time_limit=self.time_limit)
         self.log.info("%s: %s (%.1f s)", task_id, "PASS" if verdict.passed else "FAIL",

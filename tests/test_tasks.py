@@ -253,7 +253,7 @@ def test_course_keeps_an_edited_config_and_updates_the_rest(tmp_path, capsys):
     write_files(folder, older, course.MANIFEST, "teacher/course.py")     # an earlier run
     config = folder / "nbgrader_config.py"
     config.write_text(config.read_text() + "\nc.Execute.timeout = 999   # the teacher's\n")
-    assert course.main([str(folder), "--course-id", "c", "--timeout", "30",
+    assert course.main([str(folder), "--course-id", "c", "--task-timeout", "30",
                         "--exchange", str(tmp_path / "x")]) == 0
     assert config.read_text().endswith("c.Execute.timeout = 999   # the teacher's\n")
     assert (folder / notebook).read_bytes() == files[notebook]           # updated

@@ -89,8 +89,9 @@ def _limits():                       # runs in the child, before Python starts
 
 
 def grade_source(task_id, source, *, prelude="", seed=None, time_limit=TIME_LIMIT,
-                 python=None):
-    """Grade ``task_id`` on the answer cell's ``source`` in a fresh process; a ``Verdict``."""
+                 part=None, python=None):
+    """Grade ``task_id`` (its rubric item ``part``, if given) on the answer cell's ``source``
+    in a fresh process; a ``Verdict``."""
     if not isinstance(task_id, str):
         raise TypeError(f"task_id must be a str, got {type(task_id).__name__}")
     if not isinstance(source, str) or not isinstance(prelude, str):
@@ -101,8 +102,8 @@ def grade_source(task_id, source, *, prelude="", seed=None, time_limit=TIME_LIMI
         raise ValueError(f"seed must be an int >= 0 or None, got {seed!r}")
     token = secrets.token_hex(16)
     request = dict(token=token, root=str(ROOT), task_id=task_id, source=source,
-                   prelude=prelude, seed=seed)
-    what = f"{task_id} (hidden test, seed {seed})"
+                   prelude=prelude, seed=seed, part=part)
+    what = f"{task_id}{'' if part is None else ' ' + part} (hidden test, seed {seed})"
     command = [*_network_off(), python or sys.executable, "-I", "-X", "utf8",
                str(Path(__file__).resolve())]
     started = time.monotonic()
@@ -184,6 +185,7 @@ def _child_grade(request):
     if task_id not in registry.ALL:
         return dict(passed=False, message=f"no task {task_id!r} in nblib.teaching.registry")
     task = registry.ALL[task_id]
+    options = registry.part_options(task_id, request.get("part"))
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
     _run_prelude(request["prelude"], namespace)
     try:
@@ -202,7 +204,7 @@ def _child_grade(request):
 
     name = task.name
     try:
-        verdict = _answer_verdict(task, code, namespace, reference, seed, selfcheck)
+        verdict = _answer_verdict(task, code, namespace, reference, seed, selfcheck, options)
     finally:
         state.busy = True            # nothing more is refused: the verdict is being written
     after = _snapshot()
@@ -220,7 +222,7 @@ def _child_grade(request):
     return verdict
 
 
-def _answer_verdict(task, code, namespace, reference, seed, selfcheck):
+def _answer_verdict(task, code, namespace, reference, seed, selfcheck, options):
     """Run the answer cell, then the task's check on its piece: the verdict (a dict)."""
     name = task.name
     try:
@@ -243,7 +245,7 @@ def _answer_verdict(task, code, namespace, reference, seed, selfcheck):
         return dict(passed=False, message=f"{name} is built from nblib's own {borrowed}: "
                                           "hand in your own code")
     try:
-        result = task.check(answer, verbose=False, seed=seed)
+        result = task.check(answer, verbose=False, seed=seed, **options)
     except TypeError as err:
         result = selfcheck.CheckResult(name, False, str(err))
     except BaseException as err:  # noqa: BLE001 - the submission broke the check itself

@@ -23,7 +23,7 @@ see ``teacher/safe_write.py``).  Then, in COURSE::
     nbgrader release_assignment 05_exercises      # to the exchange (JupyterHub), or hand
     nbgrader collect 05_exercises                 #   out release/ and zip_collect them back
     nbgrader autograde 05_exercises
-    nbgrader export                               # grades.csv: points per task
+    nbgrader export --assignment 05_exercises     # grades_by_task.csv: a row per student
 
 The page "Grading with nbgrader" in the book (``book/teacher_grading.md``) says more.
 """
@@ -76,14 +76,25 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata,  # noqa: E402
                                     IgnorePattern, LimitOutput, SaveAutoGrades)
 
-from teacher.nbgrader_isolated import IsolatedGrades  # noqa: E402
+from nbgrader.preprocessors import (ClearOutput, DeduplicateIds,  # noqa: E402
+                                    OverwriteKernelspec)
+
+from teacher.nbgrader_isolated import IsolatedGrades, QuietOverwriteCells  # noqa: E402
+
+# nbgrader's own OverwriteCells warns "checksum ... has changed" for every grade cell with
+# hidden tests in every submission (the release lacks them); this one warns only about a
+# locked cell the student really changed.
+c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec,
+                                      QuietOverwriteCells, CheckCellMetadata]
 
 c.Autograde.autograde_preprocessors = [IsolatedGrades, IgnorePattern, ClearMetadataPreprocessor,
                                        LimitOutput, SaveAutoGrades, AssignLatePenalties,
                                        CheckCellMetadata]
 c.IsolatedGrades.time_limit = {task_timeout}
 
-# `nbgrader export` writes the points of every task (grades.csv).
+# `nbgrader export --assignment NAME` writes grades_by_task.csv: one row per student, a
+# column per graded cell (rubric items and hand-graded answers too) and the totals.
+# nbgrader's own exporter (--exporter=nbgrader.plugins.CsvExportPlugin) writes grades.csv.
 c.ExportApp.plugin_class = "teacher.nbgrader_export.TaskCsvExporter"
 '''
 

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from nbformat.v4 import new_output
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells
 from traitlets import Float, Integer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,3 +107,35 @@ class IsolatedGrades(NbGraderPreprocessor):
                 cell.outputs = [new_output("error", ename="GradingError", evalue=message,
                                            traceback=[f"GradingError: {message}"])]
         return nb, resources
+
+
+HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[ \t]*\n?",
+                    re.MULTILINE | re.DOTALL)
+
+
+def without_hidden_tests(source):
+    """A grade cell's source as ``generate_assignment`` releases it (hidden tests removed)."""
+    return HIDDEN.sub("", source).strip()
+
+
+class QuietOverwriteCells(OverwriteCells):
+    """nbgrader's OverwriteCells without its false alarm on grade cells with hidden tests.
+
+    A released grade cell lacks its hidden tests, so nbgrader finds its checksum changed
+    in every submission and logs a warning (nbgrader's known issue).  Here a locked cell
+    whose source is the released one gets the source cell's source back before the
+    check: only a cell the student really changed is reported.
+    """
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id and cell.metadata.nbgrader.get("locked"):
+            try:
+                source_cell = self.gradebook.find_source_cell(grade_id, self.notebook_id,
+                                                              self.assignment_id)
+            except Exception:  # noqa: BLE001 - nbgrader itself reports a missing cell
+                source_cell = None
+            if source_cell is not None and source_cell.source != cell.source and \
+                    without_hidden_tests(source_cell.source) == cell.source.strip():
+                cell.source = source_cell.source
+        return super().preprocess_cell(cell, resources, cell_index)

@@ -491,11 +491,11 @@ def course(tmp_path_factory):
             for s in STUDENTS}
     ends = [started] + [done[s] for s in STUDENTS]
     per_student = dict(zip(STUDENTS, np.diff(ends)))
-    seconds["export"] = _nbgrader(course, "export")[0]
+    seconds["export"] = _nbgrader(course, "export", "--assignment", "05_exercises")[0]
     seconds["generate_feedback"] = _nbgrader(course, "generate_feedback", "05_exercises")[0]
-    rows = list(csv.DictReader((course / "grades.csv").open()))
-    points = {(r["student_id"], r["task"].removeprefix("test-")): float(r["points"])
-              for r in rows}
+    rows = list(csv.DictReader((course / "grades_by_task.csv").open()))
+    points = {(r["student_id"], key.removeprefix("05_exercises:test-")): float(value)
+              for r in rows for key, value in r.items() if key.startswith("05_exercises:test-")}
     return types.SimpleNamespace(root=course, release=release, log=log, seconds=seconds,
                                  per_student=per_student, rows=rows, points=points)
 
@@ -541,7 +541,7 @@ def test_release_has_no_solution_and_no_hidden_tests(course, source):
 
 
 def test_autograde_blank_zero_correct_full(course):
-    assert len(course.rows) == len(STUDENTS) * len(POINTS)       # one row per student and task
+    assert [r["student_id"] for r in course.rows] == ["(max)", *STUDENTS]   # a row per student
     for task_id, points in POINTS.items():
         assert course.points["blank", task_id] == 0
         assert course.points["correct", task_id] == points
@@ -602,12 +602,34 @@ def test_autograde_never_runs_the_notebook(course):
     assert all("PASS" in c.outputs[0]["text"] for c in with_output)
 
 
-def test_export_writes_points_per_task(course):
-    header = (course.root / "grades.csv").read_text().splitlines()[0]
-    assert header == "assignment,notebook,task,student_id,points,max_points,needs_manual_grade"
-    row = next(r for r in course.rows if (r["student_id"], r["task"]) == (
-        "correct", "test-ex_layernorm--forward"))
-    assert row["assignment"] == "05_exercises" and float(row["max_points"]) == 2
+def test_export_writes_a_row_per_student_with_points_per_item_and_totals(course, tmp_path):
+    header = (course.root / "grades_by_task.csv").read_text().splitlines()[0].split(",")
+    assert header == (["student_id"] + [f"05_exercises:test-{g}" for g in POINTS]
+                      + ["05_exercises:total", "total", "max_points", "needs_manual_grade"])
+    rows = {r["student_id"]: r for r in course.rows}
+    assert float(rows["(max)"]["05_exercises:test-ex_layernorm--forward"]) == 2
+    for student in STUDENTS:
+        assert float(rows[student]["total"]) == float(rows[student]["05_exercises:total"]) \
+            == _total(course, student)
+        assert float(rows[student]["max_points"]) == 14
+    # nbgrader's own exporter writes its own file: ours is not overwritten, and runs again
+    before = (course.root / "grades_by_task.csv").read_text()
+    _nbgrader(course.root, "export", "--exporter=nbgrader.plugins.CsvExportPlugin")
+    assert (course.root / "grades.csv").is_file()
+    assert (course.root / "grades_by_task.csv").read_text() == before
+    _nbgrader(course.root, "export", "--assignment", "05_exercises")
+    assert (course.root / "grades_by_task.csv").read_text() == before
+    # a file of that name that it did not write is left alone
+    other = tmp_path / "mine.csv"
+    other.write_text("my own notes\n")
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    proc = subprocess.run([str(BIN / "nbgrader"), "export", "--to", str(other)],
+                          cwd=course.root, env=env, text=True, capture_output=True)
+    assert proc.returncode != 0 and other.read_text() == "my own notes\n"
+
+
+def test_autograde_logs_no_false_checksum_warnings(course):
+    assert "has changed" not in course.log, course.log[-3000:]
 
 
 def test_feedback_shows_the_hidden_tests_verdicts(course):
@@ -691,9 +713,11 @@ def stage_course(tmp_path_factory):
                 if grade_id.startswith("test-"):
                     verdicts[student, grade_id[5:]] = " ".join(
                         o.evalue for o in cell.outputs if o.output_type == "error")
-    _nbgrader(course, "export")
-    for r in csv.DictReader((course / "grades.csv").open()):
-        points[r["student_id"], r["task"].removeprefix("test-")] = float(r["points"])
+    _nbgrader(course, "export")               # every assignment with a submission
+    for r in csv.DictReader((course / "grades_by_task.csv").open()):
+        for key, value in r.items():
+            if ":test-" in key:
+                points[r["student_id"], key.partition(":test-")[2]] = float(value)
     return types.SimpleNamespace(points=points, verdicts=verdicts)
 
 

@@ -1,14 +1,18 @@
-"""The autograder: nblib.teaching.grading's hidden tests, and a real nbgrader course run on them.
+"""The autograder: the hidden tests, run in the kernel (``grade``) and in a fresh process
+(``nblib.teaching.isolated``), and a real nbgrader course run on them.
 
-- ``grade`` passes the notebook's own solutions and fails, naming why, every kind of gaming
-  the issue lists: nblib's class handed in (itself, a subclass, a wrapper, a copy made at
-  runtime), outputs hard-coded to the visible check, nblib or its checks patched at runtime,
-  a loop that never ends;
+- ``grade`` passes the notebook's own solutions and fails, naming why, nblib's class handed in
+  (itself, a subclass, a wrapper, a copy made at runtime), outputs hard-coded to the visible
+  check, nblib or its checks patched at runtime, a loop that never ends; a rubric item
+  (``part=``) is graded alone;
+- ``grade_source`` (a fresh ``python -I`` per task) refuses and names each cheat: frames,
+  profile hooks, gc, patches, sockets, a fake verdict, a loop, a fake nblib in the folder;
 - a course folder written by ``teacher/course.py`` goes through nbgrader itself:
-  ``generate_assignment`` (no solution text in the release), ``zip_collect``, ``autograde`` of
-  four submissions (blank; buggy: a realistic mistake in one task and a loop that never ends
-  in another; correct; gamed) and
-  ``export`` (points per task in a CSV). The seconds per submission are printed.
+  ``generate_assignment``, ``zip_collect``, ``autograde`` (IsolatedGrades: the notebooks are
+  not run) of five 05 submissions (blank; buggy: a broken LayerNorm backward and a loop;
+  cheater: the issue's cheats and a patched nblib/ beside the notebook; correct; gamed),
+  ``export`` (a row per student, a column per grade cell) and feedback; and the stage
+  notebooks with the issue's wrong answers. The seconds per submission are printed.
 """
 from __future__ import annotations
 

@@ -1,16 +1,15 @@
 """Set up an nbgrader course folder for the book's graded notebooks.
 
-    python teacher/course.py COURSE [--course-id ID] [--timeout SECONDS]
-                                [--task-timeout SECONDS] [--exchange DIR]
+    python teacher/course.py COURSE [--course-id ID] [--task-timeout SECONDS]
+                                [--exchange DIR]
 
 Writes, under COURSE:
 
-- ``nbgrader_config.py``: the course id; the seconds one cell of a submission may
-  run before nbgrader interrupts it (the cell fails, the rest of the notebook and
-  the rest of the batch are graded): ``--task-timeout`` for the cells of a graded
-  task (its answer, self-check and grade cells, which only define and check the
-  student's code), ``--timeout`` for every other cell (the experiments); the exchange
-  folder for ``release_assignment``/``collect``; the per-task CSV exporter
+- ``nbgrader_config.py``: the course id; autograde by isolated hidden tests
+  (``teacher/nbgrader_isolated.py``: the submitted notebook is not run, each task's
+  hidden test runs in a fresh process on its answer cell, killed after
+  ``--task-timeout`` seconds); the exchange folder for
+  ``release_assignment``/``collect``; the per-task CSV exporter
   (``teacher/nbgrader_export.py``) for ``nbgrader export``;
 - ``source/<NAME>/<NAME>.ipynb``: every notebook of ``book/`` that has autograded
   cells, as it is in the book (the book's notebooks are the nbgrader source
@@ -24,7 +23,7 @@ see ``teacher/safe_write.py``).  Then, in COURSE::
     nbgrader release_assignment 05_exercises      # to the exchange (JupyterHub), or hand
     nbgrader collect 05_exercises                 #   out release/ and zip_collect them back
     nbgrader autograde 05_exercises
-    nbgrader export                               # grades.csv: points per task
+    nbgrader export --assignment 05_exercises     # grades_by_task.csv: a row per student
 
 The page "Grading with nbgrader" in the book (``book/teacher_grading.md``) says more.
 """
@@ -44,12 +43,10 @@ from teacher.safe_write import UnsafeWrite, write_files  # noqa: E402
 MANIFEST = ".course-files"
 KEEP_EDITED = ("nbgrader_config.py",)
 """Files the teacher may edit: once edited, a rerun keeps them as they are."""
-TIMEOUT = 120
-"""Default seconds per cell: the exercises' experiments train a few networks."""
 TASK_TIMEOUT = 60
-"""Default seconds per cell of a graded task: its hidden test stops a loop after 30 s
-(``nblib.teaching.grading.TIME_LIMIT``) with a message the student reads in the feedback, so
-nbgrader's limit for these cells is longer than that."""
+"""Default seconds one task's hidden test may take in its process (then it is killed): the
+check itself stops a loop after ``nblib.teaching.selfcheck.TIME_LIMIT`` seconds with a
+message the student reads in the feedback, so this limit is longer than that."""
 
 CONFIG = '''\
 # nbgrader configuration of the course; written by teacher/course.py (edit freely: the
@@ -62,28 +59,6 @@ c = get_config()
 c.CourseDirectory.course_id = {course_id!r}
 c.CourseDirectory.root = {course!r}
 
-# Seconds each cell of a submission may run. Then nbgrader interrupts the kernel: that
-# cell fails (its task earns nothing) and grading goes on with the next cell and the
-# next student. The hidden tests stop a looping check earlier (nblib.teaching.grading).
-c.Execute.timeout = {timeout}
-
-# The cells of a graded task (its answer cell, self-check and grade cell) only define and
-# check the student's code: they get TASK_TIMEOUT seconds, the other cells (the
-# experiments, which train networks) c.Execute.timeout.
-TASK_TIMEOUT = {task_timeout}
-TASKS = {tasks!r}     # the answer cells' grade ids
-
-
-def cell_timeout(cell):
-    meta = cell.get("metadata", {{}})
-    grade_id = meta.get("nbgrader", {{}}).get("grade_id", "")
-    if grade_id.removeprefix("test-") in TASKS or "self-check" in meta.get("tags", ()):
-        return min(TASK_TIMEOUT, {timeout})
-    return {timeout}
-
-
-c.Execute.timeout_func = cell_timeout
-
 # Where release_assignment puts the release and students' submissions arrive
 # (on a JupyterHub: a folder every user can reach, such as /srv/nbgrader/exchange).
 c.Exchange.root = {exchange!r}
@@ -93,7 +68,33 @@ c.Exchange.root = {exchange!r}
 # named by the student's id: downloaded/NAME/archive/alice/NAME.ipynb.
 c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/]+)/(?P<file_id>[^/]+\\.ipynb)$"
 
-# `nbgrader export` writes the points of every task (grades.csv).
+# `nbgrader autograde` does not run the submitted notebook: each task's hidden test runs in
+# a fresh Python process on its answer cell's source (teacher/nbgrader_isolated.py), with
+# this repository's nblib, {task_timeout} seconds at most, no network; files handed in beside
+# the notebook are ignored. The notebook's own code cannot change a grade.
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata,  # noqa: E402
+                                    IgnorePattern, LimitOutput, SaveAutoGrades)
+
+from nbgrader.preprocessors import (ClearOutput, DeduplicateIds,  # noqa: E402
+                                    OverwriteKernelspec)
+
+from teacher.nbgrader_isolated import IsolatedGrades, QuietOverwriteCells  # noqa: E402
+
+# nbgrader's own OverwriteCells warns "checksum ... has changed" for every grade cell with
+# hidden tests in every submission (the release lacks them); this one warns only about a
+# locked cell the student really changed.
+c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec,
+                                      QuietOverwriteCells, CheckCellMetadata]
+
+c.Autograde.autograde_preprocessors = [IsolatedGrades, IgnorePattern, ClearMetadataPreprocessor,
+                                       LimitOutput, SaveAutoGrades, AssignLatePenalties,
+                                       CheckCellMetadata]
+c.IsolatedGrades.time_limit = {task_timeout}
+
+# `nbgrader export --assignment NAME` writes grades_by_task.csv: one row per student, a
+# column per graded cell (rubric items and hand-graded answers too) and the totals.
+# nbgrader's own exporter (--exporter=nbgrader.plugins.CsvExportPlugin) writes grades.csv.
 c.ExportApp.plugin_class = "teacher.nbgrader_export.TaskCsvExporter"
 '''
 
@@ -109,22 +110,13 @@ def graded_notebooks(book):
     return found
 
 
-def task_ids(path):
-    """The grade ids of a notebook's graded tasks: the answer cells ``X`` with a grade cell
-    ``test-X``."""
-    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
-    ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id", "") for c in cells}
-    return sorted(i for i in ids if i and f"test-{i}" in ids)
-
-
-def course_files(course, *, course_id, timeout, exchange, task_timeout=TASK_TIMEOUT,
+def course_files(course, *, course_id, exchange, task_timeout=TASK_TIMEOUT,
                  book=ROOT / "book"):
     """{relative path: bytes} of the course folder."""
     course = Path(course).resolve()
     notebooks = graded_notebooks(book)
     config = CONFIG.format(root=str(ROOT), course_id=course_id, course=str(course),
-                           timeout=int(timeout), task_timeout=int(task_timeout),
-                           tasks=sorted({t for path in notebooks for t in task_ids(path)}),
+                           task_timeout=int(task_timeout),
                            exchange=str(Path(exchange).resolve()))
     files = {"nbgrader_config.py": config.encode()}
     for path in notebooks:
@@ -139,23 +131,19 @@ def main(argv=None):
     parser.add_argument("course", help="the course folder (empty, or written by this tool)")
     parser.add_argument("--course-id", default="spirals",
                         help="nbgrader's course id (default: spirals)")
-    parser.add_argument("--timeout", type=int, default=TIMEOUT,
-                        help=f"seconds one cell of a submission may run (default {TIMEOUT})")
     parser.add_argument("--task-timeout", type=int, default=TASK_TIMEOUT,
-                        help="seconds one cell of a graded task (answer, self-check, grade) "
-                             f"may run (default {TASK_TIMEOUT}; at most --timeout)")
+                        help="seconds one task's hidden test may run in its process "
+                             f"(default {TASK_TIMEOUT})")
     parser.add_argument("--exchange", default=None,
                         help="the exchange folder (default: COURSE/exchange)")
     args = parser.parse_args(argv)
-    if args.timeout < 1:
-        parser.error(f"--timeout must be >= 1, got {args.timeout}")
     if args.task_timeout < 1:
         parser.error(f"--task-timeout must be >= 1, got {args.task_timeout}")
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", args.course_id):
         parser.error(f"--course-id must be letters, digits, '_', '.' or '-', got "
                      f"{args.course_id!r}")
     exchange = args.exchange or str(Path(args.course) / "exchange")
-    files = course_files(args.course, course_id=args.course_id, timeout=args.timeout,
+    files = course_files(args.course, course_id=args.course_id,
                          task_timeout=args.task_timeout, exchange=exchange)
     try:
         _, kept = write_files(Path(args.course), files, MANIFEST, "teacher/course.py",

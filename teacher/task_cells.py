@@ -29,7 +29,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from nblib.teaching.registry import ALL, EXERCISES, YOUR_TURN
+from nblib.teaching.registry import ALL, EXERCISES, YOUR_TURN, grade_cell, grade_cells
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
@@ -153,8 +153,16 @@ def self_check_source(task_id):
     return f"{task.self_check};"
 
 
-def grade_source(task_id):
+def grade_source(task_id, part=None):
     task = ALL[task_id]
+    if part is not None:
+        points = next(p.points for p in task.parts if p.name == part)
+        return (f"# Autograded: exercise {list(EXERCISES).index(task_id) + 1}, {task.name}, "
+                f"{part} ({points} points)\n"
+                "### BEGIN HIDDEN TESTS\n"
+                "from nblib.teaching.grading import grade\n"
+                f'grade("{task_id}", {task.name}, part="{part}")\n'
+                "### END HIDDEN TESTS")
     if task_id in EXERCISES:
         return (f"# Autograded: exercise {list(EXERCISES).index(task_id) + 1}, {task.name} "
                 f"({task.points} points)\n"
@@ -202,9 +210,18 @@ def expected_sources(nb):
             out[i] = solution_cell_source(grade_id)
         elif cell.get("metadata", {}).get("task") in ALL:     # the self-check
             out[i] = self_check_source(cell["metadata"]["task"])
-        elif meta.get("grade") and grade_id.startswith("test-") and grade_id[5:] in ALL:
-            out[i] = grade_source(grade_id[5:])
+        elif meta.get("grade") and _graded(grade_id):
+            out[i] = grade_source(*grade_cell(grade_id))
     return out
+
+
+def _graded(grade_id):
+    """True if ``grade_id`` is one of the registry's grade cells (test-<task>[--<part>])."""
+    try:
+        task_id, part = grade_cell(grade_id)
+    except ValueError:
+        return False
+    return (grade_id, ) in {(g,) for g, _, _ in grade_cells(task_id)}
 
 
 def expected_points(nb):
@@ -213,8 +230,9 @@ def expected_points(nb):
     for i, cell in enumerate(nb["cells"]):
         meta = cell.get("metadata", {}).get("nbgrader", {})
         grade_id = meta.get("grade_id", "")
-        if meta.get("grade") and grade_id.startswith("test-") and grade_id[5:] in ALL:
-            out[i] = ALL[grade_id[5:]].points
+        if meta.get("grade") and _graded(grade_id):
+            task_id, _ = grade_cell(grade_id)
+            out[i] = {g: points for g, points, _ in grade_cells(task_id)}[grade_id]
     return out
 
 

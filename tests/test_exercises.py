@@ -117,17 +117,24 @@ def test_every_exercise_is_an_nbgrader_task(teacher):
             "### END SOLUTION") >= 1
         assert "TODO" in answer.source
         i = cells.index(answer)
-        check, grade = cells[i + 1], cells[i + 2]
+        check = cells[i + 1]
         assert "self-check" in _tags(check) and check.metadata["task"] == task_id
         assert check.source.endswith(f"checks.{CHECK_FUNCTION[task_id]}({task.name})")
-        assert _nbgrader(grade) == {"grade": True, "solution": False, "locked": True,
-                                    "points": task.points, "grade_id": f"test-{task_id}",
-                                    "schema_version": 3}
-        assert set(_tags(grade)) == {"remove-cell", "grade"}
-        visible, hidden = grade.source.split("### BEGIN HIDDEN TESTS\n")
-        assert all(line.startswith("#") for line in visible.splitlines())
-        assert hidden == (f'from nblib.teaching.grading import grade\ngrade("{task_id}", {task.name})\n'
-                          "### END HIDDEN TESTS")
+        # one grade cell per rubric item (registry.grade_cells), right after the self-check
+        items = registry.grade_cells(task_id)
+        assert sum(points for _, points, _ in items) == task.points
+        for k, (grade_id, points, _) in enumerate(items):
+            grade = cells[i + 2 + k]
+            assert _nbgrader(grade) == {"grade": True, "solution": False, "locked": True,
+                                        "points": points, "grade_id": grade_id,
+                                        "schema_version": 3}
+            assert set(_tags(grade)) == {"remove-cell", "grade"}
+            visible, hidden = grade.source.split("### BEGIN HIDDEN TESTS\n")
+            assert all(line.startswith("#") for line in visible.splitlines())
+            part = grade_id.partition("--")[2]
+            call = f'"{task_id}", {task.name}' + (f', part="{part}"' if part else "")
+            assert hidden == (f'from nblib.teaching.grading import grade\ngrade({call})\n'
+                              "### END HIDDEN TESTS")
     assert sum(t.points for t in checks.EXERCISES.values()) == 14
     assert checks.EXERCISES is registry.EXERCISES
 

@@ -1,14 +1,18 @@
-"""The autograder: nblib.teaching.grading's hidden tests, and a real nbgrader course run on them.
+"""The autograder: the hidden tests, run in the kernel (``grade``) and in a fresh process
+(``nblib.teaching.isolated``), and a real nbgrader course run on them.
 
-- ``grade`` passes the notebook's own solutions and fails, naming why, every kind of gaming
-  the issue lists: nblib's class handed in (itself, a subclass, a wrapper, a copy made at
-  runtime), outputs hard-coded to the visible check, nblib or its checks patched at runtime,
-  a loop that never ends;
+- ``grade`` passes the notebook's own solutions and fails, naming why, nblib's class handed in
+  (itself, a subclass, a wrapper, a copy made at runtime), outputs hard-coded to the visible
+  check, nblib or its checks patched at runtime, a loop that never ends; a rubric item
+  (``part=``) is graded alone;
+- ``grade_source`` (a fresh ``python -I`` per task) refuses and names each cheat: frames,
+  profile hooks, gc, patches, sockets, a fake verdict, a loop, a fake nblib in the folder;
 - a course folder written by ``teacher/course.py`` goes through nbgrader itself:
-  ``generate_assignment`` (no solution text in the release), ``zip_collect``, ``autograde`` of
-  four submissions (blank; buggy: a realistic mistake in one task and a loop that never ends
-  in another; correct; gamed) and
-  ``export`` (points per task in a CSV). The seconds per submission are printed.
+  ``generate_assignment``, ``zip_collect``, ``autograde`` (IsolatedGrades: the notebooks are
+  not run) of five 05 submissions (blank; buggy: a broken LayerNorm backward and a loop;
+  cheater: the issue's cheats and a patched nblib/ beside the notebook; correct; gamed),
+  ``export`` (a row per student, a column per grade cell) and feedback; and the stage
+  notebooks with the issue's wrong answers. The seconds per submission are printed.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import csv
 import functools
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -227,20 +232,43 @@ def test_every_task_table_has_distinct_ids_and_hidden_inputs():
         assert task.points >= 1
 
 
-def test_every_grade_cell_is_worth_its_tasks_points():
-    from nblib.teaching import yourturn
-    tasks = {**yourturn.TASKS, **checks.EXERCISES}
-    seen = set()
+def test_every_grade_cell_is_worth_its_rubric_items_points():
+    from nblib.teaching import registry
+    seen = {}
     for path in sorted((ROOT / "book").glob("*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
             meta = cell.get("metadata", {}).get("nbgrader", {})
             if meta.get("grade") and not meta.get("solution"):
-                task_id = meta["grade_id"].removeprefix("test-")
-                task = tasks[task_id]
-                assert task.notebook == path.name and meta["points"] == task.points, task_id
-                assert f'grade("{task_id}", {task.name})' in cell.source.replace("'", '"')
-                seen.add(task_id)
-    assert set(checks.EXERCISES) <= seen
+                task_id, part = registry.grade_cell(meta["grade_id"])
+                task = registry.ALL[task_id]
+                assert task.notebook == path.name, task_id
+                assert f'grade("{task_id}", {task.name}' in cell.source.replace("'", '"')
+                seen[meta["grade_id"]] = meta["points"]
+    expected = {g: points for t in registry.ALL for g, points, _ in registry.grade_cells(t)}
+    assert seen == expected
+    assert sum(v for k, v in seen.items() if "ex_layernorm" in k) == 4   # forward 2, backward 2
+
+
+def test_a_partial_answer_earns_its_rubric_items(solutions):
+    """A LayerNorm with a correct forward and a broken backward: the forward's 2 points."""
+    from nblib.teaching import mistakes
+    from nblib.teaching.isolated import grade_source
+    broken = mistakes.EX_LAYERNORM[1].build({"MyLayerNorm": solutions["ex_layernorm"]})
+    assert grade("ex_layernorm", broken, seed=4, part="forward").passed
+    _fails("ex_layernorm", broken, "gradient check failed", seed=4, part="backward")
+    _fails("ex_layernorm", broken, "gradient check failed", seed=4)
+    _fails("ex_layernorm", mistakes.EX_LAYERNORM[0].build(
+        {"MyLayerNorm": solutions["ex_layernorm"]}), "matches BatchNorm", seed=4, part="forward")
+    with pytest.raises(ValueError, match="part must be one of"):
+        grade("ex_layernorm", broken, part="nope")
+    # the same in a fresh process, on the source
+    source = _answer_cells(nbformat.read(EXERCISES, as_version=4))["ex_layernorm"].source
+    assert MISTAKE[0] in source
+    wrong = source.replace(*MISTAKE)
+    prelude = "import numpy as np\nimport nblib\nfrom nblib import Module, Param"
+    assert grade_source("ex_layernorm", wrong, prelude=prelude, part="forward", seed=4).passed
+    verdict = grade_source("ex_layernorm", wrong, prelude=prelude, part="backward", seed=4)
+    assert not verdict.passed and "gradient check failed" in verdict.message
 
 
 @pytest.mark.parametrize("task_id", sorted(__import__("nblib.teaching.yourturn").teaching.yourturn.TASKS))
@@ -250,13 +278,18 @@ def test_nblibs_own_piece_scores_zero_on_every_your_turn_task(task_id):
 
 
 # ----------------------------------------------------------------------------- nbgrader
-STUDENTS = ("blank", "buggy", "correct", "gamed")   # graded in this order (nbgrader sorts them)
+STUDENTS = ("blank", "buggy", "cheater", "correct", "gamed")   # nbgrader grades them in order
 LOOPING = "ex_momentum"     # buggy: this task's answer cell loops forever, and ex_layernorm has
                             # a realistic mistake (MISTAKE); correct is graded after it
-POINTS = {task_id: task.points for task_id, task in checks.EXERCISES.items()}
-TIMEOUT = 30      # nbgrader's Execute.timeout in the test course, seconds per cell
-TASK_TIMEOUT = 5  # ... and per cell of a graded task (course.py --task-timeout): they take
-                  # 0.2 s at most on the shared 2-core machine at load 8, the recipe cell 9 s
+POINTS = {grade_id.removeprefix("test-"): points for task_id in checks.EXERCISES
+          for grade_id, points, _ in __import__("nblib.teaching.registry").teaching.registry
+          .grade_cells(task_id)}
+"""Points of every grade cell of 05 ("ex_layernorm--forward", ..., "ex_rmsprop")."""
+
+
+def _cells_of(task_id):
+    return [k for k in POINTS if k.partition("--")[0] == task_id]
+TASK_TIMEOUT = 30   # course.py --task-timeout: seconds one task's grading process may run
 
 GAMED = {
     "ex_layernorm": '''\
@@ -305,12 +338,82 @@ MyRMSprop = nblib.core.optim.RMSprop
 ''',
 }
 
+CHEATS = {
+    # exec(inspect.getsource(...)): nblib's own source, compiled at runtime
+    "ex_layernorm": '''\
+import inspect
+exec(inspect.getsource(nblib.core.norm.LayerNorm).replace("class LayerNorm", "class MyLayerNorm"),
+     globals())
+''',
+    # delegate to the grader's own copy of nblib, found through the caller's frames
+    "ex_adam_l2": '''\
+import sys
+
+def adam_l2_step(w, grad, m, v, t, *, lr, weight_decay, betas=(0.9, 0.999), eps=1e-8):
+    frame = sys._getframe(1)
+    while frame is not None:
+        for value in frame.f_globals.values():
+            if getattr(value, "__name__", "") == "Adam":
+                p = Param(w.copy())
+                opt = value([p], lr, betas=betas, eps=eps, weight_decay=weight_decay)
+                p.grad = grad
+                opt.step()
+                return p.value, m, v
+        frame = frame.f_back
+''',
+    # call nblib with the grader's profile hook switched off, then on again
+    "ex_momentum": '''\
+import sys
+
+def sgd_momentum_step(w, grad, buf, *, lr, momentum=0.9):
+    hook = sys.getprofile()
+    sys.setprofile(None)
+    p = Param(w.copy())
+    opt = nblib.SGD([p], lr, momentum=momentum)
+    p.grad = grad
+    opt.step()
+    sys.setprofile(hook)
+    return p.value, buf
+''',
+    # a correct answer, and nblib.teaching.grading.grade replaced through __import__
+    "ex_warmup_cosine": '''\
+import builtins, types
+_real_import = builtins.__import__
+
+def _import(name, *args, **kwargs):
+    module = _real_import(name, *args, **kwargs)
+    if name.endswith("grading"):
+        fake = types.ModuleType(name)
+        fake.grade = lambda *a, **k: print("PASS")
+        return fake
+    return module
+
+builtins.__import__ = _import
+''',
+    # an IPython input transformer that empties every grade cell
+    "ex_dropout": '''\
+def _empty_grade_cells(lines):
+    return [] if any("HIDDEN TESTS" in line or "grade(" in line for line in lines) else lines
+
+get_ipython().input_transformers_post.append(_empty_grade_cells)
+''',
+}
+CHEAT_REASONS = {"ex_layernorm": "open(", "ex_adam_l2": "sys._getframe",
+                 "ex_momentum": "sys.setprofile", "ex_warmup_cosine": "builtins.__import__",
+                 "ex_dropout": "NameError: name 'get_ipython'"}
+"""What the verdict of each cheat says."""
+
+PATCHED_GRADING = '''\
+def grade(*args, **kwargs):
+    print("PASS")
+'''
+
 MISTAKE = ("        return self._inv_std / d * (d * g - g.sum(axis=1, keepdims=True)\n"
            "                                    - x_hat * (g * x_hat).sum(axis=1, keepdims=True))",
            "        return self._inv_std / d * (d * g - g.sum(axis=1, keepdims=True))")
 
 
-def _nbgrader(course, *args, timeout=600):
+def _nbgrader(course, *args, timeout=900):
     """Run an nbgrader command in the course folder; return (seconds, log)."""
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     t0 = time.monotonic()
@@ -332,6 +435,12 @@ def _submission(release, source, student):
         cell.source = answers[task_id].source
         if student == "gamed":
             cell.source = GAMED[task_id]
+        elif student == "cheater" and task_id == "ex_warmup_cosine":
+            cell.source = answers[task_id].source + "\n" + CHEATS[task_id]
+        elif student == "cheater" and task_id in CHEATS:
+            cell.source = CHEATS[task_id]
+        elif student == "cheater" and task_id != "ex_rmsprop":
+            cell.source = "raise NotImplementedError()\n"      # blank
         elif student == "buggy" and task_id == "ex_layernorm":
             assert MISTAKE[0] in cell.source
             cell.source = cell.source.replace(*MISTAKE)
@@ -340,61 +449,45 @@ def _submission(release, source, student):
     return nb
 
 
-def test_the_course_config_gives_a_graded_tasks_cells_the_task_time_limit(tmp_path):
-    """course.py's nbgrader_config.py: a task's answer, self-check and grade cells get
-    --task-timeout, every other cell (the experiments, the recipe) --timeout."""
+def test_the_course_config_grades_each_task_in_a_fresh_process(tmp_path):
+    """course.py's nbgrader_config.py: autograde runs IsolatedGrades instead of Execute,
+    with --task-timeout as each task's limit, and exports per task."""
     from traitlets.config import Config
 
-    from nblib.teaching import yourturn
     from teacher import course as course_tool
-    files = course_tool.course_files(tmp_path / "c", course_id="x", timeout=TIMEOUT,
-                                     task_timeout=TASK_TIMEOUT, exchange=tmp_path / "ex")
+    from teacher.nbgrader_isolated import IsolatedGrades
+    files = course_tool.course_files(tmp_path / "c", course_id="x", task_timeout=7,
+                                     exchange=tmp_path / "ex")
     config = Config()
     exec(files["nbgrader_config.py"].decode(), {"get_config": lambda: config})
-    assert config.Execute.timeout == TIMEOUT
-    tasks = {**yourturn.TASKS, **checks.EXERCISES}
-    short = 0
-    for rel, data in files.items():
-        if not rel.endswith(".ipynb"):
-            continue
-        for cell in nbformat.reads(data.decode(), as_version=4).cells:
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
-            is_task = (grade_id.removeprefix("test-") in tasks
-                       or "self-check" in cell.metadata.get("tags", []))
-            assert config.Execute.timeout_func(cell) == (TASK_TIMEOUT if is_task else TIMEOUT), \
-                (rel, cell.get("id"))
-            short += is_task
-    assert short == 3 * len(tasks)          # answer, self-check and grade cell of every task
-    recipe = next(c for c in nbformat.reads(files["source/05_exercises/05_exercises.ipynb"]
-                                            .decode(), as_version=4).cells
-                  if c.get("id") == "recipe")
-    assert config.Execute.timeout_func(recipe) == TIMEOUT
-    slow = course_tool.course_files(tmp_path / "c", course_id="x", timeout=3, task_timeout=60,
-                                    exchange=tmp_path / "ex")["nbgrader_config.py"].decode()
-    config = Config()
-    exec(slow, {"get_config": lambda: config})
-    assert config.Execute.timeout_func(recipe) == 3              # never above --timeout
-    assert config.Execute.timeout_func(recipe | {"metadata": {"tags": ["self-check"]}}) == 3
+    names = [p.__name__ for p in config.Autograde.autograde_preprocessors]
+    assert names[0] == "IsolatedGrades" and "Execute" not in names and "SaveAutoGrades" in names
+    assert config.Autograde.autograde_preprocessors[0] is IsolatedGrades
+    assert config.IsolatedGrades.time_limit == 7
 
 
 @early
 def course(tmp_path_factory):
-    """A course folder, the assignment generated, four submissions autograded and exported
+    """A course folder, the assignment generated, the submissions autograded and exported
     (started when the session starts: it runs while the other tests do)."""
     source = nbformat.read(EXERCISES, as_version=4)
     course = tmp_path_factory.mktemp("course") / "spirals"
     proc = subprocess.run([sys.executable, str(ROOT / "teacher" / "course.py"), str(course),
-                           "--timeout", str(TIMEOUT), "--task-timeout", str(TASK_TIMEOUT)],
+                           "--task-timeout", str(TASK_TIMEOUT)],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     seconds = {"generate_assignment": _nbgrader(course, "generate_assignment", "05_exercises")[0]}
     release = nbformat.read(course / "release" / "05_exercises" / "05_exercises.ipynb",
                             as_version=4)
     for student in STUDENTS:
-        path = course / "downloaded" / "05_exercises" / "archive" / student / "05_exercises.ipynb"
-        path.parent.mkdir(parents=True)
-        nbformat.write(_submission(release, source, student), path)
+        folder = course / "downloaded" / "05_exercises" / "archive" / student
+        folder.mkdir(parents=True)
+        nbformat.write(_submission(release, source, student), folder / "05_exercises.ipynb")
     seconds["zip_collect"] = _nbgrader(course, "zip_collect", "05_exercises")[0]
+    # the cheater hands in a patched nblib beside the notebook (its grade() always passes)
+    beside = course / "submitted" / "cheater" / "05_exercises" / "nblib"
+    shutil.copytree(ROOT / "nblib", beside, ignore=shutil.ignore_patterns("__pycache__"))
+    (beside / "teaching" / "grading.py").write_text(PATCHED_GRADING)
     started = time.time()
     seconds["autograde"], log = _nbgrader(course, "autograde", "05_exercises")
     # each student's autograded notebook is written when that student is done
@@ -402,17 +495,30 @@ def course(tmp_path_factory):
             for s in STUDENTS}
     ends = [started] + [done[s] for s in STUDENTS]
     per_student = dict(zip(STUDENTS, np.diff(ends)))
-    seconds["export"] = _nbgrader(course, "export")[0]
+    seconds["export"] = _nbgrader(course, "export", "--assignment", "05_exercises")[0]
     seconds["generate_feedback"] = _nbgrader(course, "generate_feedback", "05_exercises")[0]
-    rows = list(csv.DictReader((course / "grades.csv").open()))
-    points = {(r["student_id"], r["task"].removeprefix("test-")): float(r["points"])
-              for r in rows}
+    rows = list(csv.DictReader((course / "grades_by_task.csv").open()))
+    points = {(r["student_id"], key.removeprefix("05_exercises:test-")): float(value)
+              for r in rows for key, value in r.items() if key.startswith("05_exercises:test-")}
     return types.SimpleNamespace(root=course, release=release, log=log, seconds=seconds,
                                  per_student=per_student, rows=rows, points=points)
 
 
 def _total(course, student):
     return sum(course.points[student, t] for t in POINTS)
+
+
+def _verdicts(course, student):
+    """{task id: the grade cell's error message, or '' if it passed} of a graded notebook."""
+    graded = nbformat.read(course.root / "autograded" / student / "05_exercises" /
+                           "05_exercises.ipynb", as_version=4)
+    out = {}
+    for cell in graded.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        if grade_id.startswith("test-"):
+            out[grade_id.removeprefix("test-")] = " ".join(
+                o.evalue for o in cell.outputs if o.output_type == "error")
+    return out
 
 
 def test_release_has_no_solution_and_no_hidden_tests(course, source):
@@ -435,65 +541,99 @@ def test_release_has_no_solution_and_no_hidden_tests(course, source):
     assert len(solution_lines) > 50                    # the test has something to look for
     assert not [ln for ln in solution_lines if ln in released]
     stubs = [c for c in course.release.cells if "raise NotImplementedError()" in c.source]
-    assert len(stubs) >= len(POINTS)
+    assert len(stubs) >= len(checks.EXERCISES)
 
 
 def test_autograde_blank_zero_correct_full(course):
-    assert len(course.rows) == len(STUDENTS) * len(POINTS)       # one row per student and task
+    assert [r["student_id"] for r in course.rows] == ["(max)", *STUDENTS]   # a row per student
     for task_id, points in POINTS.items():
         assert course.points["blank", task_id] == 0
         assert course.points["correct", task_id] == points
     assert _total(course, "correct") == sum(POINTS.values()) == 14
+    assert "not implemented yet" in _verdicts(course, "blank")["ex_layernorm--forward"]
 
 
-def test_autograde_each_mistake_costs_its_task_only(course):
-    for task_id, points in POINTS.items():
-        assert course.points["buggy", task_id] == (0 if task_id in ("ex_layernorm", LOOPING)
-                                                   else points), task_id
-    assert 0 < _total(course, "buggy") == 14 - POINTS["ex_layernorm"] - POINTS[LOOPING]
+def test_autograde_each_mistake_costs_its_rubric_item_only(course):
+    """buggy: LayerNorm's backward is wrong (its forward earns its 2 points), and the
+    momentum step loops forever."""
+    lost = ("ex_layernorm--backward", LOOPING)
+    for grade_id, points in POINTS.items():
+        assert course.points["buggy", grade_id] == (0 if grade_id in lost else points), grade_id
+    assert course.points["buggy", "ex_layernorm--forward"] == 2
+    assert 0 < _total(course, "buggy") == 14 - 2 - POINTS[LOOPING]
+    verdicts = _verdicts(course, "buggy")
+    assert "gradient check failed for input" in verdicts["ex_layernorm--backward"]
+    assert not verdicts["ex_layernorm--forward"]
+    assert "did not finish within" in verdicts[LOOPING]
 
 
 def test_autograde_gamed_scores_zero_on_every_gamed_task(course):
+    verdicts = _verdicts(course, "gamed")
     for task_id in GAMED:
-        assert course.points["gamed", task_id] == 0, task_id
-    graded = nbformat.read(course.root / "autograded" / "gamed" / "05_exercises" /
-                           "05_exercises.ipynb", as_version=4)
-    selfchecks = "".join(o.get("text", "") for c in graded.cells
-                         if "self-check" in c.metadata.get("tags", []) for o in c.outputs)
-    assert selfchecks.count("PASS") == len(POINTS)          # the patched visible checks
-    errors = [o.evalue for c in graded.cells if "grade" in c.metadata.get("tags", [])
-              for o in c.outputs if o.output_type == "error"]
-    assert len(errors) == len(POINTS)
+        for grade_id in _cells_of(task_id):
+            assert course.points["gamed", grade_id] == 0, grade_id
+            assert verdicts[grade_id], grade_id                   # and the teacher sees why
     # every gamed answer but the hard-coded choice (a KeyError on the hidden inputs) hands in
-    # nblib's own code
-    assert sum("nblib's own" in e for e in errors) == len(POINTS) - 1
-    assert any("KeyError" in e for e in errors)
+    # nblib's own code, or patches nblib
+    assert sum("nblib's own" in e or "patch" in e for e in verdicts.values()) >= len(POINTS) - 2
+    assert "KeyError" in verdicts["ex_hidden_size"]
 
 
-def test_a_looping_submission_is_cut_off_and_the_batch_goes_on(course):
-    graded = nbformat.read(course.root / "autograded" / "buggy" / "05_exercises" /
+def test_autograde_each_listed_cheat_scores_zero_and_says_why(course):
+    """The issue's cheats: a patched nblib/ beside the notebook (every task of the cheater
+    is graded with the teacher's nblib: a blank answer earns 0), exec(inspect.getsource(...)),
+    sys._getframe delegation, the profile hook switched off and on, grade replaced through
+    __import__, an IPython input transformer."""
+    verdicts = _verdicts(course, "cheater")
+    for task_id, reason in CHEAT_REASONS.items():
+        for grade_id in _cells_of(task_id):
+            assert course.points["cheater", grade_id] == 0, grade_id
+            assert reason in verdicts[grade_id], (grade_id, verdicts[grade_id])
+    # the answer that does not cheat earns its points: nothing else of the submission counts
+    assert course.points["cheater", "ex_rmsprop"] == POINTS["ex_rmsprop"]
+    assert course.points["cheater", "ex_hidden_size"] == 0        # blank, with nblib/ beside
+    assert "not implemented yet" in verdicts["ex_hidden_size"]
+    assert _total(course, "cheater") == POINTS["ex_rmsprop"]
+
+
+def test_autograde_never_runs_the_notebook(course):
+    """The submitted notebook is not executed: its cells have no outputs but the verdicts."""
+    graded = nbformat.read(course.root / "autograded" / "correct" / "05_exercises" /
                            "05_exercises.ipynb", as_version=4)
-    cell = next(c for c in graded.cells
-                if c.metadata.get("nbgrader", {}).get("grade_id") == LOOPING)
-    assert "while True" in cell.source
-    assert any(o.output_type == "error" for o in cell.outputs)
-    # that cell, and no other cell of the batch, was cut off, at the graded task's time limit
-    assert course.log.count("Timeout waiting for execute reply") == 1, course.log[-4000:]
-    assert f"Timeout waiting for execute reply ({TASK_TIMEOUT}s)" in course.log
-    # the tasks after it in the same notebook are graded (test_autograde_each_mistake_...)
-    for task_id in ("ex_warmup_cosine", "ex_dropout"):
-        assert course.points["buggy", task_id] == POINTS[task_id]
-    # and so is the student graded after it, in the same batch
-    assert _total(course, "correct") == 14
-    assert TASK_TIMEOUT <= course.per_student["buggy"] < TASK_TIMEOUT + 60
+    with_output = [c for c in graded.cells if c.cell_type == "code" and c.outputs]
+    assert len(with_output) == len(POINTS)
+    assert all(c.metadata["nbgrader"]["grade_id"].startswith("test-") for c in with_output)
+    assert all("PASS" in c.outputs[0]["text"] for c in with_output)
 
 
-def test_export_writes_points_per_task(course):
-    header = (course.root / "grades.csv").read_text().splitlines()[0]
-    assert header == "assignment,notebook,task,student_id,points,max_points,needs_manual_grade"
-    row = next(r for r in course.rows if (r["student_id"], r["task"]) == ("correct",
-                                                                         "test-ex_layernorm"))
-    assert row["assignment"] == "05_exercises" and float(row["max_points"]) == 4
+def test_export_writes_a_row_per_student_with_points_per_item_and_totals(course, tmp_path):
+    header = (course.root / "grades_by_task.csv").read_text().splitlines()[0].split(",")
+    assert header == (["student_id"] + [f"05_exercises:test-{g}" for g in POINTS]
+                      + ["05_exercises:total", "total", "max_points", "needs_manual_grade"])
+    rows = {r["student_id"]: r for r in course.rows}
+    assert float(rows["(max)"]["05_exercises:test-ex_layernorm--forward"]) == 2
+    for student in STUDENTS:
+        assert float(rows[student]["total"]) == float(rows[student]["05_exercises:total"]) \
+            == _total(course, student)
+        assert float(rows[student]["max_points"]) == 14
+    # nbgrader's own exporter writes its own file: ours is not overwritten, and runs again
+    before = (course.root / "grades_by_task.csv").read_text()
+    _nbgrader(course.root, "export", "--exporter=nbgrader.plugins.CsvExportPlugin")
+    assert (course.root / "grades.csv").is_file()
+    assert (course.root / "grades_by_task.csv").read_text() == before
+    _nbgrader(course.root, "export", "--assignment", "05_exercises")
+    assert (course.root / "grades_by_task.csv").read_text() == before
+    # a file of that name that it did not write is left alone
+    other = tmp_path / "mine.csv"
+    other.write_text("my own notes\n")
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    proc = subprocess.run([str(BIN / "nbgrader"), "export", "--to", str(other)],
+                          cwd=course.root, env=env, text=True, capture_output=True)
+    assert proc.returncode != 0 and other.read_text() == "my own notes\n"
+
+
+def test_autograde_logs_no_false_checksum_warnings(course):
+    assert "has changed" not in course.log, course.log[-3000:]
 
 
 def test_feedback_shows_the_hidden_tests_verdicts(course):
@@ -519,7 +659,127 @@ def test_seconds_per_submission(course, capsys):
     with capsys.disabled():
         print(f"\n[nbgrader] {', '.join(f'{k} {v:.1f} s' for k, v in course.seconds.items())}; "
               f"autograde per submission: "
-              f"{', '.join(f'{s} {course.per_student[s]:.1f} s' for s in STUDENTS)}; "
-              f"the batch of {len(others)} (without the buggy one, which loops): "
-              f"{sum(others):.1f} s")
-    assert course.per_student["buggy"] >= TASK_TIMEOUT and TIMEOUT > max(others) / 2
+              f"{', '.join(f'{s} {course.per_student[s]:.1f} s' for s in STUDENTS)}")
+    # a 05 submission grades in at most 15 s on a machine that is not busy (the buggy one
+    # waits for its looping cell); a busy one (other test jobs, builds) is allowed its load
+    limit = 15 * max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+    assert float(np.median(others)) <= limit, (course.per_student, limit)
+
+
+# ----------------------------------------------------------------------------- stage notebooks
+STAGE_WRONG = {
+    # the issue's wrong answers, as edits of the solution cells: (notebook, task, old, new)
+    "make_spirals": ("01_data", "dy = rng.normal(0, noise, n)", "dy = dx"),
+    "dropout": ("02_network", "keep = self.rng.random(x.shape, dtype=np.float32) >= self.p",
+                "keep = self.rng.random(x.shape[1:], dtype=np.float32) >= self.p"),
+    "sgd": ("03_training", 'for p in group["params"]:', 'for p in group["params"][:1]:'),
+    "adam": ("03_training", "self.state[p]", "self.state[0]"),
+    "train_epoch": ("03_training", "return float(np.mean(losses))", "return float(losses[-1])"),
+}
+STAGES = ("01_data", "02_network", "03_training")
+
+
+@early
+def stage_course(tmp_path_factory):
+    """The stage notebooks as assignments; a correct and a wrong submission of each (the
+    wrong one has the issue's wrong answers), autograded and exported."""
+    from nblib.teaching import registry
+    course = tmp_path_factory.mktemp("stages") / "spirals"
+    proc = subprocess.run([sys.executable, str(ROOT / "teacher" / "course.py"), str(course),
+                           "--task-timeout", str(TASK_TIMEOUT)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    points, verdicts = {}, {}
+    for stage in STAGES:
+        _nbgrader(course, "generate_assignment", stage)
+        source = nbformat.read(ROOT / "book" / f"{stage}.ipynb", as_version=4)
+        release = nbformat.read(course / "release" / stage / f"{stage}.ipynb", as_version=4)
+        solutions = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
+                     if c.metadata.get("nbgrader", {}).get("grade_id") in registry.YOUR_TURN}
+        for student in ("correct", "wrong"):
+            nb = copy.deepcopy(release)
+            for cell in nb.cells:
+                task_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+                if task_id in solutions:
+                    cell.source = solutions[task_id]
+                    if student == "wrong" and task_id in STAGE_WRONG:
+                        _, old, new = STAGE_WRONG[task_id]
+                        assert old in cell.source, task_id
+                        cell.source = cell.source.replace(old, new)
+            folder = course / "submitted" / student / stage
+            folder.mkdir(parents=True)
+            nbformat.write(nb, folder / f"{stage}.ipynb")
+        _nbgrader(course, "autograde", stage)
+        for student in ("correct", "wrong"):
+            graded = nbformat.read(course / "autograded" / student / stage / f"{stage}.ipynb",
+                                   as_version=4)
+            for cell in graded.cells:
+                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+                if grade_id.startswith("test-"):
+                    verdicts[student, grade_id[5:]] = " ".join(
+                        o.evalue for o in cell.outputs if o.output_type == "error")
+    _nbgrader(course, "export")               # every assignment with a submission
+    for r in csv.DictReader((course / "grades_by_task.csv").open()):
+        for key, value in r.items():
+            if ":test-" in key:
+                points[r["student_id"], key.partition(":test-")[2]] = float(value)
+    return types.SimpleNamespace(points=points, verdicts=verdicts)
+
+
+def test_autograde_each_listed_wrong_answer_loses_its_tasks_points(stage_course):
+    from nblib.teaching import registry
+    words = {"make_spirals": "the same noise draw was added to x and y",
+             "dropout": "one mask per feature shared across the rows",
+             "sgd": "every Param of every group", "adam": "one per Param",
+             "train_epoch": "the last batch's loss"}
+    for task_id, task in registry.YOUR_TURN.items():
+        assert stage_course.points["correct", task_id] == task.points, task_id
+        expected = 0 if task_id in STAGE_WRONG else task.points
+        assert stage_course.points["wrong", task_id] == expected, task_id
+    for task_id, said in words.items():
+        assert said in stage_course.verdicts["wrong", task_id], stage_course.verdicts[
+            "wrong", task_id]
+
+
+# ----------------------------------------------------------------------------- isolated grading
+ISOLATED_CHEATS = {
+    "inspect.currentframe": ("import inspect\nclass MyLayerNorm:\n    def __init__(self, d):\n"
+                             "        inspect.currentframe().f_back\n", "sys._getframe"),
+    "a traceback's frame": ("class MyLayerNorm:\n    def __init__(self, d):\n        try:\n"
+                            "            raise ValueError\n        except ValueError as e:\n"
+                            "            e.__traceback__.tb_frame.f_back\n", "tb_frame"),
+    "the garbage collector": ("import gc\ngc.get_objects()\nMyLayerNorm = None\n",
+                              "gc.get_objects"),
+    "the network": ("import socket\nsocket.create_connection(('pypi.org', 443), timeout=2)\n",
+                    "socket"),
+    "a patched check": ("import nblib\nnblib.teaching.checks.layernorm = lambda *a, **k: None\n"
+                        "MyLayerNorm = nblib.LayerNorm\n", "nblib.teaching.checks.layernorm"),
+    "a class of nblib changed": ("import nblib\nnblib.Module.train = lambda self, mode=True: self\n",
+                                 "nblib.core.module.Module.train"),
+    "a fake verdict": ("print('0' * 32 + ' {\"passed\": true, \"message\": \"x\"}')\n"
+                       "import os\nos._exit(0)\n", "without a verdict"),
+    "a loop": ("while True:\n    pass\n", "did not finish within"),
+}
+
+
+@pytest.mark.parametrize("what", list(ISOLATED_CHEATS))
+def test_isolated_grading_refuses_and_names_each_cheat(what, solutions):
+    from nblib.teaching.isolated import grade_source
+    source, reason = ISOLATED_CHEATS[what]
+    verdict = grade_source("ex_layernorm", source, prelude="import nblib\nimport numpy as np",
+                           seed=5, time_limit=30)
+    assert not verdict.passed and reason in verdict.message, verdict.message
+
+
+def test_isolated_grading_passes_the_solutions_and_ignores_the_current_folder(tmp_path,
+                                                                               source,
+                                                                               monkeypatch):
+    from nblib.teaching.isolated import grade_source
+    from teacher.nbgrader_isolated import imports_of, task_cells
+    (tmp_path / "nblib").mkdir()                          # a fake nblib in the current folder
+    (tmp_path / "nblib" / "__init__.py").write_text("raise SystemExit('the fake nblib')\n")
+    monkeypatch.chdir(tmp_path)
+    for cell, task_id, part, answer, before in task_cells(source):
+        verdict = grade_source(task_id, answer.source, prelude=imports_of(before), seed=11,
+                               part=part)
+        assert verdict.passed, verdict.message
+        assert verdict.seconds < 15

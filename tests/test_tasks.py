@@ -247,13 +247,13 @@ def test_a_write_killed_part_way_can_be_run_again(tmp_path, earlier):
 # ----------------------------------------------------------------------------- course.py
 def test_course_keeps_an_edited_config_and_updates_the_rest(tmp_path, capsys):
     folder = tmp_path / "course"
-    files = course.course_files(folder, course_id="c", timeout=30, exchange=tmp_path / "x")
+    files = course.course_files(folder, course_id="c", exchange=tmp_path / "x")
     notebook = next(rel for rel in files if rel.startswith("source/"))
     older = {**files, notebook: b'{"an": "older book"}'}
     write_files(folder, older, course.MANIFEST, "teacher/course.py")     # an earlier run
     config = folder / "nbgrader_config.py"
     config.write_text(config.read_text() + "\nc.Execute.timeout = 999   # the teacher's\n")
-    assert course.main([str(folder), "--course-id", "c", "--timeout", "30",
+    assert course.main([str(folder), "--course-id", "c", "--task-timeout", "30",
                         "--exchange", str(tmp_path / "x")]) == 0
     assert config.read_text().endswith("c.Execute.timeout = 999   # the teacher's\n")
     assert (folder / notebook).read_bytes() == files[notebook]           # updated

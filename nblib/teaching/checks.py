@@ -32,7 +32,7 @@ from ..core.norm import BatchNorm, LayerNorm
 from ..core.optim import SGD, Adam, RMSprop
 from ..core.schedules import WarmupCosine
 from .selfcheck import (GRAD_TOL, VALUE_TOL, Fail, as_array, call, first_difference, inputs, kw,
-                        largest_difference, need_callable, need_class, optimizer_case, run,
+                        dropout_mask_problem, largest_difference, need_callable, need_class, optimizer_case, run,
                         stream, trajectory, within)
 # what notebooks and older code read from here
 from .selfcheck import CheckResult, CheckTimeout, time_limit  # noqa: F401
@@ -46,14 +46,17 @@ def _fmt_errors(errors):
 
 
 # ----------------------------------------------------------------------------- exercise 1
-def layernorm(cls, *, verbose=True, seed=None):
+def layernorm(cls, *, verbose=True, seed=None, upto=None):
     """Check a LayerNorm class: ``cls(num_features)`` with ``weight``/``bias`` Params.
 
     Compares forward with ``nblib.LayerNorm`` (also on a batch of one) and
     gradient-checks backward with ``nblib.check_layer``: the relative error of
     the input, weight and bias gradients must be below ``GRAD_TOL``.
+    ``upto="forward"`` checks the forward only (the rubric's first item).
     """
     need_class(cls, "your LayerNorm")
+    if upto not in (None, "forward"):
+        raise ValueError(f"upto must be None or 'forward', got {upto!r}")
 
     def body():
         rng = _rng(seed, 1)
@@ -95,6 +98,9 @@ def layernorm(cls, *, verbose=True, seed=None):
             raise _Fail(f"forward on a batch of one example differs from nblib.LayerNorm "
                         f"(relative error {err_one:.1e}): a row must not depend on other rows",
                         forward=err_one)
+        if upto == "forward":
+            return (f"forward matches nblib.LayerNorm (relative error {err:.1e}), also on a "
+                    "batch of one", dict(forward=err))
 
         dout = rng.normal(size=x.shape)
         _call("forward(x)", layer.forward, x.copy())          # backward follows this forward
@@ -358,7 +364,12 @@ def dropout(cls, *, verbose=True, seed=None):
             raise _Fail(f"{cls.__name__} must subclass nblib.Module, so that it has train() "
                         "and eval() and fits in a Sequential")
         x = _rng(seed, 6).uniform(0.5, 2.0, (400, 50))
-        out = _as_array(_call("forward(x)", layer.forward, x.copy()), "forward(x)", x.shape)
+        first = _as_array(_call("forward(x)", layer.forward, x.copy()), "forward(x)", x.shape)
+        out = _as_array(_call("forward(x) a second time", layer.forward, x.copy()),
+                        "forward(x)", x.shape)
+        problem = dropout_mask_problem(first, out)
+        if problem:
+            raise _Fail(problem)
         dropped = float(np.mean(out == 0))
         if abs(dropped - (1 - p)) < 0.03:
             raise _Fail(f"with p={p}, {dropped:.0%} of the activations were zeroed: your p is "

@@ -71,8 +71,10 @@ class GradingError(AssertionError):
     """A hidden test failed: the task earns no points."""
 
 
-def grade(task_id, answer, *, seed=None, time_limit=TIME_LIMIT):
-    """Run task ``task_id``'s check on ``answer`` with hidden inputs; raise unless it passes."""
+def grade(task_id, answer, *, seed=None, time_limit=TIME_LIMIT, part=None):
+    """Run task ``task_id``'s check on ``answer`` with hidden inputs; raise unless it passes.
+
+    ``part``: one rubric item of the task (``Task.parts``, e.g. "forward"), or None."""
     if not isinstance(task_id, str):
         raise TypeError(f"task_id must be a str, got {type(task_id).__name__}")
     if seed is None:
@@ -85,7 +87,8 @@ def grade(task_id, answer, *, seed=None, time_limit=TIME_LIMIT):
         if task_id not in tasks:
             raise ValueError(f"task_id must be one of {sorted(tasks)}, got {task_id!r}")
         task = tasks[task_id]
-        what = f"{task_id} (hidden test, seed {seed})"
+        options = fresh.module(TABLE[0]).part_options(task_id, part)
+        what = f"{task_id}{'' if part is None else ' ' + part} (hidden test, seed {seed})"
         changed = fresh.changed_shared_code()
         if changed:
             raise GradingError(f"{what}: the submission changed nblib at runtime "
@@ -99,7 +102,7 @@ def grade(task_id, answer, *, seed=None, time_limit=TIME_LIMIT):
         hidden = {"seed": seed} if "seed" in inspect.signature(task.check).parameters else {}
         with reference.watch() as ran, fresh_checks.time_limit(time_limit):
             try:
-                result = task.check(answer, verbose=False, **hidden)
+                result = task.check(answer, verbose=False, **hidden, **options)
             except TypeError as err:
                 raise GradingError(f"{what}: {err}") from None
             except fresh_checks.CheckTimeout as err:

@@ -66,6 +66,11 @@ MAKE_SPIRALS = [
             lambda ns: _spirals(ns["spiral_centres"],
                                 noise_fn=lambda rng, s, n: rng.normal(0, s * s, (n, 2))),
             "not the variance"),
+    Mistake("adds the same noise draw to x and y",
+            lambda ns: _spirals(ns["spiral_centres"],
+                                noise_fn=lambda rng, s, n: np.repeat(rng.normal(0, s, (n, 1)),
+                                                                     2, axis=1)),
+            "the same noise draw was added to x and y"),
 ]
 
 
@@ -306,9 +311,35 @@ def _dropout_global_rng(ns):
     return Dropout
 
 
+def _dropout_mask(shape_of, reuse=False):
+    """A Dropout whose mask has the shape ``shape_of(x)`` (broadcast to x), or is drawn once."""
+    def build(ns):
+        class Dropout(ns["Dropout"]):
+            def forward(self, x):
+                if not self.training:
+                    return x
+                if not (reuse and getattr(self, "kept", None) is not None):
+                    self.kept = (self.rng.random(shape_of(x)) >= self.p) / (1 - self.p)
+                self.mask = np.broadcast_to(self.kept, x.shape)
+                return x * self.mask
+
+            def backward(self, dout):
+                return dout * self.mask
+        return Dropout
+    return build
+
+
+_FEATURE_MASK = (lambda x: x.shape[1:], "one mask per feature shared across the rows")
+_REUSED_MASK = (lambda x: x.shape, "the mask was reused")
+
+
 DROPOUT = [
     Mistake("also scales in evaluation mode", _dropout_scales_at_eval,
             "scaled in evaluation mode"),
+    Mistake("draws one mask per feature and shares it across the rows",
+            _dropout_mask(_FEATURE_MASK[0]), _FEATURE_MASK[1]),
+    Mistake("draws the mask once and reuses it for every batch",
+            _dropout_mask(_REUSED_MASK[0], reuse=True), _REUSED_MASK[1]),
     Mistake("treats p as the probability to keep", _dropout_keep_probability,
             "probability to keep"),
     Mistake("draws the mask from np.random instead of self.rng", _dropout_global_rng,
@@ -317,15 +348,26 @@ DROPOUT = [
 
 
 # ----------------------------------------------------------------------------- SGD
-def _sgd(rule):
+def _sgd(rule, first_only=False):
     def build(ns):
         class SGD(ns["SGD"]):
             def step(self):
                 for group in self.param_groups:
-                    for p in group["params"]:
+                    for p in group["params"][:1] if first_only else group["params"]:
                         rule(self.state[p], p, group)
+                    if first_only:
+                        break
         return SGD
     return build
+
+
+def _sgd_torch(state, p, group):
+    g = p.grad + group["weight_decay"] * p.value
+    mu = group["momentum"]
+    if mu:
+        state["buf"] = g.copy() if "buf" not in state else mu * state["buf"] + g
+        g = g + mu * state["buf"] if group["nesterov"] else state["buf"]
+    p.value -= group["lr"] * g
 
 
 def _sgd_ema(state, p, group):
@@ -367,19 +409,25 @@ SGD_MISTAKES = [
             "weight decay added after",
             "weight decay added after the momentum buffer; add weight_decay * w to the "
             "gradient first"),
+    Mistake("updates only the first Param", _sgd(_sgd_torch, first_only=True),
+            "only the first Param",
+            "one that moves only the first Param: step() must update every Param of every "
+            "group (for group in self.param_groups: for p in group['params'])"),
 ]
 
 
 # ----------------------------------------------------------------------------- Adam
-def _adam(correct=True, t_start=1, eps_inside=False, decoupled=False):
+def _adam(correct=True, t_start=1, eps_inside=False, decoupled=False, first_only=False,
+          shared=False, efficient=False):
     def build(ns):
         class Adam(ns["Adam"]):
             def step(self):
+                one_for_all = self.__dict__.setdefault("one_for_all", {})
                 for group in self.param_groups:
                     (b1, b2), eps = group["betas"], group["eps"]
                     lr, wd = group["lr"], group["weight_decay"]
-                    for p in group["params"]:
-                        s = self.state[p]
+                    for p in group["params"][:1] if first_only else group["params"]:
+                        s = one_for_all if shared else self.state[p]
                         if decoupled:
                             p.value *= 1 - lr * wd
                             g = p.grad
@@ -390,8 +438,14 @@ def _adam(correct=True, t_start=1, eps_inside=False, decoupled=False):
                         s["v"] = b2 * s.get("v", 0.0) + (1 - b2) * g * g
                         m_hat = s["m"] / (1 - b1 ** s["t"]) if correct else s["m"]
                         v_hat = s["v"] / (1 - b2 ** s["t"]) if correct else s["v"]
+                        if efficient:      # Kingma & Ba's "more efficient" order
+                            step = lr * np.sqrt(1 - b2 ** s["t"]) / (1 - b1 ** s["t"])
+                            p.value -= step * s["m"] / (np.sqrt(s["v"]) + eps)
+                            continue
                         denom = np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps
                         p.value -= lr * m_hat / denom
+                    if first_only:
+                        break
         return Adam
     return build
 
@@ -408,6 +462,19 @@ ADAM = [
     Mistake("decays the weights directly, as AdamW", _adam(decoupled=True),
             "AdamW (decoupled decay)",
             "AdamW (decoupled decay); Adam adds weight_decay * w to the gradient"),
+    Mistake("updates only the first Param", _adam(first_only=True), "only the first Param",
+            "one that moves only the first Param: step() must update every Param of every "
+            "group (for group in self.param_groups: for p in group['params'])"),
+    Mistake("keeps one m and one v for all the Params", _adam(shared=True), "one per Param",
+            "one that shares m and v (and t) between the Params: keep them one per Param, "
+            "in self.state[p]"),
+    Mistake("uses the paper's efficient form (the bias corrections folded into the step size, "
+            "eps added to sqrt(v))", _adam(efficient=True), "eps convention",
+            "the paper's efficient form, lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t) and "
+            "w -= lr_t * m / (sqrt(v) + eps): the same maths with another eps convention "
+            "(its eps is eps * sqrt(1 - beta2**t) in this page's terms). This page fixes "
+            "torch.optim.Adam's: w -= lr * m_hat / (sqrt(v_hat) + eps), eps added after the "
+            "bias correction"),
 ]
 
 
@@ -443,7 +510,7 @@ WARMUP_COSINE = [
 
 
 # ----------------------------------------------------------------------------- the loop
-def _loop(train_mode=True, shuffle=True, last_batch=True, lr_ahead=False):
+def _loop(train_mode=True, shuffle=True, last_batch=True, lr_ahead=False, returns="mean"):
     def build(ns):
         def train_epoch(model, optimizer, X, y, *, batch_size, rng, schedule=None, step=0):
             if train_mode:
@@ -460,7 +527,7 @@ def _loop(train_mode=True, shuffle=True, last_batch=True, lr_ahead=False):
                 optimizer.step()
                 losses.append(loss)
                 step += 1
-            return float(np.mean(losses))
+            return float(losses[-1] if returns == "last" else np.mean(losses))
         return train_epoch
     return build
 
@@ -471,6 +538,7 @@ TRAIN_EPOCH = [
             "not shuffled"),
     Mistake("drops the last, smaller batch", _loop(last_batch=False), "last, smaller batch"),
     Mistake("sets the learning rate of the next step", _loop(lr_ahead=True), "one step ahead"),
+    Mistake("returns the last batch's loss", _loop(returns="last"), "the last batch's loss"),
 ]
 
 
@@ -718,9 +786,30 @@ def _drop_always(self, x):
     return x * self._mask
 
 
+def _drop_per_feature(self, x):
+    if not self.training:
+        return x
+    self._mask = np.broadcast_to((self.rng.random(x.shape[1:]) >= self.p) / (1 - self.p),
+                                 x.shape)
+    return x * self._mask
+
+
+def _drop_once(self, x):
+    if not self.training:
+        return x
+    if getattr(self, "_once", None) is None:
+        self._once = (self.rng.random(x.shape) >= self.p) / (1 - self.p)
+    self._mask = self._once
+    return x * self._mask
+
+
 EX_DROPOUT = [
     Mistake("treats p as the probability to keep", _my_dropout(forward=_drop_keep_p),
             "probability to keep"),
+    Mistake("draws one mask per feature and shares it across the rows",
+            _my_dropout(forward=_drop_per_feature), _FEATURE_MASK[1]),
+    Mistake("draws the mask once and reuses it for every batch",
+            _my_dropout(forward=_drop_once), _REUSED_MASK[1]),
     Mistake("does not scale the survivors", _my_dropout(forward=_drop_unscaled),
             "1 / (1 - p)"),
     Mistake("draws a new mask in backward", _my_dropout(backward=_drop_new_mask),

@@ -34,6 +34,15 @@ from ..core.training import train_epoch
 
 
 @dataclass(frozen=True)
+class Part:
+    """One rubric item of a task that is graded on its own (a grade cell of its own)."""
+
+    name: str            # e.g. "forward": the grade cell is test-<task id>--<name>
+    points: int
+    options: tuple = ()  # (keyword, value) pairs for the task's check, e.g. (("upto", "forward"),)
+
+
+@dataclass(frozen=True)
 class Task:
     """One graded piece of code: where it is, what the student writes, how it is checked."""
 
@@ -48,12 +57,41 @@ class Task:
     session: str = ""            # when it is done (teacher guide's plan)
     solution: tuple = ()         # your-turn tasks: ((dotted name, methods or None), ...)
     mistakes: tuple = ()         # the usual mistakes (nblib.teaching.mistakes.Mistake)
+    parts: tuple = ()            # rubric items graded apart (Part); () grades the whole task
 
     @property
     def self_check(self):
         """The self-check cell's call, e.g. ``yourturn.check_linear(Linear)``."""
         module = self.check.__module__.rpartition(".")[2]
         return f"{module}.{self.check.__name__}({self.name})"
+
+
+def grade_cells(task_id):
+    """[(grade id, points, check options)] of a task's grade cells: ``test-<task id>``, or one
+    ``test-<task id>--<part>`` per rubric item of ``Task.parts``."""
+    task = ALL[task_id]
+    if not task.parts:
+        return [(f"test-{task_id}", task.points, {})]
+    return [(f"test-{task_id}--{p.name}", p.points, dict(p.options)) for p in task.parts]
+
+
+def grade_cell(grade_id):
+    """(task id, part name or None) of a grade cell's id; ValueError if it names no task."""
+    task_id, _, part = grade_id.removeprefix("test-").partition("--")
+    if not grade_id.startswith("test-") or task_id not in ALL or (
+            part and part not in {p.name for p in ALL[task_id].parts}):
+        raise ValueError(f"grade_id must be test-<task id>[--<part>], got {grade_id!r}")
+    return task_id, part or None
+
+
+def part_options(task_id, part):
+    """The check options of a task's rubric item ``part`` ({} for None)."""
+    if part is None:
+        return {}
+    for p in ALL[task_id].parts:
+        if p.name == part:
+            return dict(p.options)
+    raise ValueError(f"part must be one of {[p.name for p in ALL[task_id].parts]}, got {part!r}")
 
 
 def _task(notebook, name, check, reference, points, **more):
@@ -140,7 +178,8 @@ EXERCISES = {
         objective="LayerNorm's forward and backward (BatchNorm with the axes swapped); why "
                   "it cannot see a point's radius without the bias in front of it",
         rubric="forward 2, backward (input, weight and bias gradients) 2",
-        session=_HOMEWORK, mistakes=tuple(mistakes.EX_LAYERNORM)),
+        session=_HOMEWORK, mistakes=tuple(mistakes.EX_LAYERNORM),
+        parts=(Part("forward", 2, (("upto", "forward"),)), Part("backward", 2))),
     "ex_adam_l2": _task(
         _05, "adam_l2_step", checks.adam_l2, Adam, 2, answer="function",
         objective="L2 weight decay inside Adam against decoupled decay (AdamW)",

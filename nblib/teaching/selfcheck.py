@@ -282,12 +282,35 @@ def first_difference(got, expected, tol):
     return None, largest
 
 
+# ----------------------------------------------------------------------------- dropout masks
+def dropout_mask_problem(first, second):
+    """What is wrong with two training-mode dropout outputs of the same x (N, D), or ''.
+
+    Each call must draw a fresh mask of x's full shape: a mask reused from the last
+    call, one mask per feature shared by every row (shape (D,)), or one per row shared
+    by every feature (shape (N, 1)) is named.
+    """
+    drop1, drop2 = np.asarray(first) == 0, np.asarray(second) == 0
+    if drop1.ndim != 2 or drop1.shape != drop2.shape:
+        return ""
+    if drop1.any() and (drop1 == drop1[:1]).all():
+        return ("every row (example) has the same mask: one mask per feature shared across "
+                "the rows; draw the mask with x's full shape, self.rng.random(x.shape)")
+    if drop1.any() and (drop1 == drop1[:, :1]).all():
+        return ("every feature of a row is dropped together: one mask per row; draw the mask "
+                "with x's full shape, self.rng.random(x.shape)")
+    if drop1.any() and np.array_equal(drop1, drop2):
+        return ("two forward calls on the same x dropped the same units: the mask was reused; "
+                "draw a new mask at every forward in training mode (a new batch, a new mask)")
+    return ""
+
+
 # ----------------------------------------------------------------------------- trajectories
 def _flat(values):
     return np.concatenate([np.asarray(v, dtype=float).ravel() for v in values])
 
 
-def trajectory(opt_cls, options, w0, grads, lrs, *, student=True):
+def trajectory(opt_cls, options, w0, grads, lrs, *, student=True, groups=None):
     """Weights after each step of an optimizer class fed fixed gradients and rates.
 
     Inputs
@@ -298,13 +321,21 @@ def trajectory(opt_cls, options, w0, grads, lrs, *, student=True):
     - lrs: per step, the rate set as ``optimizer.lr`` before the step (a schedule's way)
     - student: call the code through ``call``, so that an error is a FAIL that says
       which step raised
+    - groups: None (one list of Params), or a list of (number of Params, options of
+      the group): the Params are handed in as parameter groups, in order
     Returns a list with, per step, all the weights flattened into one array.
     """
     several = isinstance(w0, tuple)
     params = [Param(np.array(w, dtype=float)) for w in (w0 if several else (w0,))]
     options = {"lr": lrs[0], **options}
     invoke = call if student else (lambda what, fn, *a, **k: fn(*a, **k))
-    opt = invoke(f"{opt_cls.__name__}(params, {kw(options)})", opt_cls, params, **options)
+    handed = params
+    if groups is not None:
+        handed, start = [], 0
+        for count, extra in groups:
+            handed.append({"params": params[start:start + count], **extra})
+            start += count
+    opt = invoke(f"{opt_cls.__name__}(params, {kw(options)})", opt_cls, handed, **options)
     out = []
     for k, (g, lr) in enumerate(zip(grads, lrs), start=1):
         invoke(f"setting optimizer.lr before step {k}", setattr, opt, "lr", lr)

@@ -22,9 +22,11 @@ student's pieces from the notebooks for "your own network" at the end of
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import math
+import re
 import textwrap
 from pathlib import Path
 
@@ -43,7 +45,7 @@ from ..core.schedules import WarmupCosine
 from .selfcheck import (GRAD_TOL, SCHEDULE_LRS, VALUE_TOL, CheckResult,  # noqa: F401
                         CheckTimeout, Fail, as_array, call, first_difference, inputs, kw,
                         matches, need_callable, need_class, optimizer_case, run, stream,
-                        time_limit, trajectory, which, within)
+                        dropout_mask_problem, max_difference, time_limit, trajectory, which, within)
 from ..core.training import train_epoch
 
 CELL_TIMEOUT = 60.0
@@ -52,6 +54,7 @@ CELL_TIMEOUT = 60.0
 # short names inside this module
 _Fail, _call, _run, _as_array, _rng, _x, _kw = Fail, call, run, as_array, stream, inputs, kw
 _matches, _which, _first_difference = matches, which, first_difference
+_within, _max_difference = within, max_difference
 _need_class, _need_callable = need_class, need_callable
 
 
@@ -158,7 +161,16 @@ def check_make_spirals(fn, *, verbose=True, seed=None):
                 P = Xn[yn == k]
                 d = np.linalg.norm(P[:, None, :] - C[None, :, :], axis=2)
                 residuals.append(P - C[d.argmin(axis=1)])
-        std = float(np.concatenate(residuals).std())
+        residuals = np.concatenate(residuals)
+        std = float(residuals.std())
+        if np.allclose(residuals[:, 0], residuals[:, 1], rtol=0, atol=1e-12):
+            raise _Fail("the same noise draw was added to x and y (every point moved along the "
+                        "diagonal): draw independent noise for each coordinate, "
+                        "rng.normal(0, noise, (n, 2))")
+        corr = float(np.corrcoef(residuals[:, 0], residuals[:, 1])[0, 1])
+        if not _within(abs(corr), 0.5):
+            raise _Fail(f"the noise of x and y is correlated (r = {corr:.2f}): draw independent "
+                        "noise for each coordinate, rng.normal(0, noise, (n, 2))")
         if np.isclose(std, noise ** 2, rtol=0.15):
             raise _Fail(f"the noise has standard deviation {std:.2g} for noise={noise}: noise is "
                         "the standard deviation, not the variance (rng.normal(0, noise, ...))")
@@ -527,7 +539,12 @@ def check_dropout(cls, *, verbose=True, seed=None):
         layer = _module_instance(_call(f"{name}({p}, rng=...)", cls, p,
                                        rng=_rng(seed, 16)), name)
         x = _rng(seed, 17).uniform(0.5, 2.0, (400, 50))
-        out = _as_array(_call("forward(x)", layer.forward, x.copy()), "forward(x)", x.shape)
+        first = _as_array(_call("forward(x)", layer.forward, x.copy()), "forward(x)", x.shape)
+        out = _as_array(_call("forward(x) a second time", layer.forward, x.copy()),
+                        "forward(x)", x.shape)
+        problem = dropout_mask_problem(first, out)
+        if problem:
+            raise _Fail(problem)
         dropped = float(np.mean(out == 0))
         if abs(dropped - (1 - p)) < 0.03:
             raise _Fail(f"with p={p}, {dropped:.0%} of the activations were zeroed: your p is "
@@ -568,36 +585,106 @@ def check_dropout(cls, *, verbose=True, seed=None):
 
 
 # ----------------------------------------------------------------------------- 03 optimizers
+OPTIMIZER_SHAPES = ((3, 4), (4,), (2, 3))
+"""The Params of an optimizer's check: several, of different shapes, in two groups."""
+OPTIMIZER_GROUPS = [(2, {}), (1, {"weight_decay": 0.0})]
+"""The first two Params in one group, the last in a second group without weight decay
+(``weight_decay_groups``' way: biases are not decayed)."""
+
+
+def _optimizer_case(seed):
+    """Initial weights and gradients of the OPTIMIZER_SHAPES Params; each Param's gradients
+    are 10 times larger than the previous one's, so that a state shared between Params shows."""
+    rng = _rng(seed, 20)
+    cases = [optimizer_case(rng, shape) for shape in OPTIMIZER_SHAPES]
+    w0 = tuple(w for w, _ in cases)
+    grads = [tuple(10.0**k * g[step] for k, (_, g) in enumerate(cases))
+             for step in range(len(cases[0][1]))]
+    return w0, grads
+
+
+def _which_param(got, want, w0, step):
+    """'in Param 2 of 3 (shape (4,), group 1)', and whether that Param never moved."""
+    sizes = np.cumsum([0] + [np.size(w) for w in w0])
+    first = 0
+    bounds = list(zip(sizes[:-1], sizes[1:]))
+    for i, (a, b) in enumerate(bounds):
+        if not _within(_max_difference(got[step - 1][a:b], want[step - 1][a:b]),
+                       1e-10 * (1 + np.abs(w0[i]).max())):
+            first = i
+            break
+    a, b = bounds[first]
+    still = all(np.array_equal(g[a:b], np.ravel(w0[first])) for g in got)
+    group = 1 if first < OPTIMIZER_GROUPS[0][0] else 2
+    where = (f" in Param {first + 1} of {len(w0)} (shape {np.shape(w0[first])}, parameter "
+             f"group {group})")
+    return where, still
+
+
+def _plain(message):
+    """A FAIL's message without where it was raised (the line differs from code to code)."""
+    return None if message is None else re.sub(r" \(in [\w.<>]+, line \d+\)", "", message)
+
+
 def _optimizer_check(name, cls, reference_cls, settings, catalogue, verbose, seed):
     """Six steps with changing rates for each setting must match ``reference_cls``.
 
-    A wrong update that is one of the usual mistakes of ``catalogue`` (``nblib.teaching.mistakes``:
-    each built on ``reference_cls``, run beside the student's) is named in its own words.
+    Three Params of different shapes, in two parameter groups (OPTIMIZER_SHAPES,
+    OPTIMIZER_GROUPS): every Param of every group must move, each with its own state.
+    A wrong update that is one of the usual mistakes of ``catalogue``
+    (``nblib.teaching.mistakes``: each built on ``reference_cls``, run beside the
+    student's) is named in its own words.
     """
     _need_class(cls, f"your {reference_cls.__name__}")
+    shapes = ", ".join(str(s) for s in OPTIMIZER_SHAPES)
+
+    def run_one(opt_cls, kwargs, w0, grads, lrs, student):
+        """(trajectory, None), or (None, the FAIL's message) if the code raised."""
+        try:
+            return trajectory(opt_cls, kwargs, w0, grads, lrs, student=True,
+                              groups=OPTIMIZER_GROUPS), None
+        except _Fail as fail:
+            if student:
+                return None, str(fail)
+            return None, str(fail).replace(opt_cls.__name__, cls.__name__)
 
     def body():
-        w0, grads = optimizer_case(_rng(seed, 20))
+        w0, grads = _optimizer_case(seed)
         lrs = SCHEDULE_LRS
         for kwargs in settings:
-            got = trajectory(cls, kwargs, w0, grads, lrs)
-            want = trajectory(reference_cls, kwargs, w0, grads, lrs, student=False)
-            step, diff = _first_difference(got, want, 1e-10 * (1 + np.abs(w0).max()))
-            if step is None:
-                continue
-            size = f"{diff:.2e}" if math.isfinite(diff) else "NaN or inf"
+            got, raised = run_one(cls, kwargs, w0, grads, lrs, True)
+            want = trajectory(reference_cls, kwargs, w0, grads, lrs, student=False,
+                              groups=OPTIMIZER_GROUPS)
+            if raised is None:
+                step, diff = _first_difference(got, want, 1e-10 * (1 + max(
+                    np.abs(w).max() for w in w0)))
+                if step is None:
+                    continue
             hint = ""
             for mistake in catalogue:
                 wrong_cls = mistake.build({reference_cls.__name__: reference_cls})
-                wrong = trajectory(wrong_cls, kwargs, w0, grads, lrs, student=False)
-                if _first_difference(got, wrong, 1e-10)[0] is None:
+                wrong, wrong_raised = run_one(wrong_cls, kwargs, w0, grads, lrs, False)
+                same = (_plain(wrong_raised) == _plain(raised) if raised is not None else
+                        wrong is not None and _first_difference(got, wrong, 1e-10)[0] is None)
+                if same:
                     hint = f"; your update is {mistake.says}"
                     break
+            if raised is not None:
+                if not hint and "broadcast" in raised:
+                    hint = (f"; the Params have different shapes ({shapes}): keep each one's "
+                            "state apart, in self.state[p]")
+                raise _Fail(f"with {_kw(kwargs)} and three Params of shapes {shapes} in two "
+                            f"parameter groups: {raised}{hint}")
+            where, still = _which_param(got, want, w0, step)
+            if still and not hint:
+                hint = ("; that Param never moved: step() must update every Param of every "
+                        "group (for group in self.param_groups: for p in group['params'])")
+            size = f"{diff:.2e}" if math.isfinite(diff) else "NaN or inf"
             raise _Fail(f"with {_kw(kwargs)}: the weights first differ from nblib's "
-                        f"{reference_cls.__name__} at step {step}, by {size}{hint}",
+                        f"{reference_cls.__name__} at step {step}, by {size},{where}{hint}",
                         step=step, difference=diff)
-        return (f"{len(settings)} settings x 6 steps match nblib's "
-                f"{reference_cls.__name__}", {"settings": len(settings)})
+        return (f"{len(settings)} settings x 6 steps of three Params in two groups match "
+                f"nblib's {reference_cls.__name__}", {"settings": len(settings)})
 
     return _run(name, body, verbose)
 
@@ -732,9 +819,11 @@ def check_train_epoch(fn, *, verbose=True, seed=None):
     def body():
         schedule = WarmupCosine(0.05, 40, warmup_steps=4)
         model, X, y = _loop_case(seed)
-        got, _ = _run_loop(fn, model, X, y, schedule, seed)
+        got, returned = _run_loop(fn, model, X, y, schedule, seed)
         model_ref, _, _ = _loop_case(seed)
-        want, _ = _run_loop(train_epoch, model_ref, X, y, schedule, seed)
+        losses = []
+        want, _ = _run_loop(functools.partial(_plain_epoch, losses=losses), model_ref, X, y,
+                            schedule, seed)
         n_steps = len(want['after'])
         if len(got['after']) != n_steps:
             why = ""
@@ -766,26 +855,55 @@ def check_train_epoch(fn, *, verbose=True, seed=None):
         if step is not None:
             hint = ""
             model_u, _, _ = _loop_case(seed)
-            unshuffled, _ = _run_loop(_unshuffled_epoch, model_u, X, y, schedule, seed)
+            unshuffled, _ = _run_loop(functools.partial(_plain_epoch, shuffle=False), model_u, X,
+                                      y, schedule, seed)
             if _first_difference(got['after'], unshuffled['after'], 1e-10)[0] is None:
                 hint = ": the rows were not shuffled; take the batches from " \
                        "rng.permutation(len(X)), a new order every epoch"
             raise _Fail(f"the parameters first differ from nblib.train_epoch's after step "
                         f"{step}, by {diff:.2e}{hint}", step=step, difference=diff)
-        return f"all {n_steps} steps match nblib.train_epoch", {"steps": n_steps}
+        mean = float(np.mean(losses))
+        try:
+            value = float(returned)
+        except (TypeError, ValueError):
+            raise _Fail(f"train_epoch must return the epoch's loss, the mean of the mini-batch "
+                        f"losses (a float), got {returned!r:.60}") from None
+        if not _within(abs(value - mean), 1e-9 * (1 + abs(mean))):
+            sizes = [min(16, len(X) - start) for start in range(0, len(X), 16)]
+            hint = ""
+            if math.isclose(value, losses[-1], rel_tol=1e-9):
+                hint = ": that is the last batch's loss; return the mean over every batch"
+            elif math.isclose(value, float(np.average(losses, weights=sizes)), rel_tol=1e-9):
+                hint = (": that is the mean over the rows (each batch weighted by its size); "
+                        "this page's train_epoch returns the mean of the mini-batch losses, "
+                        "each batch counting once, float(np.mean(losses))")
+            elif math.isclose(value, float(np.sum(losses)), rel_tol=1e-9):
+                hint = ": that is the sum of the batch losses; return their mean"
+            raise _Fail(f"train_epoch returned {value:.6g}, expected the mean mini-batch loss "
+                        f"{mean:.6g}{hint}", returned=value, expected=mean)
+        return (f"all {n_steps} steps match nblib.train_epoch, and it returns the mean "
+                "mini-batch loss", {"steps": n_steps})
 
     return _run("train_epoch", body, verbose)
 
 
-def _unshuffled_epoch(model, optimizer, X, y, *, batch_size, rng, schedule=None, step=0):
+def _plain_epoch(model, optimizer, X, y, *, batch_size, rng, schedule=None, step=0,
+                 shuffle=True, losses=None):
+    """nblib's train_epoch (unshuffled if ``shuffle`` is False) that appends the loss of
+    every batch to ``losses``."""
     model.train()
+    order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
+    losses = [] if losses is None else losses
     for start in range(0, len(X), batch_size):
+        batch = order[start:start + batch_size]
         optimizer.lr = schedule(step)
-        logits = model.forward(X[start:start + batch_size])
-        _, dlogits = bce_with_logits(logits, y[start:start + batch_size])
+        logits = model.forward(X[batch])
+        loss, dlogits = bce_with_logits(logits, y[batch])
         model.backward(dlogits)
         optimizer.step()
+        losses.append(loss)
         step += 1
+    return float(np.mean(losses))
 
 
 # ----------------------------------------------------------------------------- the tasks

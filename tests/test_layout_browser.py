@@ -275,7 +275,7 @@ def test_playground_legends_readable(layouts):
 
 @browser
 @pytest.mark.slow
-def test_layout_report(layouts):
+def test_layout_report(layouts, capsys):
     """The figures of issue 23, printed for the CI log: per width, the pages and blocks that
     scroll sideways and the figures shown below MIN_FIGURE_SCALE (with or without a tap to
     open them); axe-core's violations; console errors. Fails if the measure found no page."""
@@ -295,7 +295,8 @@ def test_layout_report(layouts):
             f"{MIN_FIGURE_SCALE:.0%} {len(small)} (a tap opens {sum(f['zoom'] for f in small)})")
     lines.append(f"axe violations: {sum(len(v['nodes']) for m in layouts.values() for v in m['axe'])}; "
                  f"console errors: {sum(len(m['console']) for m in layouts.values())}")
-    print("\n" + "\n".join(lines))
+    with capsys.disabled():                        # into the CI log, not pytest's capture
+        print("\n[layout] " + "\n[layout] ".join(lines))
 
 
 # ----------------------------------------------------------------------------- the checks fail

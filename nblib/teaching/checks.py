@@ -31,9 +31,9 @@ from ..core.module import Module, Param
 from ..core.norm import BatchNorm, LayerNorm
 from ..core.optim import SGD, Adam, RMSprop
 from ..core.schedules import WarmupCosine
-from .selfcheck import (GRAD_TOL, VALUE_TOL, Fail, as_array, call, first_difference, inputs, kw,
-                        dropout_mask_problem, largest_difference, need_callable, need_class, optimizer_case, run,
-                        stream, trajectory, within)
+from .selfcheck import (GRAD_TOL, VALUE_TOL, Fail, as_array, call, first_difference, inputs,
+                        inverted_dropout, kw, largest_difference, need_callable, need_class,
+                        optimizer_case, run, stream, trajectory, within)
 # what notebooks and older code read from here
 from .selfcheck import CheckResult, CheckTimeout, time_limit  # noqa: F401
 
@@ -364,43 +364,7 @@ def dropout(cls, *, verbose=True, seed=None):
             raise _Fail(f"{cls.__name__} must subclass nblib.Module, so that it has train() "
                         "and eval() and fits in a Sequential")
         x = _rng(seed, 6).uniform(0.5, 2.0, (400, 50))
-        first = _as_array(_call("forward(x)", layer.forward, x.copy()), "forward(x)", x.shape)
-        out = _as_array(_call("forward(x) a second time", layer.forward, x.copy()),
-                        "forward(x)", x.shape)
-        problem = dropout_mask_problem(first, out)
-        if problem:
-            raise _Fail(problem)
-        dropped = float(np.mean(out == 0))
-        if abs(dropped - (1 - p)) < 0.03:
-            raise _Fail(f"with p={p}, {dropped:.0%} of the activations were zeroed: your p is "
-                        "the probability to keep; in PyTorch (and nblib) p is the probability "
-                        "to drop", dropped=dropped)
-        if abs(dropped - p) > 0.03:
-            raise _Fail(f"with p={p}, {dropped:.1%} of the activations were zeroed, "
-                        f"expected about {p:.0%}", dropped=dropped)
-        kept = out != 0
-        scale = out[kept] / x[kept]
-        if not np.allclose(scale, 1 / (1 - p)):
-            why = (": survivors must be scaled by 1 / (1 - p), so that the expected activation "
-                   "is unchanged (inverted dropout)" if np.allclose(scale, 1.0) else "")
-            raise _Fail(f"kept activations were multiplied by {np.median(scale):.4g}, expected "
-                        f"1 / (1 - p) = {1 / (1 - p):.4g}{why}")
-        dout = _rng(seed, 7).normal(size=x.shape)
-        dx = _as_array(_call("backward(dout)", layer.backward, dout.copy()), "backward(dout)",
-                       x.shape)
-        expected = dout * (out / x)
-        err = rel_error(dx, expected)
-        if not within(err, VALUE_TOL):
-            raise _Fail(f"backward(dout) is not dout times the mask of the last forward "
-                        f"(relative error {err:.1e}); keep the mask from forward and reuse it",
-                        backward=err)
-        _call("eval()", layer.eval)
-        out_eval = _as_array(_call("forward(x) in eval mode", layer.forward, x.copy()),
-                             "forward(x) in eval mode", x.shape)
-        if not np.allclose(out_eval, x):
-            raise _Fail("in evaluation mode (after layer.eval()) forward must return x "
-                        "unchanged: check self.training")
-        _call("train()", layer.train)
+        dropped = inverted_dropout(layer, p, x, _rng(seed, 7).normal(size=x.shape))
         zero = _call(f"{cls.__name__}(0.0, rng=...)", cls, 0.0, rng=_rng(seed, 8))
         out_zero = _as_array(_call("forward(x) with p=0", zero.forward, x.copy()),
                              "forward(x) with p=0", x.shape)

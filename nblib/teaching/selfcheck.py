@@ -305,6 +305,57 @@ def dropout_mask_problem(first, second):
     return ""
 
 
+def inverted_dropout(layer, p, x, dout):
+    """Check a training-mode dropout ``layer`` (drop probability ``p``) on x (N, D) and
+    dout (N, D), then its evaluation mode; raise Fail naming the mistake, else return the
+    share of x that was dropped.
+
+    Two forward calls must draw fresh masks of x's full shape, drop about ``p`` (PyTorch's
+    p, not the probability to keep), scale the survivors by 1 / (1 - p); backward must use
+    the last forward's mask; after ``layer.eval()`` forward is the identity.
+    """
+    first = as_array(call("forward(x)", layer.forward, x.copy()), "forward(x)", x.shape)
+    out = as_array(call("forward(x) a second time", layer.forward, x.copy()),
+                   "forward(x)", x.shape)
+    problem = dropout_mask_problem(first, out)
+    if problem:
+        raise Fail(problem)
+    dropped = float(np.mean(out == 0))
+    if abs(dropped - (1 - p)) < 0.03:
+        raise Fail(f"with p={p}, {dropped:.0%} of the activations were zeroed: your p is the "
+                   "probability to keep; in PyTorch (and nblib) p is the probability to drop",
+                   dropped=dropped)
+    if abs(dropped - p) > 0.03:
+        raise Fail(f"with p={p}, {dropped:.1%} of the activations were zeroed, expected "
+                   f"about {p:.0%}", dropped=dropped)
+    kept = out != 0
+    scale = out[kept] / x[kept]
+    if not np.allclose(scale, 1 / (1 - p)):
+        why = (": survivors must be scaled by 1 / (1 - p) in training, so that the expected "
+               "activation is the same as in evaluation (inverted dropout)"
+               if np.allclose(scale, 1.0) else "")
+        raise Fail(f"kept activations were multiplied by {np.median(scale):.4g}, expected "
+                   f"1 / (1 - p) = {1 / (1 - p):.4g}{why}")
+    dx = as_array(call("backward(dout)", layer.backward, dout.copy()), "backward(dout)",
+                  x.shape)
+    err = max_difference(dx, dout * (out / x))
+    if not within(err, VALUE_TOL):
+        raise Fail(f"backward(dout) is not dout times the mask of the last forward (and its scale) "
+                   f"(largest difference {err:.1e}); keep the mask from forward and reuse it",
+                   backward=err)
+    call("eval()", layer.eval)
+    out_eval = as_array(call("forward(x) in evaluation mode", layer.forward, x.copy()),
+                        "forward(x) in evaluation mode", x.shape)
+    if not np.allclose(out_eval, x):
+        hint = (": you scaled in evaluation mode; with inverted dropout the scaling happens "
+                "in training and evaluation is the identity"
+                if np.allclose(out_eval, x * (1 - p)) or np.allclose(out_eval, x / (1 - p))
+                else ": check self.training")
+        raise Fail("in evaluation mode (after eval()) forward must return x unchanged" + hint)
+    call("train()", layer.train)
+    return dropped
+
+
 # ----------------------------------------------------------------------------- trajectories
 def _flat(values):
     return np.concatenate([np.asarray(v, dtype=float).ravel() for v in values])

@@ -45,7 +45,7 @@ from ..core.schedules import WarmupCosine
 from .selfcheck import (GRAD_TOL, SCHEDULE_LRS, VALUE_TOL, CheckResult,  # noqa: F401
                         CheckTimeout, Fail, as_array, call, first_difference, inputs, kw,
                         matches, need_callable, need_class, optimizer_case, run, stream,
-                        dropout_mask_problem, max_difference, time_limit, trajectory, which, within)
+                        inverted_dropout, max_difference, time_limit, trajectory, which, within)
 from ..core.training import train_epoch
 
 CELL_TIMEOUT = 60.0
@@ -539,41 +539,7 @@ def check_dropout(cls, *, verbose=True, seed=None):
         layer = _module_instance(_call(f"{name}({p}, rng=...)", cls, p,
                                        rng=_rng(seed, 16)), name)
         x = _rng(seed, 17).uniform(0.5, 2.0, (400, 50))
-        first = _as_array(_call("forward(x)", layer.forward, x.copy()), "forward(x)", x.shape)
-        out = _as_array(_call("forward(x) a second time", layer.forward, x.copy()),
-                        "forward(x)", x.shape)
-        problem = dropout_mask_problem(first, out)
-        if problem:
-            raise _Fail(problem)
-        dropped = float(np.mean(out == 0))
-        if abs(dropped - (1 - p)) < 0.03:
-            raise _Fail(f"with p={p}, {dropped:.0%} of the activations were zeroed: your p is "
-                        "the probability to keep; in PyTorch (and nblib) p is the probability "
-                        "to drop")
-        if abs(dropped - p) > 0.03:
-            raise _Fail(f"with p={p}, {dropped:.1%} of the activations were zeroed, expected "
-                        f"about {p:.0%}")
-        scale = out[out != 0] / x[out != 0]
-        if not np.allclose(scale, 1 / (1 - p)):
-            why = (": survivors must be scaled by 1 / (1 - p) in training, so that the expected "
-                   "activation is the same as in evaluation" if np.allclose(scale, 1.0) else "")
-            raise _Fail(f"kept activations were multiplied by {np.median(scale):.4g}, expected "
-                        f"1 / (1 - p) = {1 / (1 - p):.4g}{why}")
-        dout = _rng(seed, 18).normal(size=x.shape)
-        dx = _as_array(_call("backward(dout)", layer.backward, dout.copy()), "backward(dout)",
-                       x.shape)
-        if not np.allclose(dx, dout * out / x):
-            raise _Fail("backward(dout) must multiply dout by the same mask and scale as the "
-                        "last forward: keep the mask from forward")
-        _call("eval()", layer.eval)
-        out_eval = _as_array(_call("forward(x) in evaluation mode", layer.forward, x.copy()),
-                             "forward(x) in evaluation mode", x.shape)
-        if not np.allclose(out_eval, x):
-            hint = (": you scaled in evaluation mode; with inverted dropout the scaling happens "
-                    "in training and evaluation is the identity"
-                    if np.allclose(out_eval, x * (1 - p)) or np.allclose(out_eval, x / (1 - p))
-                    else ": check self.training")
-            raise _Fail("in evaluation mode (after eval()) forward must return x unchanged" + hint)
+        dropped = inverted_dropout(layer, p, x, _rng(seed, 18).normal(size=x.shape))
         a = _call(f"{name}({p}, rng=seed 19)", cls, p, rng=_rng(seed, 19))
         b = _call(f"{name}({p}, rng=seed 19)", cls, p, rng=_rng(seed, 19))
         if not np.array_equal(a.forward(x.copy()), b.forward(x.copy())):

@@ -179,6 +179,12 @@ def build_books(books: dict[str, tuple[Path, Path]]) -> dict[str, BookBuild]:
     def render(edition, source, out):
         cmd = tasks.book_build_command(source, out, jupyter_book=jb if jb.exists() else None)
         rc, log = _run(cmd, BUILD_TIMEOUT_S)
+        if rc == 0:                     # the plain notebooks, behind the download buttons
+            plain = tasks.plain_notebooks_command(source, out, python=python)
+            rc, more = _run(plain, BUILD_TIMEOUT_S)
+            log += f"$ {' '.join(plain)}\n{more}"
+            if rc == 0:
+                tasks.publish_plain_notebooks(out)
         # this edition's own notebooks only: the other edition's failure is not its own
         status = tasks.read_status(out)
         failed = not status or not all(r["ok"] for r in status)

@@ -6,7 +6,8 @@ Standard library only: runs with any Python 3.11+ on a fresh machine.
     python3 tasks.py book             # set up .venv, build the HTML book into _build/html
     python3 tasks.py book --student   # the same without solutions, into _build_student/
     python3 tasks.py test [ARGS...]   # set up .venv + test extras, run pytest ARGS
-    python3 tasks.py student OUTDIR   # write the student edition of the notebooks
+    python3 tasks.py student OUTDIR   # write the student edition's sources (MyST)
+    python3 tasks.py notebooks [--student] OUTDIR   # the notebooks to work in, in JupyterLab
     python3 tasks.py site T S OUT [BRANCH]   # the Pages site (and notebooks branch) from the
                                              # teacher (T) and student (S) builds
     python3 tasks.py execute SOURCE OUT [SOURCE OUT ...]   # step 1 of a build (below)
@@ -592,8 +593,26 @@ def cmd_student(args: list[str]) -> int:
     return run([*student_edition_command(Path(args[0]).resolve()), *args[1:]], cwd=Path.cwd())
 
 
+def cmd_notebooks(args: list[str]) -> int:
+    """`tasks.py notebooks [--student] OUTDIR`: the notebooks to open in JupyterLab (numbers
+    filled in, no MyST: teacher/plain_notebooks.py) of the last build of that edition, built
+    first if there is none, written into OUTDIR, which never loses a file its owner changed."""
+    student = "--student" in args
+    rest = [a for a in args if a != "--student"]
+    if len(rest) != 1:
+        die("usage: python3 tasks.py notebooks [--student] OUTDIR", 2)
+    outdir = Path(rest[0]).resolve()
+    out = BUILD_STUDENT if student else ROOT
+    if not (out / "_build" / "notebooks").is_dir():
+        say(f"no {'student' if student else 'teacher'} build yet: building it first")
+        cmd_book(["--student"] if student else [])
+    ensure_venv()
+    source = BUILD_STUDENT / "src" if student else ROOT
+    return run(plain_notebooks_command(source, out)[:-1] + [str(outdir)], cwd=Path.cwd())
+
+
 COMMANDS = {"book": cmd_book, "test": cmd_test, "student": cmd_student, "site": cmd_site,
-            "execute": cmd_execute}
+            "execute": cmd_execute, "notebooks": cmd_notebooks}
 
 
 def main(argv: list[str]) -> int:

@@ -55,7 +55,7 @@ _BOX_TITLES = {"note": "Note", "tip": "Tip", "important": "Important", "warning"
 # Tags whose cells the page does not show, and what each hides in a notebook.
 _HIDE_SOURCE = {"remove-cell", "remove-input", "hide-input", "hide-cell"}
 _HIDE_OUTPUT = {"remove-cell", "remove-output", "hide-output", "hide-cell"}
-BOOKKEEPING_TITLE = "The page's bookkeeping (hidden: it glues numbers and checks the prose)"
+BOOKKEEPING_TITLE = "Hidden on the page: set-up and bookkeeping (it runs with the rest)"
 
 
 class PlainNotebookError(ValueError):
@@ -253,18 +253,29 @@ def _title(text: str) -> str | None:
     return found[1].strip() if found else None
 
 
-def write_plain_notebooks(source, executed, outdir) -> list[Path]:
-    """Write the plain copy of every notebook of the edition built from ``source`` into
-    ``outdir/<docname>.ipynb``. Returns the paths written."""
+def plain_book(source, executed, *, nbgrader: bool = False, student: bool | None = None) -> dict:
+    """{"<docname>.ipynb": plain notebook} of every notebook of the book at ``source``, built
+    with its executed copies in ``executed``.
+
+    ``student`` (default: what ``source`` is, by its ``hide_solutions``) gives the student
+    edition's words (``<!-- student-edition -->`` blocks) and install line; ``nbgrader``
+    keeps nbgrader's cells and metadata, for a course's source notebooks (teacher/course.py).
+    """
     import nbformat
     from sphinx_external_toc.parsing import parse_toc_yaml
 
-    source, executed, outdir = Path(source), Path(executed), Path(outdir)
+    from teacher.student_edition import _edition_blocks, student_config
+
+    source, executed = Path(source), Path(executed)
     config, edition = read_config(source)
+    if student is not None and student != (edition == "student"):
+        if not student:
+            raise ValueError("student=False needs the reader's edition as source")
+        config = yaml.safe_load(student_config((source / "_config.yml").read_text()))
+        edition = "student"
     links = edition_links(config, edition)
-    docnames = list(parse_toc_yaml(source / "_toc.yml"))
     notebooks, titles, runs, exercise_titles = {}, {}, {}, {}
-    for docname in docnames:
+    for docname in parse_toc_yaml(source / "_toc.yml"):
         for suffix in (".ipynb", ".md"):
             path = source / f"{docname}{suffix}"
             if path.is_file():
@@ -289,8 +300,26 @@ def write_plain_notebooks(source, executed, outdir) -> list[Path]:
     others = {Path(d).name: glued_values(nb) for d, nb in runs.items()}
     ctx = {"notebooks": set(notebooks), "titles": titles, "site": links["site"],
            "install": links["install"], "others": others, "exercise_titles": exercise_titles}
-    files = {f"{d}.ipynb": nbformat.writes(plain_notebook(nb, runs[d], docname=d, ctx=ctx))
-             .encode() for d, nb in notebooks.items()}  # every notebook converted: now write
+    plain = {}
+    for docname, nb in notebooks.items():
+        copy = plain_notebook(nb, runs[docname], docname=docname, ctx=ctx, nbgrader=nbgrader)
+        if edition == "student":
+            for cell in copy.cells:
+                if cell.cell_type == "markdown":
+                    cell.source = _edition_blocks(cell.source, f"{docname}.ipynb")
+        plain[f"{docname}.ipynb"] = copy
+    return plain
+
+
+def write_plain_notebooks(source, executed, outdir) -> list[Path]:
+    """Write the plain copy of every notebook of the edition built from ``source`` into
+    ``outdir/<docname>.ipynb`` (never over a file this tool did not write, or one changed
+    since). Returns the paths written."""
+    import nbformat
+
+    outdir = Path(outdir)
+    files = {rel: nbformat.writes(nb).encode()      # every notebook converted: now write
+             for rel, nb in plain_book(source, executed).items()}
     try:
         write_files(outdir, files, MANIFEST, "teacher/plain_notebooks.py")
     except UnsafeWrite as err:

@@ -245,3 +245,27 @@ def test_glue_is_myst_nbs_in_the_build_and_nothing_elsewhere(monkeypatch, tmp_pa
     assert glue_book_reading_time(tmp_path) == {}
     with pytest.raises(TypeError, match="name must be"):
         glue_module.glue("", 1)
+
+
+# ----------------------------------------------------------------------------- one setting
+def test_readme_announcement_and_install_lines_follow_the_one_setting():
+    """Everything that names where the book lives agrees with _config.yml's repository."""
+    import re
+
+    import yaml
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    links = pn.edition_links(config, "reader")
+    url = config["repository"]["url"]
+    student_site = pn.edition_links(yaml.safe_load(student_config(
+        (ROOT / "_config.yml").read_text())), "student")["site"]
+    assert student_site == links["site"] + "student/"
+    assert f'href="{student_site}"' in config["html"]["announcement"]
+    readme = (ROOT / "README.md").read_text()
+    assert links["site"] in readme
+    named = set(re.findall(r"https://github\.com/[\w.-]+/[\w.-]+|https://[\w-]+\.github\.io/"
+                           r"[\w.-]+/", readme))
+    assert named <= {url, links["site"]}, named - {url, links["site"]}
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        lines = [line for cell in nbformat.read(path, as_version=4).cells
+                 for line in cell.source.splitlines() if "%pip install" in line]
+        assert all(f'"nblib @ git+{url}"' in line for line in lines), (path.name, lines)

@@ -23,6 +23,7 @@ import nbformat
 import pytest
 
 import tasks
+from conftest import stand_in_executed
 from teacher import course
 from teacher.safe_write import UnsafeWrite, write_files
 
@@ -270,17 +271,19 @@ def test_a_write_killed_part_way_can_be_run_again(tmp_path, earlier):
 # ----------------------------------------------------------------------------- course.py
 def test_course_keeps_an_edited_config_and_updates_the_rest(tmp_path, capsys):
     folder = tmp_path / "course"
-    files = course.course_files(folder, course_id="c", exchange=tmp_path / "x")
+    ran = stand_in_executed(tmp_path / "ran")
+    files = course.course_files(folder, course_id="c", exchange=tmp_path / "x", executed=ran)
     notebook = next(rel for rel in files if rel.startswith("source/"))
     older = {**files, notebook: b'{"an": "older book"}'}
     write_files(folder, older, course.MANIFEST, "teacher/course.py")     # an earlier run
     config = folder / "nbgrader_config.py"
     config.write_text(config.read_text() + "\nc.Execute.timeout = 999   # the teacher's\n")
     assert course.main([str(folder), "--course-id", "c", "--task-timeout", "30",
-                        "--exchange", str(tmp_path / "x")]) == 0
+                        "--exchange", str(tmp_path / "x"), "--executed", str(ran)]) == 0
     assert config.read_text().endswith("c.Execute.timeout = 999   # the teacher's\n")
     assert (folder / notebook).read_bytes() == files[notebook]           # updated
     assert "kept your edited" in capsys.readouterr().out
     # another file the teacher changed is still refused
     (folder / notebook).write_text("changed")
-    assert course.main([str(folder), "--course-id", "c"]) == 2
+    assert course.main([str(folder), "--course-id", "c", "--executed", str(ran)]) == 2
+    assert "changed since" in capsys.readouterr().err

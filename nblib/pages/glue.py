@@ -25,3 +25,20 @@ def glue(name: str, value, display: bool = True) -> None:
 def building() -> bool:
     """True where the values glued here reach the prose (myst-nb is installed)."""
     return _myst_nb_glue is not None
+
+
+class WallClock(float):
+    """A number measured on the wall clock (seconds, a speed-up): glued like any float, but
+    its text says so, ``9.8  # wall clock``, which the prose's ``{glue:text}`` reads as 9.8
+    (a comment) and a re-run's comparison (tests/test_nbval.py) knows to differ run to run."""
+
+    def __repr__(self) -> str:
+        return f"{float(self)!r}  # wall clock"
+
+
+def wall_clock(value) -> WallClock:
+    """``value`` (seconds, or a ratio of times) marked as measured on the wall clock."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"value must be a number of seconds (or a ratio of times), got "
+                        f"{type(value).__name__}")
+    return WallClock(value)

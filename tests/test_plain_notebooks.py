@@ -269,3 +269,17 @@ def test_readme_announcement_and_install_lines_follow_the_one_setting():
         lines = [line for cell in nbformat.read(path, as_version=4).cells
                  for line in cell.source.splitlines() if "%pip install" in line]
         assert all(f'"nblib @ git+{url}"' in line for line in lines), (path.name, lines)
+
+
+def test_wall_clock_values_read_as_numbers_and_say_what_they_are():
+    from myst_nb.core.variables import format_plain_text
+
+    from nblib.pages.glue import WallClock, wall_clock
+    value = wall_clock(9.8765)
+    assert isinstance(value, WallClock) and value == 9.8765
+    assert repr(value) == "9.8765  # wall clock"
+    assert format_plain_text(repr(value), ".1f") == "9.9"          # the prose reads the number
+    assert format_plain_text(repr(value), "") == "9.8765"
+    for bad in ("9.8", None, True):
+        with pytest.raises(TypeError, match="value must be a number"):
+            wall_clock(bad)

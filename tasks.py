@@ -12,13 +12,16 @@ Standard library only: runs with any Python 3.11+ on a fresh machine.
                                              # teacher (T) and student (S) builds
     python3 tasks.py execute SOURCE OUT [SOURCE OUT ...]   # step 1 of a build (below)
 
-Paths are relative to the current folder. Every build, into a clean OUT, has two steps:
+Paths are relative to the current folder. Every build, into a clean OUT, has three steps:
 1. `tasks.py execute SOURCE OUT` (run by .venv's Python) executes the notebooks of SOURCE's
    _toc.yml with jupyter-cache's parallel executor (one per core) into the build's cache
    OUT/_build/.jupyter_cache, and writes OUT/_build/execution.json (each notebook: ok or
    failed, seconds) and the executed copies in OUT/_build/executed/;
 2. `jupyter-book build SOURCE -W -n --keep-going --path-output OUT` renders the book from
-   that cache (`execute_notebooks: cache`): no notebook runs twice.
+   that cache (`execute_notebooks: cache`): no notebook runs twice;
+3. `teacher/plain_notebooks.py SOURCE OUT/_build/executed OUT/_build/notebooks` writes the
+   notebooks every other front end opens (numbers filled in, no MyST), and they replace the
+   MyST sources behind the pages' download buttons (OUT/_build/html/_sources).
 Ctrl+C or SIGTERM stops a build and every process it started (kernels included).
 
 Environment setup (every command): create .venv (or repair one left without pip), then

@@ -450,3 +450,11 @@ def test_the_nbgrader_release_reads_like_the_student_page(teacher_build, tmp_pat
         hidden = [c for c in nb.cells if "remove-cell" in c.metadata.get("tags", [])]
         assert hidden and all(c.metadata.get("jupyter", {}).get("source_hidden")
                               for c in hidden), name
+
+
+def test_the_student_edition_has_no_button_to_the_sources(student_build):
+    """The repository button would open book/*.ipynb, every solution in it."""
+    assert student_build.ok
+    page = (student_build.html / "book" / "02_network.html").read_text()
+    assert "github.com/nn-from-scratch/spiral-book\"" not in page.replace("/issues", "")
+    assert "Source repository" not in page

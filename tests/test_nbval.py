@@ -75,7 +75,7 @@ replace: ADDRESS
 regex: [0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 replace: ID
 [reading time: counted on the MyST source in the book, on the plain copy here]
-regex: about \d+ minutes?|[\d,]+ words of prose|[\d,]+ lines of code
+regex: about \d+ minutes?|about [\d.]+ hours?|[\d,]+ (words of prose|lines of code|figures?|displayed equations?)
 replace: READING
 """
 

@@ -205,7 +205,7 @@ def book_scope(namespace: dict | None = None) -> dict:
 
 def glue_book_reading_time(folder=".", namespace: dict | None = None):
     """Glue the reading time of every reader's page (``book_reading_<stem>``) and of all of
-    them (``book_reading_total``, ``book_reading_hours``, ``book_reading_tasks``), for the
+    them (``book_reading_total``, ``book_reading_tasks``...), for the
     intro. Returns {stem: ReadingTime}, or {} where nothing is glued (no myst-nb)."""
     from .glue import building, glue
 
@@ -219,7 +219,6 @@ def glue_book_reading_time(folder=".", namespace: dict | None = None):
     for stem, time in times.items():
         glue(f"book_reading_{stem}", str(time), display=False)
     glue("book_reading_total", str(total), display=False)
-    glue("book_reading_hours", f"{total.minutes / 60:.1f}", display=False)
     glue("book_reading_tasks", total.tasks, display=False)
     exercises = times["05_exercises"].tasks if "05_exercises" in times else 0
     glue("book_reading_your_turn", total.tasks - exercises, display=False)   # the stage pages

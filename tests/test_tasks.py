@@ -120,7 +120,7 @@ def test_book_student_keeps_a_student_edition_written_into_build_student(fake_bo
         tasks.cmd_book(["--student"])
     assert mine.read_text() == "my answers"
     assert (build_student / "_build" / tasks.OUTPUT_MARK).is_file()
-    assert len(commands) == 3                                # edition, execute, jupyter-book
+    assert len(commands) == 4              # edition, execute, jupyter-book, plain notebooks
 
 
 def test_book_student_refuses_a_build_folder_it_did_not_write(fake_book, capsys):
@@ -136,7 +136,7 @@ def test_book_student_refuses_a_build_folder_it_did_not_write(fake_book, capsys)
     (theirs.parent / tasks.OUTPUT_MARK).write_text("")       # one the tool made: emptied
     with pytest.raises(SystemExit):
         tasks.cmd_book(["--student"])
-    assert not theirs.exists() and len(commands) == 3
+    assert not theirs.exists() and len(commands) == 4
 
 
 # ----------------------------------------------------------------------------- signals

@@ -167,11 +167,17 @@ def test_reader_edition_keeps_solutions_and_drops_the_grade_cells(reader, source
 
 
 def test_the_announcement_links_the_editions_both_ways():
-    teacher = ('html:\n  announcement: \'Reader\'\'s edition. <a href="https://x.io/book/student/">'
+    teacher = ('repository:\n  url: https://github.com/x/book\n  branch: notebooks\n'
+               '  path_to_book: reader\n'
+               'html:\n  use_repository_button: true\n'
+               '  announcement: \'Reader\'\'s edition. <a href="https://x.io/book/student/">'
                'Student edition</a>\'\nsphinx:\n  config:\n    hide_solutions: false\n')
     config = student_edition.student_config(teacher)
     assert 'href="https://x.io/book/"' in config and "student/" not in config
     assert "hide_solutions: true" in config
+    assert "path_to_book: student" in config and "use_repository_button: false" in config
+    with pytest.raises(student_edition.StudentEditionError, match="path_to_book"):
+        student_edition.student_config(teacher.replace("  path_to_book: reader\n", ""))
     with pytest.raises(student_edition.StudentEditionError, match="announcement must link"):
         student_edition.student_config(teacher.replace("student/", "other/"))
 

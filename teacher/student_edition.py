@@ -167,7 +167,9 @@ def teacher_only_page(text, suffix):
     if suffix == ".ipynb":
         import nbformat
         return nbformat.writes(nbformat.v4.new_notebook(cells=[
-            nbformat.v4.new_markdown_cell(note)]))
+            nbformat.v4.new_markdown_cell(note)], metadata=nbformat.from_dict(
+                {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                "language": "python"}})))   # else JupyterLab asks for one
     return note
 
 

@@ -12,6 +12,8 @@ every notebook in Chromium as a student would, keeps a screenshot of the top of 
 * **a Markdown cell left unrendered** (JupyterLab shows its source instead);
 * **visible bookkeeping**: a code cell whose source is on show and glues a number, checks the
   prose, or is marked as the page's bookkeeping;
+* **a dialog** the student must answer before reading (JupyterLab asks "Select Kernel" of a
+  notebook that names none);
 * **a console error** in the page.
 
 The CI log gets one ``[jupyterlab]`` line per edition with the counts.
@@ -182,7 +184,8 @@ def inspect_notebooks(lab: JupyterLab, paths: list[str], shots: Path, profile: P
                 page = ctx.new_page()
                 page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
                 page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
-                page.goto(f"{lab.url}/lab/tree/{folder}?reset", wait_until="domcontentloaded")
+                where = f"tree/{folder}" if folder else ""
+                page.goto(f"{lab.url}/lab/{where}?reset", wait_until="domcontentloaded")
                 page.wait_for_selector(".jp-DirListing-item")
                 for path in inside:
                     errors.clear()
@@ -198,10 +201,16 @@ def inspect_notebooks(lab: JupyterLab, paths: list[str], shots: Path, profile: P
                         "p.querySelectorAll('.jp-MarkdownCell .jp-RenderedMarkdown').length; }")
                     page.wait_for_timeout(500)       # MathJax typesets
                     result = page.evaluate(JS_INSPECT)
+                    # a dialog a student must answer before reading (e.g. "Select Kernel")
+                    result["dialogs"] = [d.inner_text().split("\n")[0] for d in
+                                         page.locator(".jp-Dialog").all() if d.is_visible()]
                     shot = path.replace("/book/", "-").replace("/", "-").removesuffix(".ipynb")
                     page.screenshot(path=str(shots / f"{shot}.png"))
                     result["errors"] = list(errors)
                     found[path] = result
+                    for dialog in page.locator(".jp-Dialog").all():   # reported: now go
+                        if dialog.is_visible():
+                            dialog.locator("button").first.click()
                     page.locator(".jp-mod-current .lm-TabBar-tabCloseIcon").first.click()
                     discard = page.locator(".jp-Dialog button", has_text="Discard")
                     try:                      # "Save your work?": nothing was typed
@@ -222,6 +231,7 @@ def problems(result: dict) -> dict[str, list[str]]:
              for src in result.get("visible", []) if BOOKKEEPING.search(src)]
     return {"raw MyST": raw, "unrendered Markdown": result.get("unrendered", []),
             "visible bookkeeping": shown, "console errors": result.get("errors", []),
+            "dialogs": result.get("dialogs", []),
             "page": [result["error"]] if "error" in result else []}
 
 
@@ -270,8 +280,8 @@ def test_every_notebook_reads_like_its_page_in_jupyterlab(lab_root, tmp_path_fac
 
 
 def test_jupyterlab_checks_catch_problems(tmp_path_factory):
-    """The book's MyST source, opened as it is, fails every check but the console's: raw roles
-    and fences, visible bookkeeping; a Markdown cell saved unrendered is caught too."""
+    """The book's MyST source, opened as it is, fails the checks for raw roles and fences and
+    for visible bookkeeping; a notebook that names no kernel fails the dialog check."""
     _need_browser()
     import nbformat
     folder = tmp_path_factory.mktemp("jupyterlab-canary")
@@ -280,14 +290,17 @@ def test_jupyterlab_checks_catch_problems(tmp_path_factory):
     nb = nbformat.read(ROOT / "book" / "05_exercises.ipynb", as_version=4)
     nb.cells = nb.cells[:12]
     nbformat.write(nb, root / "raw.ipynb")
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# No kernel")]),
+                   root / "nokernel.ipynb")             # JupyterLab asks which kernel
     lab = JupyterLab(root, folder)
     try:
-        result = inspect_notebooks(lab, ["raw.ipynb"], folder / "shots",
-                                   folder / "profile")["raw.ipynb"]
+        results = inspect_notebooks(lab, ["nokernel.ipynb", "raw.ipynb"], folder / "shots",
+                                    folder / "profile")
         lab.stop_kernels()
     finally:
         lab.close()
-    found = problems(result)
+    assert any("Kernel" in d for d in problems(results["nokernel.ipynb"])["dialogs"]), results
+    found = problems(results["raw.ipynb"])
     assert any("{glue:text}" in r for r in found["raw MyST"]), found
     assert any(r.startswith("````{") or r.startswith("```{") for r in found["raw MyST"]), found
     assert found["visible bookkeeping"], found

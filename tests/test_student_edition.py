@@ -360,6 +360,10 @@ def test_the_published_site_holds_no_hidden_test_and_links_the_editions(teacher_
 
 
 # ----------------------------------------------------------------------------- links out
+def _source_notebooks():
+    return {p.name: nbformat.read(p, as_version=4) for p in sorted(BOOK.glob("*.ipynb"))}
+
+
 RAW_MYST = re.compile(r"\{[a-z][\w-]*(?::[\w-]+)?\}`|`{3,}\{|:{3,}\{|^\([\w-]+\)=\s*$", re.M)
 COLAB = re.compile(r"^https://colab\.research\.google\.com/github/(?P<org>[\w.-]+)/"
                    r"(?P<repo>[\w.-]+)/blob/(?P<branch>[\w.-]+)/(?P<path>.+\.ipynb)$")
@@ -388,7 +392,7 @@ def test_every_launch_and_download_link_opens_a_clean_notebook_of_its_edition(
     assert teacher_build.ok and student_build.ok
     site, branch = tmp_path / "site", tmp_path / "branch"
     tasks.assemble_site(teacher_build.html, student_build.html, site, branch=branch)
-    prints = [p for nb in sources().values() for p in solution_lines(nb)]
+    prints = [p for nb in _source_notebooks().values() for p in solution_lines(nb)]
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     counts = {}
     for edition, root in (("reader", site), ("student", site / "student")):
@@ -440,7 +444,7 @@ def test_the_nbgrader_release_reads_like_the_student_page(teacher_build, tmp_pat
     assert "05_exercises" in assignments and len(assignments) >= 4, assignments
     nbgrader = Path(sys.executable).with_name("nbgrader")
     env = dict(os.environ, PATH=f"{nbgrader.parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    prints = [p for nb in sources().values() for p in solution_lines(nb)]
+    prints = [p for nb in _source_notebooks().values() for p in solution_lines(nb)]
     for name in assignments:
         proc = subprocess.run([str(nbgrader), "generate_assignment", name], cwd=course, env=env,
                               capture_output=True, text=True, timeout=300)

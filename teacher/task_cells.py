@@ -153,12 +153,19 @@ def self_check_source(task_id):
     return f"{task.self_check};"
 
 
+def _what(task_id):
+    task = ALL[task_id]
+    if task_id in EXERCISES:
+        return f"exercise {list(EXERCISES).index(task_id) + 1}, {task.name}"
+    return task.name
+
+
 def grade_source(task_id, part=None):
     task = ALL[task_id]
     if part is not None:
-        points = next(p.points for p in task.parts if p.name == part)
-        return (f"# Autograded: exercise {list(EXERCISES).index(task_id) + 1}, {task.name}, "
-                f"{part} ({points} points)\n"
+        item = next(p for p in task.parts if p.name == part)
+        return (f"# Autograded: {_what(task_id)}, rubric item {item.text} "
+                f"({item.points} point{'s' * (item.points != 1)})\n"
                 "### BEGIN HIDDEN TESTS\n"
                 "from nblib.teaching.grading import grade\n"
                 f'grade("{task_id}", {task.name}, part="{part}")\n'
@@ -242,6 +249,7 @@ def stale_cells(book=BOOK):
     stale = []
     for path in sorted(Path(book).glob("*.ipynb")):
         nb = json.loads(path.read_text(encoding="utf-8"))
+        stale += [(path, f"grade cells of {t}") for t in missing_grade_cells(nb)]
         for i, source in expected_sources(nb).items():
             if _src(nb["cells"][i]) != source:
                 stale.append((path, i))
@@ -252,14 +260,63 @@ def stale_cells(book=BOOK):
     return stale
 
 
+def _task_of_grade_cell(cell):
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    if not (meta.get("grade") and not meta.get("solution")):
+        return None
+    task_id, _, _ = meta.get("grade_id", "").removeprefix("test-").partition("--")
+    return task_id if meta.get("grade_id", "").startswith("test-") and task_id in ALL else None
+
+
+def missing_grade_cells(nb):
+    """[task id] of the tasks of ``nb`` whose grade cells are not the registry's
+    (``grade_cells``: one per rubric item, in order)."""
+    found = {}
+    for cell in nb["cells"]:
+        task_id = _task_of_grade_cell(cell)
+        if task_id:
+            found.setdefault(task_id, []).append(cell["metadata"]["nbgrader"]["grade_id"])
+    return [t for t, ids in found.items() if ids != [g for g, _, _ in grade_cells(t)]]
+
+
+def _regroup(nb):
+    """Replace the grade cells of each task in ``missing_grade_cells`` by the registry's, at
+    the place of the first; returns how many cells were written."""
+    count = 0
+    for task_id in missing_grade_cells(nb):
+        cells = nb["cells"]
+        where = [i for i, c in enumerate(cells) if _task_of_grade_cell(c) == task_id]
+        first = cells[where[0]]
+        base = first.get("id", f"test-{task_id}").partition("--")[0]
+        new = []
+        for grade_id, points, _ in grade_cells(task_id):
+            cell = json.loads(json.dumps(first))
+            cell["metadata"]["nbgrader"].update(grade_id=grade_id, points=points)
+            if "id" in cell:
+                suffix = grade_id.partition("--")[2]
+                cell["id"] = f"{base}--{suffix}" if suffix else base
+            cell["source"] = grade_source(*grade_cell(grade_id)).splitlines(keepends=True)
+            cell["outputs"], cell["execution_count"] = [], None
+            new.append(cell)
+        nb["cells"] = cells[:where[0]] + new + [c for i, c in enumerate(cells[where[0]:],
+                                                                         where[0])
+                                                if i not in where]
+        count += len(new)
+    return count
+
+
 def write(book=BOOK):
     """Rewrite the stale task cells; returns how many were rewritten.
 
-    Each notebook is read just before it is written, and written only if a cell changed.
+    A task whose grade cells are not the registry's (a rubric item added or taken away)
+    gets them anew, one per item, where its first grade cell was. Each notebook is read
+    just before it is written, and written only if a cell changed.
     """
     count = 0
     for path in sorted(Path(book).glob("*.ipynb")):
         nb = json.loads(path.read_text(encoding="utf-8"))
+        regrouped = _regroup(nb)
+        count += regrouped
         changed = set()
         for i, source in expected_sources(nb).items():
             if _src(nb["cells"][i]) != source:
@@ -269,7 +326,7 @@ def write(book=BOOK):
             if nb["cells"][i]["metadata"]["nbgrader"].get("points") != points:
                 nb["cells"][i]["metadata"]["nbgrader"]["points"] = points
                 changed.add(i)
-        if changed:
+        if changed or regrouped:
             count += len(changed)
             path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return count

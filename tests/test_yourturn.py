@@ -52,14 +52,17 @@ def test_every_task_has_a_solution_cell_self_check_and_grade_cell():
             if meta.get("task"):
                 cells["check-" + meta["task"]] = (path.name, meta)
     for task_id, task in yourturn.TASKS.items():
-        for key in (task_id, "check-" + task_id, "test-" + task_id):
+        graded = [g for g, _, _ in registry.grade_cells(task_id)]   # one per rubric item
+        for key in (task_id, "check-" + task_id, *graded):
             assert key in cells, f"{task_id}: no cell {key}"
             assert cells[key][0] == task.notebook, (key, cells[key][0])
         solution = cells[task_id][1]
         assert solution["nbgrader"]["solution"] and "your-turn" in solution["tags"]
-        grade = cells["test-" + task_id][1]
-        assert grade["nbgrader"]["grade"] and grade["nbgrader"]["points"] == task.points
-        assert "remove-cell" in grade["tags"]          # hidden tests never reach a book
+        for grade_id, points, _ in registry.grade_cells(task_id):
+            grade = cells[grade_id][1]
+            assert grade["nbgrader"]["grade"] and grade["nbgrader"]["points"] == points
+            assert "remove-cell" in grade["tags"]      # hidden tests never reach a book
+        assert sum(cells[g][1]["nbgrader"]["points"] for g in graded) == task.points
 
 
 def test_solution_cells_are_nblibs_source():

@@ -29,7 +29,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from nblib.teaching.registry import ALL, EXERCISES, YOUR_TURN, grade_cell, grade_cells
+from nblib.teaching.registry import (ALL, EXERCISES, WRITTEN, YOUR_TURN, grade_cell,
+                                     grade_cells)
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
@@ -232,15 +233,26 @@ def _graded(grade_id):
 
 
 def expected_points(nb):
-    """{cell index: the points the grade cells of ``nb`` should have (the registry's)}."""
+    """{cell index: the points the grade cells of ``nb`` should have (the registry's)}: the
+    autograded cells' (``grade_cells``) and the written answers' (``WRITTEN``)."""
     out = {}
     for i, cell in enumerate(nb["cells"]):
         meta = cell.get("metadata", {}).get("nbgrader", {})
         grade_id = meta.get("grade_id", "")
+        if meta.get("grade") and meta.get("solution") and grade_id in WRITTEN:
+            out[i] = WRITTEN[grade_id].points
+            continue
         if meta.get("grade") and _graded(grade_id):
             task_id, _ = grade_cell(grade_id)
             out[i] = {g: points for g, points, _ in grade_cells(task_id)}[grade_id]
     return out
+
+
+def hand_graded(nb):
+    """[grade_id] of the cells of ``nb`` that are graded by hand (nbgrader solution + grade)."""
+    return [c["metadata"]["nbgrader"]["grade_id"] for c in nb["cells"]
+            if c.get("metadata", {}).get("nbgrader", {}).get("grade")
+            and c["metadata"]["nbgrader"].get("solution")]
 
 
 def stale_cells(book=BOOK):
@@ -250,6 +262,8 @@ def stale_cells(book=BOOK):
     for path in sorted(Path(book).glob("*.ipynb")):
         nb = json.loads(path.read_text(encoding="utf-8"))
         stale += [(path, f"grade cells of {t}") for t in missing_grade_cells(nb)]
+        stale += [(path, f"written answer {g} (not in registry.WRITTEN)")
+                  for g in hand_graded(nb) if g not in WRITTEN]
         for i, source in expected_sources(nb).items():
             if _src(nb["cells"][i]) != source:
                 stale.append((path, i))

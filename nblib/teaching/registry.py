@@ -265,3 +265,76 @@ in the order of the page."""
 
 ALL = {**YOUR_TURN, **EXERCISES}
 """Every graded task, your-turn tasks first."""
+
+
+@dataclass(frozen=True)
+class Written:
+    """A written answer (a markdown answer cell of the notebook), graded by hand in nbgrader's
+    formgrader: the answer cells after an exercise's autograded cells, where the student
+    describes the experiment the exercise asks for and reports and explains its result.
+    The experiment's code cells carry no points of their own: their numbers are the
+    answer's (the submitted notebook keeps its outputs for the teacher to read)."""
+
+    task: str            # the task id of the exercise it belongs to
+    points: int
+    rubric: str          # what the points are for, for the teacher who grades it
+
+
+WRITTEN = {
+    "ex_layernorm-answer-1": Written(
+        "ex_layernorm", 1, "the experiment: MyLayerNorm swapped into the recipe's network "
+                           "(norm=\"layer\") gives nblib's gradients"),
+    "ex_layernorm-answer-2": Written(
+        "ex_layernorm", 2, "accuracy of LayerNorm against BatchNorm over the seeds, set "
+                           "against the seed-to-seed spread 1; why LayerNorm cannot see a "
+                           "point's radius without a bias in front of it 1"),
+    "ex_adam_l2-answer-1": Written(
+        "ex_adam_l2", 1, "the experiment: Adam + L2 and AdamW, each weight decay of WDS, "
+                         "each seed"),
+    "ex_adam_l2-answer-2": Written(
+        "ex_adam_l2", 1, "the held-out accuracies compared, with the rule of 03_training "
+                         "(a difference or no detectable one)"),
+    "ex_adam_l2-answer-3": Written(
+        "ex_adam_l2", 2, "plain SGD: the two decays are one update, shown 1; why they differ "
+                         "under Adam (the step divided by sqrt(v)) 1"),
+    "ex_hidden_size-answer-1": Written(
+        "ex_hidden_size", 1, "the experiment: every width trained once; training, "
+                             "validation and test sets apart"),
+    "ex_hidden_size-answer-2": Written(
+        "ex_hidden_size", 1, "the width chosen on the test set and on the validation set, "
+                             "each with the test loss it reports"),
+    "ex_hidden_size-answer-3": Written(
+        "ex_hidden_size", 1, "why the lowest test loss is optimistic (choosing on the test "
+                             "set favours the sample's lucky networks)"),
+    "ex_momentum-answer-1": Written(
+        "ex_momentum", 1, "the experiment: momentum and Adam from the same initial weights, "
+                          "held-out loss against the epoch"),
+    "ex_momentum-answer-2": Written(
+        "ex_momentum", 1, "which reaches the target accuracy first and which ends lower, and "
+                          "why (Adam's step per weight)"),
+    "ex_warmup_cosine-answer-1": Written(
+        "ex_warmup_cosine", 1, "the experiment: the recipe with each schedule, and the "
+                               "learning rate of each against the step"),
+    "ex_warmup_cosine-answer-2": Written(
+        "ex_warmup_cosine", 1, "the schedules compared by held-out loss and accuracy, and "
+                               "what a low final rate and a warm-up do"),
+    "ex_dropout-answer-1": Written(
+        "ex_dropout", 1, "the experiment: the recipe with each rate of DROPOUT_RATES; "
+                         "accuracy, training and held-out loss against the rate"),
+    "ex_dropout-answer-2": Written(
+        "ex_dropout", 1, "the best rate here, and why (how little of the held-out loss "
+                         "dropout can win back on this data)"),
+    "ex_rmsprop-answer-1": Written(
+        "ex_rmsprop", 1, "the experiment: momentum, MyRMSprop and Adam fed the same "
+                         "gradients, each weight's steps compared"),
+    "ex_rmsprop-answer-2": Written(
+        "ex_rmsprop", 2, "the size of RMSprop's first step, lr / sqrt(1 - alpha), explained "
+                         "1; what Adam's bias correction changes 1"),
+}
+"""Every written answer that carries points, by the nbgrader grade_id of its answer cell
+(``teacher/task_cells.py`` writes the points into the cell's metadata)."""
+
+
+def written_points(task_id):
+    """The points of a task's written answers (0 if it has none)."""
+    return sum(w.points for w in WRITTEN.values() if w.task == task_id)

@@ -249,6 +249,30 @@ def test_every_grade_cell_is_worth_its_rubric_items_points():
     assert sum(v for k, v in seen.items() if "ex_layernorm" in k) == 4   # forward 2, backward 2
 
 
+def test_the_rubric_is_derived_from_the_items_and_each_item_is_checked_on_its_own():
+    """Every task's rubric is its items' text and points; the items add up to the task's
+    points; each item but the last stops its check (upto=<item>), which refuses any other
+    item; a task cannot be declared with items that do not add up."""
+    from nblib.teaching import registry
+    for task_id, task in registry.ALL.items():
+        if not task.parts:
+            assert task.rubric == f"{task.item} {task.points}"
+            continue
+        assert task.rubric == ", ".join(f"{p.text} {p.points}" for p in task.parts)
+        assert sum(p.points for p in task.parts) == task.points
+        assert [dict(p.options) for p in task.parts] == [
+            {"upto": p.name} for p in task.parts[:-1]] + [{}], task_id
+        with pytest.raises(ValueError, match="upto must be None or one of"):
+            piece = type("Piece", (), {}) if task.answer == "class" else (lambda *a: None)
+            task.check(piece, verbose=False, upto="nope")
+    with pytest.raises(ValueError, match="must add up"):
+        registry.Task("x.ipynb", "f", None, None, 3, parts=(registry.Part("a", 1),))
+    with pytest.raises(ValueError, match="either parts"):
+        registry.Task("x.ipynb", "f", None, None, 1)
+    several = [t for t, task in registry.ALL.items() if len(task.parts) > 1]
+    assert len(several) >= 10, several        # every task whose rubric lists several items
+
+
 def test_a_partial_answer_earns_its_rubric_items(solutions):
     """A LayerNorm with a correct forward and a broken backward: the forward's 2 points."""
     from nblib.teaching import mistakes

@@ -381,3 +381,32 @@ def test_the_registry_says_what_each_task_takes(solved):
     for task_id, task in registry.YOUR_TURN.items():
         assert isinstance(solved[task.name], type) == (task.answer == "class"), task_id
         assert task.self_check == f"yourturn.{task.check.__name__}({task.name})"
+
+
+def test_task_cells_regroups_a_tasks_grade_cells_into_its_rubric_items(tmp_path):
+    """A notebook whose task still has one grade cell where the registry lists rubric items
+    (or the items' points changed) is stale, and --write gives it one cell per item."""
+    nb_path = BOOK / yourturn.TASKS["linear"].notebook
+    nb = json.loads(nb_path.read_text())
+    linear = [i for i, c in enumerate(nb["cells"])
+              if c.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+              .startswith("test-linear--")]
+    assert len(linear) == len(registry.YOUR_TURN["linear"].parts) == 3
+    old = nb["cells"][linear[0]]
+    old["metadata"]["nbgrader"].update(grade_id="test-linear", points=3)
+    old["id"] = "test-linear"
+    nb["cells"] = [c for i, c in enumerate(nb["cells"]) if i not in linear[1:]]
+    nb["cells"][[i for i, c in enumerate(nb["cells"]) if c is old][0]]["source"] = ["x\n"]
+    (tmp_path / nb_path.name).write_text(json.dumps(nb, indent=1))
+    stale = task_cells.stale_cells(tmp_path)
+    assert (tmp_path / nb_path.name, "grade cells of linear") in stale
+    task_cells.write(tmp_path)
+    assert task_cells.stale_cells(tmp_path) == []
+    again = json.loads((tmp_path / nb_path.name).read_text())
+    assert [c["id"] for c in again["cells"]] == [c["id"] for c in
+                                                 json.loads(nb_path.read_text())["cells"]]
+    graded = [c["metadata"]["nbgrader"] for c in again["cells"]
+              if c.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+              .startswith("test-linear")]
+    assert [(g["grade_id"], g["points"]) for g in graded] == [
+        ("test-linear--forward", 1), ("test-linear--backward", 1), ("test-linear--init", 1)]

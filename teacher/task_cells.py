@@ -162,27 +162,18 @@ def _what(task_id):
 
 
 def grade_source(task_id, part=None):
+    """The source of a task's grade cell (of its rubric item ``part``, if given)."""
     task = ALL[task_id]
+    what, points, call = _what(task_id), task.points, f'"{task_id}", {task.name}'
     if part is not None:
         item = next(p for p in task.parts if p.name == part)
-        return (f"# Autograded: {_what(task_id)}, rubric item {item.text} "
-                f"({item.points} point{'s' * (item.points != 1)})\n"
-                "### BEGIN HIDDEN TESTS\n"
-                "from nblib.teaching.grading import grade\n"
-                f'grade("{task_id}", {task.name}, part="{part}")\n'
-                "### END HIDDEN TESTS")
-    if task_id in EXERCISES:
-        return (f"# Autograded: exercise {list(EXERCISES).index(task_id) + 1}, {task.name} "
-                f"({task.points} points)\n"
-                "### BEGIN HIDDEN TESTS\n"
-                "from nblib.teaching.grading import grade\n"
-                f'grade("{task_id}", {task.name})\n'
-                "### END HIDDEN TESTS")
-    return (f"# Autograded: {task.name} ({task.points} points)\n"
-            f"{'### BEGIN HIDDEN TESTS'}\n"
-            f"from nblib.teaching.grading import grade\n"
-            f"grade({task_id!r}, {task.name})\n"
-            f"{'### END HIDDEN TESTS'}")
+        what, points = f"{what}, rubric item {item.text}", item.points
+        call += f', part="{part}"'
+    return (f"# Autograded: {what} ({points} point{'s' * (points != 1)})\n"
+            "### BEGIN HIDDEN TESTS\n"
+            "from nblib.teaching.grading import grade\n"
+            f"grade({call})\n"
+            "### END HIDDEN TESTS")
 
 
 def exercise_solutions(path=BOOK / "05_exercises.ipynb"):

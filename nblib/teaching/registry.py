@@ -4,7 +4,12 @@
   solution is nblib's own code (``Task.solution`` names the objects and the methods
   the student writes; ``teacher/task_cells.py`` copies them into the solution cell);
 - ``EXERCISES``: the exercises of 05_exercises, whose solution is written in the
-  notebook's answer cell (an exercise asks for a piece in another form than nblib's).
+  notebook's answer cell (an exercise asks for a piece in another form than nblib's);
+- ``WRITTEN``: the exercises' written answers, graded by hand (points and rubric).
+
+A task's rubric is its items (``Task.parts``, each a grade cell of its own, so that the
+autograder gives partial credit as the rubric reads), or one ``item`` for a task graded
+whole; ``Task.rubric`` is derived from them.
 
 Everything else is derived from these: the self-check and grade cells of the
 notebooks (``teacher/task_cells.py``), the hidden tests (``nblib.teaching.grading``),

@@ -218,7 +218,8 @@ def check_linear(cls, *, verbose=True, seed=None, upto=None):
     def body():
         name = cls.__name__
         rng = _rng(seed, 1)
-        layer = _call(f"{name}(5, 3, rng=...)", cls, 5, 3, rng=_rng(seed, 2))
+        layer = _module_instance(_call(f"{name}(5, 3, rng=...)", cls, 5, 3,
+                                       rng=_rng(seed, 2)), name)
         W = _param(layer, "weight", (3, 5), name)
         bias = _param(layer, "bias", (3,), name)
         W.value[...] = rng.normal(size=(3, 5))

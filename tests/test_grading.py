@@ -798,8 +798,8 @@ STAGES = ("01_data", "02_network", "03_training")
 
 @early
 def stage_course(tmp_path_factory):
-    """The stage notebooks as assignments; a correct and a wrong submission of each (the
-    wrong one has the issue's wrong answers), autograded and exported."""
+    """The stage notebooks as assignments; a blank, a correct and a wrong submission of each
+    (the wrong one has the issue's wrong answers and partial ones), autograded and exported."""
     from nblib.teaching import registry
     course = tmp_path_factory.mktemp("stages") / "spirals"
     proc = subprocess.run([sys.executable, str(ROOT / "teacher" / "course.py"), str(course),
@@ -812,11 +812,11 @@ def stage_course(tmp_path_factory):
         release = nbformat.read(course / "release" / stage / f"{stage}.ipynb", as_version=4)
         solutions = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
                      if c.metadata.get("nbgrader", {}).get("grade_id") in registry.YOUR_TURN}
-        for student in ("correct", "wrong"):
+        for student in ("blank", "correct", "wrong"):
             nb = copy.deepcopy(release)
             for cell in nb.cells:
                 task_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-                if task_id in solutions:
+                if task_id in solutions and student != "blank":
                     cell.source = solutions[task_id]
                     if student == "wrong" and task_id in STAGE_WRONG:
                         _, old, new = STAGE_WRONG[task_id]
@@ -826,7 +826,7 @@ def stage_course(tmp_path_factory):
             folder.mkdir(parents=True)
             nbformat.write(nb, folder / f"{stage}.ipynb")
         _nbgrader(course, "autograde", stage)
-        for student in ("correct", "wrong"):
+        for student in ("blank", "correct", "wrong"):
             graded = nbformat.read(course / "autograded" / student / stage / f"{stage}.ipynb",
                                    as_version=4)
             for cell in graded.cells:
@@ -857,6 +857,8 @@ def test_autograde_each_listed_wrong_answer_loses_its_rubric_items_points(stage_
     for task_id, task in registry.YOUR_TURN.items():
         for grade_id, points, _ in registry.grade_cells(task_id):
             item = grade_id.removeprefix("test-")
+            assert stage_course.points["blank", item] == 0, item
+            assert "not implemented yet" in stage_course.verdicts["blank", item], item
             assert stage_course.points["correct", item] == points, item
             expected = WRONG_EARNS.get(item, 0) if task_id in STAGE_WRONG else points
             assert stage_course.points["wrong", item] == expected, (

@@ -34,7 +34,12 @@ def nbgrader(course, *args):
     proc = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course, env=env, text=True,
                           capture_output=True)
     if proc.returncode:
-        sys.exit(f"nbgrader {' '.join(args)} failed:\n{(proc.stdout + proc.stderr)[-3000:]}")
+        log = Path(course) / f"nbgrader-{args[0]}.log"
+        log.write_text(proc.stdout + proc.stderr)
+        errors = [line for line in (proc.stdout + proc.stderr).splitlines()
+                  if "Traceback" in line or "Error" in line or "ERROR" in line]
+        sys.exit(f"nbgrader {' '.join(args)} failed (the whole log: {log}):\n"
+                 + "\n".join(errors[-40:]))
 
 
 def main(argv=None):

@@ -79,15 +79,17 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata,  # noqa: E402
                                     IgnorePattern, LimitOutput, SaveAutoGrades)
 
-from nbgrader.preprocessors import (ClearOutput, DeduplicateIds,  # noqa: E402
-                                    OverwriteKernelspec)
+from nbgrader.preprocessors import DeduplicateIds, OverwriteKernelspec  # noqa: E402
 
 from teacher.nbgrader_isolated import IsolatedGrades, QuietOverwriteCells  # noqa: E402
 
 # nbgrader's own OverwriteCells warns "checksum ... has changed" for every grade cell with
 # hidden tests in every submission (the release lacks them); this one warns only about a
-# locked cell the student really changed.
-c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec,
+# locked cell the student really changed. The student's own outputs are kept (nbgrader's
+# ClearOutput is left out): nothing is run again, and the experiments' numbers and plots are
+# what you read when you grade the written answers by hand. They never reach a grade:
+# every autograded cell's output is replaced by its verdict.
+c.Autograde.sanitize_preprocessors = [DeduplicateIds, OverwriteKernelspec,
                                       QuietOverwriteCells, CheckCellMetadata]
 
 c.Autograde.autograde_preprocessors = [IsolatedGrades, IgnorePattern, ClearMetadataPreprocessor,

@@ -13,9 +13,11 @@ that says why, or the PASS line (full points).
 
 So nothing in the notebook can change a grade: not a file handed in beside it, not
 an IPython input transformer, not a patched nblib, not the grader's own frames.
-What the student's other cells print is not in the feedback (the notebook is not
-run); the self-check cells show nothing.  Manually graded cells (written answers)
-are left as they are, for the formgrader.
+The other cells keep what the student's own run printed (the course's config leaves
+nbgrader's ClearOutput out): the experiments' numbers and plots, for the teacher who
+grades the written answers by hand; they never change a grade.  Manually graded cells
+(written answers, ``nblib.teaching.registry.WRITTEN``) are left as they are, for the
+formgrader.
 """
 from __future__ import annotations
 

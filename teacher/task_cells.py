@@ -29,7 +29,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from nblib.teaching.registry import ALL, EXERCISES, YOUR_TURN, grade_cell, grade_cells
+from nblib.teaching.registry import (ALL, EXERCISES, WRITTEN, YOUR_TURN, grade_cell,
+                                     grade_cells)
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
@@ -153,28 +154,26 @@ def self_check_source(task_id):
     return f"{task.self_check};"
 
 
-def grade_source(task_id, part=None):
+def _what(task_id):
     task = ALL[task_id]
-    if part is not None:
-        points = next(p.points for p in task.parts if p.name == part)
-        return (f"# Autograded: exercise {list(EXERCISES).index(task_id) + 1}, {task.name}, "
-                f"{part} ({points} points)\n"
-                "### BEGIN HIDDEN TESTS\n"
-                "from nblib.teaching.grading import grade\n"
-                f'grade("{task_id}", {task.name}, part="{part}")\n'
-                "### END HIDDEN TESTS")
     if task_id in EXERCISES:
-        return (f"# Autograded: exercise {list(EXERCISES).index(task_id) + 1}, {task.name} "
-                f"({task.points} points)\n"
-                "### BEGIN HIDDEN TESTS\n"
-                "from nblib.teaching.grading import grade\n"
-                f'grade("{task_id}", {task.name})\n'
-                "### END HIDDEN TESTS")
-    return (f"# Autograded: {task.name} ({task.points} points)\n"
-            f"{'### BEGIN HIDDEN TESTS'}\n"
-            f"from nblib.teaching.grading import grade\n"
-            f"grade({task_id!r}, {task.name})\n"
-            f"{'### END HIDDEN TESTS'}")
+        return f"exercise {list(EXERCISES).index(task_id) + 1}, {task.name}"
+    return task.name
+
+
+def grade_source(task_id, part=None):
+    """The source of a task's grade cell (of its rubric item ``part``, if given)."""
+    task = ALL[task_id]
+    what, points, call = _what(task_id), task.points, f'"{task_id}", {task.name}'
+    if part is not None:
+        item = next(p for p in task.parts if p.name == part)
+        what, points = f"{what}, rubric item {item.text}", item.points
+        call += f', part="{part}"'
+    return (f"# Autograded: {what} ({points} point{'s' * (points != 1)})\n"
+            "### BEGIN HIDDEN TESTS\n"
+            "from nblib.teaching.grading import grade\n"
+            f"grade({call})\n"
+            "### END HIDDEN TESTS")
 
 
 def exercise_solutions(path=BOOK / "05_exercises.ipynb"):
@@ -225,15 +224,26 @@ def _graded(grade_id):
 
 
 def expected_points(nb):
-    """{cell index: the points the grade cells of ``nb`` should have (the registry's)}."""
+    """{cell index: the points the grade cells of ``nb`` should have (the registry's)}: the
+    autograded cells' (``grade_cells``) and the written answers' (``WRITTEN``)."""
     out = {}
     for i, cell in enumerate(nb["cells"]):
         meta = cell.get("metadata", {}).get("nbgrader", {})
         grade_id = meta.get("grade_id", "")
+        if meta.get("grade") and meta.get("solution") and grade_id in WRITTEN:
+            out[i] = WRITTEN[grade_id].points
+            continue
         if meta.get("grade") and _graded(grade_id):
             task_id, _ = grade_cell(grade_id)
             out[i] = {g: points for g, points, _ in grade_cells(task_id)}[grade_id]
     return out
+
+
+def hand_graded(nb):
+    """[grade_id] of the cells of ``nb`` that are graded by hand (nbgrader solution + grade)."""
+    return [c["metadata"]["nbgrader"]["grade_id"] for c in nb["cells"]
+            if c.get("metadata", {}).get("nbgrader", {}).get("grade")
+            and c["metadata"]["nbgrader"].get("solution")]
 
 
 def stale_cells(book=BOOK):
@@ -242,6 +252,9 @@ def stale_cells(book=BOOK):
     stale = []
     for path in sorted(Path(book).glob("*.ipynb")):
         nb = json.loads(path.read_text(encoding="utf-8"))
+        stale += [(path, f"grade cells of {t}") for t in missing_grade_cells(nb)]
+        stale += [(path, f"written answer {g} (not in registry.WRITTEN)")
+                  for g in hand_graded(nb) if g not in WRITTEN]
         for i, source in expected_sources(nb).items():
             if _src(nb["cells"][i]) != source:
                 stale.append((path, i))
@@ -252,14 +265,63 @@ def stale_cells(book=BOOK):
     return stale
 
 
+def _task_of_grade_cell(cell):
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    if not (meta.get("grade") and not meta.get("solution")):
+        return None
+    task_id, _, _ = meta.get("grade_id", "").removeprefix("test-").partition("--")
+    return task_id if meta.get("grade_id", "").startswith("test-") and task_id in ALL else None
+
+
+def missing_grade_cells(nb):
+    """[task id] of the tasks of ``nb`` whose grade cells are not the registry's
+    (``grade_cells``: one per rubric item, in order)."""
+    found = {}
+    for cell in nb["cells"]:
+        task_id = _task_of_grade_cell(cell)
+        if task_id:
+            found.setdefault(task_id, []).append(cell["metadata"]["nbgrader"]["grade_id"])
+    return [t for t, ids in found.items() if ids != [g for g, _, _ in grade_cells(t)]]
+
+
+def _regroup(nb):
+    """Replace the grade cells of each task in ``missing_grade_cells`` by the registry's, at
+    the place of the first; returns how many cells were written."""
+    count = 0
+    for task_id in missing_grade_cells(nb):
+        cells = nb["cells"]
+        where = [i for i, c in enumerate(cells) if _task_of_grade_cell(c) == task_id]
+        first = cells[where[0]]
+        base = first.get("id", f"test-{task_id}").partition("--")[0]
+        new = []
+        for grade_id, points, _ in grade_cells(task_id):
+            cell = json.loads(json.dumps(first))
+            cell["metadata"]["nbgrader"].update(grade_id=grade_id, points=points)
+            if "id" in cell:
+                suffix = grade_id.partition("--")[2]
+                cell["id"] = f"{base}--{suffix}" if suffix else base
+            cell["source"] = grade_source(*grade_cell(grade_id)).splitlines(keepends=True)
+            cell["outputs"], cell["execution_count"] = [], None
+            new.append(cell)
+        nb["cells"] = cells[:where[0]] + new + [c for i, c in enumerate(cells[where[0]:],
+                                                                         where[0])
+                                                if i not in where]
+        count += len(new)
+    return count
+
+
 def write(book=BOOK):
     """Rewrite the stale task cells; returns how many were rewritten.
 
-    Each notebook is read just before it is written, and written only if a cell changed.
+    A task whose grade cells are not the registry's (a rubric item added or taken away)
+    gets them anew, one per item, where its first grade cell was. Each notebook is read
+    just before it is written, and written only if a cell changed.
     """
     count = 0
     for path in sorted(Path(book).glob("*.ipynb")):
         nb = json.loads(path.read_text(encoding="utf-8"))
+        regrouped = _regroup(nb)
+        count += regrouped
         changed = set()
         for i, source in expected_sources(nb).items():
             if _src(nb["cells"][i]) != source:
@@ -269,7 +331,7 @@ def write(book=BOOK):
             if nb["cells"][i]["metadata"]["nbgrader"].get("points") != points:
                 nb["cells"][i]["metadata"]["nbgrader"]["points"] = points
                 changed.add(i)
-        if changed:
+        if changed or regrouped:
             count += len(changed)
             path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return count

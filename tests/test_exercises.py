@@ -153,8 +153,9 @@ def test_the_worked_answers_are_nbgrader_solution_cells(teacher):
     for cell in gated:
         meta = _nbgrader(cell)
         assert meta.get("solution") is True, cell.get("id")
-        if cell.cell_type == "markdown":            # nbgrader: a written answer, 0 points
-            assert meta["grade"] is True and meta["points"] == 0
+        if cell.cell_type == "markdown":            # nbgrader: a written answer, graded by hand
+            assert meta["grade"] is True
+            assert meta["points"] == registry.WRITTEN[meta["grade_id"]].points >= 1
     # nothing else in the notebook holds a solution that nbgrader would not remove
     for cell in teacher.cells:
         if cell not in gated and cell.cell_type == "markdown":

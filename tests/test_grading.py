@@ -249,6 +249,30 @@ def test_every_grade_cell_is_worth_its_rubric_items_points():
     assert sum(v for k, v in seen.items() if "ex_layernorm" in k) == 4   # forward 2, backward 2
 
 
+def test_the_rubric_is_derived_from_the_items_and_each_item_is_checked_on_its_own():
+    """Every task's rubric is its items' text and points; the items add up to the task's
+    points; each item but the last stops its check (upto=<item>), which refuses any other
+    item; a task cannot be declared with items that do not add up."""
+    from nblib.teaching import registry
+    for task_id, task in registry.ALL.items():
+        if not task.parts:
+            assert task.rubric == f"{task.item} {task.points}"
+            continue
+        assert task.rubric == ", ".join(f"{p.text} {p.points}" for p in task.parts)
+        assert sum(p.points for p in task.parts) == task.points
+        assert [dict(p.options) for p in task.parts] == [
+            {"upto": p.name} for p in task.parts[:-1]] + [{}], task_id
+        with pytest.raises(ValueError, match="upto must be None or one of"):
+            piece = type("Piece", (), {}) if task.answer == "class" else (lambda *a: None)
+            task.check(piece, verbose=False, upto="nope")
+    with pytest.raises(ValueError, match="must add up"):
+        registry.Task("x.ipynb", "f", None, None, 3, parts=(registry.Part("a", 1),))
+    with pytest.raises(ValueError, match="either parts"):
+        registry.Task("x.ipynb", "f", None, None, 1)
+    several = [t for t, task in registry.ALL.items() if len(task.parts) > 1]
+    assert len(several) >= 10, several        # every task whose rubric lists several items
+
+
 def test_a_partial_answer_earns_its_rubric_items(solutions):
     """A LayerNorm with a correct forward and a broken backward: the forward's 2 points."""
     from nblib.teaching import mistakes
@@ -285,6 +309,10 @@ POINTS = {grade_id.removeprefix("test-"): points for task_id in checks.EXERCISES
           for grade_id, points, _ in __import__("nblib.teaching.registry").teaching.registry
           .grade_cells(task_id)}
 """Points of every grade cell of 05 ("ex_layernorm--forward", ..., "ex_rmsprop")."""
+
+
+WRITTEN = __import__("nblib.teaching.registry").teaching.registry.WRITTEN
+"""The written answers graded by hand, with their points (05's answer cells)."""
 
 
 def _cells_of(task_id):
@@ -424,12 +452,24 @@ def _nbgrader(course, *args, timeout=900):
     return time.monotonic() - t0, log
 
 
+STUDENT_OUTPUT = "largest difference between the two networks' gradients: 2.2e-16\n"
+"""What the correct student's first experiment printed (kept in the graded notebook)."""
+
+
 def _submission(release, source, student):
-    """The released notebook as each student hands it in."""
+    """The released notebook as each student hands it in (the correct student with the
+    written answers and an experiment's output)."""
     nb = copy.deepcopy(release)
     answers = _answer_cells(source)
+    written = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
+               if c.metadata.get("nbgrader", {}).get("grade_id") in WRITTEN}
     for cell in nb.cells:
         task_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if student == "correct" and task_id in written:
+            cell.source = written[task_id]
+        if student == "correct" and task_id == "ex_layernorm-work-1":
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
+                                                   text=STUDENT_OUTPUT)]
         if task_id not in answers or student == "blank":
             continue
         cell.source = answers[task_id].source
@@ -603,6 +643,11 @@ def test_autograde_never_runs_the_notebook(course):
     graded = nbformat.read(course.root / "autograded" / "correct" / "05_exercises" /
                            "05_exercises.ipynb", as_version=4)
     with_output = [c for c in graded.cells if c.cell_type == "code" and c.outputs]
+    # the student's own output of an experiment is kept, as handed in, for grading by hand
+    own = [c for c in with_output if not c.metadata.get("nbgrader", {}).get("grade")]
+    assert [c.metadata["nbgrader"]["grade_id"] for c in own] == ["ex_layernorm-work-1"]
+    assert [o["text"] for o in own[0].outputs] == [STUDENT_OUTPUT]
+    with_output = [c for c in with_output if c not in own]
     assert len(with_output) == len(POINTS)
     assert all(c.metadata["nbgrader"]["grade_id"].startswith("test-") for c in with_output)
     assert all("PASS" in c.outputs[0]["text"] for c in with_output)
@@ -610,14 +655,23 @@ def test_autograde_never_runs_the_notebook(course):
 
 def test_export_writes_a_row_per_student_with_points_per_item_and_totals(course, tmp_path):
     header = (course.root / "grades_by_task.csv").read_text().splitlines()[0].split(",")
-    assert header == (["student_id"] + [f"05_exercises:test-{g}" for g in POINTS]
-                      + ["05_exercises:total", "total", "max_points", "needs_manual_grade"])
+    assert header[0] == "student_id" and header[-4:] == [
+        "05_exercises:total", "total", "max_points", "needs_manual_grade"]
+    # a column per autograded rubric item and per written answer (graded by hand)
+    assert sorted(header[1:-4]) == sorted([f"05_exercises:test-{g}" for g in POINTS]
+                                          + [f"05_exercises:{g}" for g in WRITTEN])
     rows = {r["student_id"]: r for r in course.rows}
     assert float(rows["(max)"]["05_exercises:test-ex_layernorm--forward"]) == 2
+    assert float(rows["(max)"]["05_exercises:ex_layernorm-answer-2"]) == 2
+    written = sum(w.points for w in WRITTEN.values())
     for student in STUDENTS:
         assert float(rows[student]["total"]) == float(rows[student]["05_exercises:total"]) \
-            == _total(course, student)
-        assert float(rows[student]["max_points"]) == 14
+            == _total(course, student)          # the written answers are not graded yet
+        assert float(rows[student]["max_points"]) == 14 + written
+        # the correct student wrote every answer; an answer left as released scores 0
+        # without waiting for a teacher (nbgrader's way with unchanged answer cells)
+        assert int(rows[student]["needs_manual_grade"]) == (len(WRITTEN) if student ==
+                                                            "correct" else 0)
     # nbgrader's own exporter writes its own file: ours is not overwritten, and runs again
     before = (course.root / "grades_by_task.csv").read_text()
     _nbgrader(course.root, "export", "--exporter=nbgrader.plugins.CsvExportPlugin")
@@ -632,6 +686,55 @@ def test_export_writes_a_row_per_student_with_points_per_item_and_totals(course,
     proc = subprocess.run([str(BIN / "nbgrader"), "export", "--to", str(other)],
                           cwd=course.root, env=env, text=True, capture_output=True)
     assert proc.returncode != 0 and other.read_text() == "my own notes\n"
+
+
+def test_a_written_answer_graded_by_hand_shows_in_the_export(course, tmp_path):
+    """A teacher grades two written answers of the correct student in the formgrader (here
+    through nbgrader's gradebook API, which the formgrader writes through): the export
+    shows their points in their own columns and in the totals, and two fewer to grade."""
+    from nbgrader.api import Gradebook
+    graded = {"ex_layernorm-answer-2": 2.0, "ex_rmsprop-answer-2": 1.5}
+    url = f"sqlite:///{course.root / 'gradebook.db'}"
+    with Gradebook(url, course_id="spirals") as gradebook:
+        for cell, score in graded.items():
+            grade = gradebook.find_grade(cell, "05_exercises", "05_exercises", "correct")
+            assert grade.needs_manual_grade and grade.max_score == WRITTEN[cell].points
+            grade.manual_score = score           # what the formgrader's API does
+            grade.needs_manual_grade = False
+        gradebook.db.commit()
+    try:
+        out = tmp_path / "by_hand.csv"
+        _nbgrader(course.root, "export", "--assignment", "05_exercises", "--to", str(out))
+        rows = {r["student_id"]: r for r in csv.DictReader(out.open())}
+    finally:
+        with Gradebook(url, course_id="spirals") as gradebook:
+            for cell in graded:
+                grade = gradebook.find_grade(cell, "05_exercises", "05_exercises", "correct")
+                grade.manual_score, grade.needs_manual_grade = None, True
+            gradebook.db.commit()
+    correct = rows["correct"]
+    for cell, score in graded.items():
+        assert float(correct[f"05_exercises:{cell}"]) == score
+        assert float(rows["buggy"][f"05_exercises:{cell}"]) == 0
+    assert float(correct["total"]) == float(correct["05_exercises:total"]) == 14 + 3.5
+    assert int(correct["needs_manual_grade"]) == len(WRITTEN) - 2
+    assert int(rows["buggy"]["needs_manual_grade"]) == 0          # left blank: 0 points
+
+
+def test_every_written_answer_is_a_hand_graded_cell_worth_its_points():
+    """registry.WRITTEN and the notebooks' hand-graded cells (nbgrader solution + grade) are
+    the same cells, with the registry's points."""
+    from nblib.teaching import registry
+    found = {}
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if meta.get("grade") and meta.get("solution"):
+                found[meta["grade_id"]] = (path.name, meta["points"])
+    assert found == {g: (registry.ALL[w.task].notebook, w.points)
+                     for g, w in registry.WRITTEN.items()}
+    assert all(w.points >= 1 and w.rubric for w in registry.WRITTEN.values())
+    assert all(g.startswith(w.task + "-answer-") for g, w in registry.WRITTEN.items())
 
 
 def test_autograde_logs_no_false_checksum_warnings(course):
@@ -677,14 +780,28 @@ STAGE_WRONG = {
     "sgd": ("03_training", 'for p in group["params"]:', 'for p in group["params"][:1]:'),
     "adam": ("03_training", "self.state[p]", "self.state[0]"),
     "train_epoch": ("03_training", "return float(np.mean(losses))", "return float(losses[-1])"),
+    # partial answers: a right forward (or loss) and a broken backward (or gradient)
+    "linear": ("02_network", "self.weight.grad = dout.T @ self.x",
+               "self.weight.grad = dout.T @ self.x / len(dout)"),
+    "batchnorm": ("02_network", "(n * dout - self.bias.grad - self.x_hat * self.weight.grad)",
+                  "(n * dout - self.bias.grad)"),
+    "bce_with_logits": ("02_network", "dz = (s - y) / len(z)", "dz = s - y"),
 }
+WRONG_EARNS = {"make_spirals--arms": 1, "train_epoch--batches": 1, "train_epoch--steps": 1,
+               "linear--forward": 1, "bce_with_logits--loss": 1, "batchnorm--training": 1,
+               "batchnorm--param_grads": 1}
+"""The rubric items that the wrong submission's answers still earn (every other item of a
+task of STAGE_WRONG earns 0): the same noise on x and y loses make_spirals' noise item only,
+the last batch's loss train_epoch's returned loss only; a correct forward with a broken
+backward earns the forward's point (Linear, BatchNorm up to its parameter gradients, the
+loss's value)."""
 STAGES = ("01_data", "02_network", "03_training")
 
 
 @early
 def stage_course(tmp_path_factory):
-    """The stage notebooks as assignments; a correct and a wrong submission of each (the
-    wrong one has the issue's wrong answers), autograded and exported."""
+    """The stage notebooks as assignments; a blank, a correct and a wrong submission of each
+    (the wrong one has the issue's wrong answers and partial ones), autograded and exported."""
     from nblib.teaching import registry
     course = tmp_path_factory.mktemp("stages") / "spirals"
     proc = subprocess.run([sys.executable, str(ROOT / "teacher" / "course.py"), str(course),
@@ -698,11 +815,11 @@ def stage_course(tmp_path_factory):
         release = nbformat.read(course / "release" / stage / f"{stage}.ipynb", as_version=4)
         solutions = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
                      if c.metadata.get("nbgrader", {}).get("grade_id") in registry.YOUR_TURN}
-        for student in ("correct", "wrong"):
+        for student in ("blank", "correct", "wrong"):
             nb = copy.deepcopy(release)
             for cell in nb.cells:
                 task_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-                if task_id in solutions:
+                if task_id in solutions and student != "blank":
                     cell.source = solutions[task_id]
                     if student == "wrong" and task_id in STAGE_WRONG:
                         _, old, new = STAGE_WRONG[task_id]
@@ -712,7 +829,7 @@ def stage_course(tmp_path_factory):
             folder.mkdir(parents=True)
             nbformat.write(nb, folder / f"{stage}.ipynb")
         _nbgrader(course, "autograde", stage)
-        for student in ("correct", "wrong"):
+        for student in ("blank", "correct", "wrong"):
             graded = nbformat.read(course / "autograded" / student / stage / f"{stage}.ipynb",
                                    as_version=4)
             for cell in graded.cells:
@@ -728,19 +845,35 @@ def stage_course(tmp_path_factory):
     return types.SimpleNamespace(points=points, verdicts=verdicts)
 
 
-def test_autograde_each_listed_wrong_answer_loses_its_tasks_points(stage_course):
+def test_autograde_each_listed_wrong_answer_loses_its_rubric_items_points(stage_course):
+    """Correct: full marks on every rubric item. Wrong: each wrong answer loses exactly the
+    points of the rubric items it gets wrong (WRONG_EARNS: what a partial answer keeps)."""
     from nblib.teaching import registry
-    words = {"make_spirals": "the same noise draw was added to x and y",
-             "dropout": "one mask per feature shared across the rows",
-             "sgd": "every Param of every group", "adam": "one per Param",
-             "train_epoch": "the last batch's loss"}
+    words = {"make_spirals--noise": "the same noise draw was added to x and y",
+             "dropout--training": "one mask per feature shared across the rows",
+             "sgd--plain": "every Param of every group", "adam--moments": "one per Param",
+             "train_epoch--loss": "the last batch's loss",
+             "linear--backward": "weight.grad is wrong",
+             "batchnorm--input_grad": "the input gradient dx is wrong",
+             "bce_with_logits--gradient": "not divided by N"}
+    earned = {}
     for task_id, task in registry.YOUR_TURN.items():
-        assert stage_course.points["correct", task_id] == task.points, task_id
-        expected = 0 if task_id in STAGE_WRONG else task.points
-        assert stage_course.points["wrong", task_id] == expected, task_id
-    for task_id, said in words.items():
-        assert said in stage_course.verdicts["wrong", task_id], stage_course.verdicts[
-            "wrong", task_id]
+        for grade_id, points, _ in registry.grade_cells(task_id):
+            item = grade_id.removeprefix("test-")
+            assert stage_course.points["blank", item] == 0, item
+            assert "not implemented yet" in stage_course.verdicts["blank", item], item
+            assert stage_course.points["correct", item] == points, item
+            expected = WRONG_EARNS.get(item, 0) if task_id in STAGE_WRONG else points
+            assert stage_course.points["wrong", item] == expected, (
+                item, stage_course.verdicts["wrong", item])
+            earned[task_id] = earned.get(task_id, 0) + stage_course.points["wrong", item]
+    # a partial answer earns its items, and only those, for several tasks
+    partial = {t: p for t, p in earned.items() if 0 < p < registry.ALL[t].points}
+    assert partial == {"make_spirals": 1, "train_epoch": 2, "linear": 1, "bce_with_logits": 1,
+                       "batchnorm": 2}
+    for item, said in words.items():
+        assert said in stage_course.verdicts["wrong", item], stage_course.verdicts[
+            "wrong", item]
 
 
 # ----------------------------------------------------------------------------- isolated grading

@@ -52,14 +52,17 @@ def test_every_task_has_a_solution_cell_self_check_and_grade_cell():
             if meta.get("task"):
                 cells["check-" + meta["task"]] = (path.name, meta)
     for task_id, task in yourturn.TASKS.items():
-        for key in (task_id, "check-" + task_id, "test-" + task_id):
+        graded = [g for g, _, _ in registry.grade_cells(task_id)]   # one per rubric item
+        for key in (task_id, "check-" + task_id, *graded):
             assert key in cells, f"{task_id}: no cell {key}"
             assert cells[key][0] == task.notebook, (key, cells[key][0])
         solution = cells[task_id][1]
         assert solution["nbgrader"]["solution"] and "your-turn" in solution["tags"]
-        grade = cells["test-" + task_id][1]
-        assert grade["nbgrader"]["grade"] and grade["nbgrader"]["points"] == task.points
-        assert "remove-cell" in grade["tags"]          # hidden tests never reach a book
+        for grade_id, points, _ in registry.grade_cells(task_id):
+            grade = cells[grade_id][1]
+            assert grade["nbgrader"]["grade"] and grade["nbgrader"]["points"] == points
+            assert "remove-cell" in grade["tags"]      # hidden tests never reach a book
+        assert sum(cells[g][1]["nbgrader"]["points"] for g in graded) == task.points
 
 
 def test_solution_cells_are_nblibs_source():
@@ -378,3 +381,32 @@ def test_the_registry_says_what_each_task_takes(solved):
     for task_id, task in registry.YOUR_TURN.items():
         assert isinstance(solved[task.name], type) == (task.answer == "class"), task_id
         assert task.self_check == f"yourturn.{task.check.__name__}({task.name})"
+
+
+def test_task_cells_regroups_a_tasks_grade_cells_into_its_rubric_items(tmp_path):
+    """A notebook whose task still has one grade cell where the registry lists rubric items
+    (or the items' points changed) is stale, and --write gives it one cell per item."""
+    nb_path = BOOK / yourturn.TASKS["linear"].notebook
+    nb = json.loads(nb_path.read_text())
+    linear = [i for i, c in enumerate(nb["cells"])
+              if c.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+              .startswith("test-linear--")]
+    assert len(linear) == len(registry.YOUR_TURN["linear"].parts) == 3
+    old = nb["cells"][linear[0]]
+    old["metadata"]["nbgrader"].update(grade_id="test-linear", points=3)
+    old["id"] = "test-linear"
+    nb["cells"] = [c for i, c in enumerate(nb["cells"]) if i not in linear[1:]]
+    nb["cells"][[i for i, c in enumerate(nb["cells"]) if c is old][0]]["source"] = ["x\n"]
+    (tmp_path / nb_path.name).write_text(json.dumps(nb, indent=1))
+    stale = task_cells.stale_cells(tmp_path)
+    assert (tmp_path / nb_path.name, "grade cells of linear") in stale
+    task_cells.write(tmp_path)
+    assert task_cells.stale_cells(tmp_path) == []
+    again = json.loads((tmp_path / nb_path.name).read_text())
+    assert [c["id"] for c in again["cells"]] == [c["id"] for c in
+                                                 json.loads(nb_path.read_text())["cells"]]
+    graded = [c["metadata"]["nbgrader"] for c in again["cells"]
+              if c.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+              .startswith("test-linear")]
+    assert [(g["grade_id"], g["points"]) for g in graded] == [
+        ("test-linear--forward", 1), ("test-linear--backward", 1), ("test-linear--init", 1)]

@@ -33,7 +33,7 @@ from ..core.optim import SGD, Adam, RMSprop
 from ..core.schedules import WarmupCosine
 from .selfcheck import (GRAD_TOL, VALUE_TOL, Fail, as_array, call, first_difference, inputs,
                         inverted_dropout, kw, largest_difference, need_callable, need_class,
-                        optimizer_case, run, stream, trajectory, within)
+                        optimizer_case, rubric_item, run, stream, trajectory, within)
 # what notebooks and older code read from here
 from .selfcheck import CheckResult, CheckTimeout, time_limit  # noqa: F401
 
@@ -55,8 +55,7 @@ def layernorm(cls, *, verbose=True, seed=None, upto=None):
     ``upto="forward"`` checks the forward only (the rubric's first item).
     """
     need_class(cls, "your LayerNorm")
-    if upto not in (None, "forward"):
-        raise ValueError(f"upto must be None or 'forward', got {upto!r}")
+    rubric_item(upto, ("forward",))
 
     def body():
         rng = _rng(seed, 1)
@@ -132,14 +131,16 @@ def _trajectory_error(got, ref):
     return largest_difference(got, ref)
 
 
-def adam_l2(step_fn, *, verbose=True, seed=None):
+def adam_l2(step_fn, *, verbose=True, seed=None, upto=None):
     """Check ``step_fn(w, grad, m, v, t, *, lr, weight_decay, betas, eps) -> (w, m, v)``.
 
     Six steps must match ``nblib.Adam(weight_decay=...)`` (that is
     ``torch.optim.Adam``): L2 weight decay added to the gradient, then Adam with
-    bias correction.  ``t`` is 1 at the first step.
+    bias correction.  ``t`` is 1 at the first step. ``upto="adam"`` checks the steps
+    without weight decay only (the moments and the bias correction: the rubric's first item).
     """
     need_callable(step_fn, "your Adam + L2 step", "step_fn")
+    rubric_item(upto, ("adam",))
 
     def body():
         rng = _rng(seed, 3)
@@ -152,6 +153,9 @@ def adam_l2(step_fn, *, verbose=True, seed=None):
         if seed is not None:
             lr, wd = float(rng.uniform(0.005, 0.05)), float(rng.uniform(0.05, 0.3))
             betas = (float(rng.uniform(0.8, 0.95)), float(rng.uniform(0.99, 0.9999)))
+        if upto == "adam":
+            wd = 0.0
+
         def steps(fn):
             w, m, v = w0.copy(), np.zeros(shape), np.zeros(shape)
             out = []
@@ -299,14 +303,16 @@ def sgd_momentum(step_fn, *, verbose=True, seed=None):
 
 
 # ----------------------------------------------------------------------------- exercise 5
-def warmup_cosine(schedule_fn, *, verbose=True, seed=None):
+def warmup_cosine(schedule_fn, *, verbose=True, seed=None, upto=None):
     """Check ``schedule_fn(step, lr, total_steps, warmup_steps=0, min_lr=0.0) -> float``.
 
     Every step from 0 to past the end must match ``nblib.WarmupCosine``: a linear
     warm-up to ``lr`` reached at step ``warmup_steps - 1``, then a cosine down to
-    ``min_lr`` at ``total_steps``, and ``min_lr`` after that.
+    ``min_lr`` at ``total_steps``, and ``min_lr`` after that. ``upto="warmup"`` checks the
+    warm-up's steps only (the rubric's first item).
     """
     need_callable(schedule_fn, "your learning-rate schedule", "schedule_fn")
+    rubric_item(upto, ("warmup",))
     settings = [dict(lr=0.1, total_steps=100, warmup_steps=10, min_lr=0.0),
                 dict(lr=0.02, total_steps=40, warmup_steps=0, min_lr=0.001),
                 dict(lr=1.0, total_steps=7, warmup_steps=3, min_lr=0.1)]
@@ -322,7 +328,7 @@ def warmup_cosine(schedule_fn, *, verbose=True, seed=None):
         checked = 0
         for s in settings:
             ref = WarmupCosine(s["lr"], s["total_steps"], s["warmup_steps"], s["min_lr"])
-            for step in range(s["total_steps"] + 5):
+            for step in range(s["warmup_steps"] if upto else s["total_steps"] + 5):
                 got = _call(f"schedule_fn({step}, ...)", schedule_fn, step, s["lr"],
                             s["total_steps"], warmup_steps=s["warmup_steps"], min_lr=s["min_lr"])
                 try:
@@ -342,20 +348,24 @@ def warmup_cosine(schedule_fn, *, verbose=True, seed=None):
                     raise _Fail(f"at step {step} ({phase}) with {_kw(s)}: got {got:.6g}, "
                                 f"expected {want:.6g}{hint}", step=step, got=got, expected=want)
                 checked += 1
-        return f"all {checked} learning rates match nblib.WarmupCosine", {"checked": checked}
+        return (f"all {checked} learning rates{' of the warm-up' if upto else ''} match "
+                "nblib.WarmupCosine", {"checked": checked})
 
     return _run("warmup_cosine", body, verbose)
 
 
 # ----------------------------------------------------------------------------- exercise 6
-def dropout(cls, *, verbose=True, seed=None):
+def dropout(cls, *, verbose=True, seed=None, upto=None):
     """Check an inverted-dropout class: ``cls(p, rng=generator)``, ``p`` the probability to DROP.
 
     In training mode about a fraction ``p`` of the activations must be zero and
     the others scaled by ``1 / (1 - p)``; backward must use the same mask;
     evaluation mode (``layer.eval()``) and ``p = 0`` must be the identity.
+    ``upto="training"`` checks the training mask and its scaling only (the rubric's first
+    item), not backward and the evaluation mode.
     """
     need_class(cls, "your Dropout")
+    rubric_item(upto, ("training",))
 
     def body():
         p = 0.3 if seed is None else round(float(_rng(seed, 0).uniform(0.15, 0.4)), 3)
@@ -364,7 +374,7 @@ def dropout(cls, *, verbose=True, seed=None):
             raise _Fail(f"{cls.__name__} must subclass nblib.Module, so that it has train() "
                         "and eval() and fits in a Sequential")
         x = _rng(seed, 6).uniform(0.5, 2.0, (400, 50))
-        dropped = inverted_dropout(layer, p, x, _rng(seed, 7).normal(size=x.shape))
+        dropped = inverted_dropout(layer, p, x, _rng(seed, 7).normal(size=x.shape), upto=upto)
         zero = _call(f"{cls.__name__}(0.0, rng=...)", cls, 0.0, rng=_rng(seed, 8))
         out_zero = _as_array(_call("forward(x) with p=0", zero.forward, x.copy()),
                              "forward(x) with p=0", x.shape)
@@ -373,6 +383,9 @@ def dropout(cls, *, verbose=True, seed=None):
         if not isinstance(getattr(layer, "rng", None), np.random.Generator):
             raise _Fail("keep the generator in self.rng and draw the mask from it, so that runs "
                         "are reproducible and the gradient check can replay the mask")
+        if upto == "training":
+            return (f"drops {dropped:.1%} at p={p}, scales survivors by 1/(1-p), fresh masks "
+                    "from self.rng", dict(dropped=dropped))
         fresh = _call(f"{cls.__name__}({p}, rng=...)", cls, p, rng=_rng(seed, 9))
         errors = _call("the gradient check (forward then backward)", check_layer, fresh,
                        x[:4, :5].copy(), rng=_rng(seed, 10))

@@ -1,12 +1,21 @@
-"""The autograder's hidden tests: grade one task of a submission, and raise if it fails.
+"""The hidden tests in the notebook's own kernel: grade one task of a submission, and raise
+if it fails.
 
-In an nbgrader source notebook every task has a grade cell (nbgrader metadata
-``grade: true``, ``points``, ``grade_id: "test-<task id>"``) whose hidden part is::
+In an nbgrader source notebook every task has a grade cell per rubric item (nbgrader
+metadata ``grade: true``, ``points``, ``grade_id: "test-<task id>--<item>"``, or
+``"test-<task id>"`` for a task graded whole) whose hidden part is::
 
     ### BEGIN HIDDEN TESTS
     from nblib.teaching.grading import grade
-    grade("linear", Linear)
+    grade("linear", Linear, part="forward")
     ### END HIDDEN TESTS
+
+This is what runs when the source notebook runs: the teacher's book build, or a teacher
+running it by hand, which shows that the solutions pass. ``nbgrader autograde`` does not
+run it: the course's ``IsolatedGrades`` (``teacher/nbgrader_isolated.py``) reads the grade
+cell's id and grades the answer cell's source in a fresh process
+(``nblib.teaching.isolated``), with the same check and the same rubric item's options
+(``registry.part_options``).
 
 ``grade(task_id, answer, *, seed=None, time_limit=TIME_LIMIT)``
 

@@ -88,6 +88,23 @@ def _limits():                       # runs in the child, before Python starts
         pass
 
 
+def _run(command, stdin, work, env, time_limit, attempts=2):
+    """subprocess.run of the grading process; a process that could not be started (an
+    OSError or a failed start, as on a machine out of processes or memory for a moment) is
+    started again once before the error is the grader's."""
+    for attempt in range(attempts):
+        try:
+            return subprocess.run(command, input=stdin, cwd=work, env=env,
+                                  capture_output=True, text=True, timeout=time_limit,
+                                  preexec_fn=_limits)
+        except subprocess.TimeoutExpired:
+            raise
+        except (OSError, subprocess.SubprocessError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1.0)
+
+
 def grade_source(task_id, source, *, prelude="", seed=None, time_limit=TIME_LIMIT,
                  part=None, python=None):
     """Grade ``task_id`` (its rubric item ``part``, if given) on the answer cell's ``source``
@@ -112,9 +129,7 @@ def grade_source(task_id, source, *, prelude="", seed=None, time_limit=TIME_LIMI
                "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "MPLBACKEND": "Agg", "LANG": "C.UTF-8"}
         try:
-            proc = subprocess.run(command, input=json.dumps(request), cwd=work, env=env,
-                                  capture_output=True, text=True, timeout=time_limit,
-                                  preexec_fn=_limits)
+            proc = _run(command, json.dumps(request), work, env, time_limit)
         except subprocess.TimeoutExpired:
             return Verdict(task_id, False, f"{what}: did not finish within {time_limit:g} s "
                                            "(killed): is there a loop that never ends?",

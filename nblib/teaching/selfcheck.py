@@ -192,6 +192,14 @@ def as_array(value, what, shape):
     return arr
 
 
+def rubric_item(upto, items):
+    """A check's ``upto`` option: None (the whole check) or one of ``items``, the names of the
+    rubric items it can stop after (``nblib.teaching.registry.Part``); ValueError otherwise."""
+    if upto is not None and upto not in items:
+        raise ValueError(f"upto must be None or one of {list(items)}, got {upto!r}")
+    return upto
+
+
 def kw(options):
     """'lr=0.1, momentum=0.9': a dict of options as they are written in a call."""
     return ", ".join(f"{k}={v}" for k, v in options.items())
@@ -305,7 +313,7 @@ def dropout_mask_problem(first, second):
     return ""
 
 
-def inverted_dropout(layer, p, x, dout):
+def inverted_dropout(layer, p, x, dout, upto=None):
     """Check a training-mode dropout ``layer`` (drop probability ``p``) on x (N, D) and
     dout (N, D), then its evaluation mode; raise Fail naming the mistake, else return the
     share of x that was dropped.
@@ -313,6 +321,7 @@ def inverted_dropout(layer, p, x, dout):
     Two forward calls must draw fresh masks of x's full shape, drop about ``p`` (PyTorch's
     p, not the probability to keep), scale the survivors by 1 / (1 - p); backward must use
     the last forward's mask; after ``layer.eval()`` forward is the identity.
+    ``upto="training"``: the training mask and its scaling only.
     """
     first = as_array(call("forward(x)", layer.forward, x.copy()), "forward(x)", x.shape)
     out = as_array(call("forward(x) a second time", layer.forward, x.copy()),
@@ -336,6 +345,8 @@ def inverted_dropout(layer, p, x, dout):
                if np.allclose(scale, 1.0) else "")
         raise Fail(f"kept activations were multiplied by {np.median(scale):.4g}, expected "
                    f"1 / (1 - p) = {1 / (1 - p):.4g}{why}")
+    if rubric_item(upto, ("training",)):
+        return dropped
     dx = as_array(call("backward(dout)", layer.backward, dout.copy()), "backward(dout)",
                   x.shape)
     err = max_difference(dx, dout * (out / x))

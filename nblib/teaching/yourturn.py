@@ -45,7 +45,8 @@ from ..core.schedules import WarmupCosine
 from .selfcheck import (GRAD_TOL, SCHEDULE_LRS, VALUE_TOL, CheckResult,  # noqa: F401
                         CheckTimeout, Fail, as_array, call, first_difference, inputs, kw,
                         matches, need_callable, need_class, optimizer_case, run, stream,
-                        inverted_dropout, max_difference, time_limit, trajectory, which, within)
+                        inverted_dropout, max_difference, rubric_item, time_limit, trajectory,
+                        which, within)
 from ..core.training import train_epoch
 
 CELL_TIMEOUT = 60.0
@@ -95,15 +96,17 @@ def _fmt(errors):
 
 
 # ----------------------------------------------------------------------------- 01 data
-def check_make_spirals(fn, *, verbose=True, seed=None):
+def check_make_spirals(fn, *, verbose=True, seed=None, upto=None):
     """Check ``make_spirals(n, noise, seed) -> (X, y)``: X (2n, 2) float, y (2n,) in {0, 1}.
 
     Noise-free points must lie on arm 0, ``r = t / 4π`` for ``t`` in [0, 4π], and on arm 1,
     arm 0 rotated by π, with labels 0 and 1; the noise must have standard deviation
     ``noise`` in each coordinate; the points must be shuffled; the same seed must give
-    the same data, whatever the global NumPy random state.
+    the same data, whatever the global NumPy random state. ``upto="arms"`` checks the
+    arms and labels only (the rubric's first item).
     """
     _need_callable(fn, "your make_spirals")
+    rubric_item(upto, ("arms",))
 
     def sample(n, noise, data_seed):
         out = _call(f"make_spirals({n}, {noise}, {data_seed})", fn, n, noise, data_seed)
@@ -148,6 +151,8 @@ def check_make_spirals(fn, *, verbose=True, seed=None):
                             "rotated by π, that is -arm 0")
             raise _Fail(f"{np.mean(~on(arm1, C1)):.0%} of the noise-free label-1 points are not "
                         "on arm 1 = arm 0 rotated by π (-arm 0)")
+        if upto == "arms":
+            return "without noise, the arms and the labels are right", {}
         if np.all(np.diff(y) >= 0):
             raise _Fail("the points are not shuffled (all label 0, then all label 1): permute "
                         "X and y together with rng.permutation")
@@ -199,44 +204,22 @@ def check_make_spirals(fn, *, verbose=True, seed=None):
 
 
 # ----------------------------------------------------------------------------- 02 Linear
-def check_linear(cls, *, verbose=True, seed=None):
+def check_linear(cls, *, verbose=True, seed=None, upto=None):
     """Check ``Linear(in_features, out_features, *, bias=True, rng=None)``.
 
-    ``weight`` (out, in) drawn from N(0, 2 / in) (He), ``bias`` (out,) zeros;
     ``forward`` is ``x W^T + b``; ``backward`` sets ``weight.grad``, ``bias.grad`` and
-    returns ``dx``, checked with finite differences.
+    returns ``dx``, checked with finite differences; ``weight`` (out, in) drawn from
+    N(0, 2 / in) (He) with the generator ``rng``, ``bias`` (out,) zeros. ``upto="forward"``
+    or ``"backward"`` stops after that rubric item.
     """
     _need_class(cls, "your Linear")
+    rubric_item(upto, ("forward", "backward"))
 
     def body():
         name = cls.__name__
-        big = _module_instance(_call(f"{name}(400, 300, rng=...)", cls, 400, 300,
-                                     rng=_rng(seed, 0)), name)
-        w = _param(big, "weight", (300, 400), name).value
-        if big.bias is not None:
-            b = _param(big, "bias", (300,), name).value
-            if np.any(b != 0):
-                raise _Fail("the bias must start at zero")
-        std, he = float(w.std()), math.sqrt(2 / 400)
-        hints = {math.sqrt(1 / 400): "std sqrt(1 / in_features) (LeCun/Xavier); He "
-                                     "initialisation uses sqrt(2 / in_features) for ReLU",
-                 math.sqrt(2 / 300): "std sqrt(2 / out_features): He uses the fan-in, the number "
-                                     "of inputs",
-                 2 / 400: "the variance 2 / in_features as the standard deviation: "
-                          "std = sqrt(2 / in_features)",
-                 1.0: "a standard normal: scale it by sqrt(2 / in_features)"}
-        if not abs(std / he - 1) < 0.03:
-            hint = next((h for s, h in hints.items() if abs(std / s - 1) < 0.03), "")
-            raise _Fail(f"the initial weights have std {std:.4g}, He initialisation gives "
-                        f"sqrt(2 / in_features) = {he:.4g}" + (f": you used {hint}" if hint else ""))
-        a = _call(f"{name}(4, 3, rng=seed 5)", cls, 4, 3, rng=_rng(seed, 5))
-        b = _call(f"{name}(4, 3, rng=seed 5)", cls, 4, 3, rng=_rng(seed, 5))
-        if not np.array_equal(a.weight.value, b.weight.value):
-            raise _Fail("two layers built with generators of the same seed have different "
-                        "weights: draw them from rng (rng.normal), not np.random")
-
         rng = _rng(seed, 1)
-        layer = _call(f"{name}(5, 3, rng=...)", cls, 5, 3, rng=_rng(seed, 2))
+        layer = _module_instance(_call(f"{name}(5, 3, rng=...)", cls, 5, 3,
+                                       rng=_rng(seed, 2)), name)
         W = _param(layer, "weight", (3, 5), name)
         bias = _param(layer, "bias", (3,), name)
         W.value[...] = rng.normal(size=(3, 5))
@@ -250,6 +233,8 @@ def check_linear(cls, *, verbose=True, seed=None):
                                 "you subtracted the bias": x @ W.value.T - bias.value})
             raise _Fail(f"forward(x) differs from x @ W.T + b (relative error "
                         f"{rel_error(out, expected):.1e})" + (f": {hint}" if hint else ""))
+        if upto == "forward":
+            return "forward is x @ W.T + b", {}
         dout = rng.normal(size=(6, 3))
         dx = _as_array(_call("backward(dout)", layer.backward, dout.copy()),
                        "backward(dout) for dout (6, 3)", (6, 5))
@@ -279,6 +264,33 @@ def check_linear(cls, *, verbose=True, seed=None):
             raise _Fail("with bias=False the layer must set self.bias = None")
         _call("forward(x) with bias=False", no_bias.forward, x.copy())
         _call("backward(dout) with bias=False", no_bias.backward, dout.copy())
+        if upto == "backward":
+            return f"forward and backward are right; gradient check: {_fmt(errors)}", errors
+        big = _module_instance(_call(f"{name}(400, 300, rng=...)", cls, 400, 300,
+                                     rng=_rng(seed, 0)), name)
+        w = _param(big, "weight", (300, 400), name).value
+        if big.bias is not None:
+            b = _param(big, "bias", (300,), name).value
+            if np.any(b != 0):
+                raise _Fail("the bias must start at zero")
+        std, he = float(w.std()), math.sqrt(2 / 400)
+        hints = {math.sqrt(1 / 400): "std sqrt(1 / in_features) (LeCun/Xavier); He "
+                                     "initialisation uses sqrt(2 / in_features) for ReLU",
+                 math.sqrt(2 / 300): "std sqrt(2 / out_features): He uses the fan-in, the number "
+                                     "of inputs",
+                 2 / 400: "the variance 2 / in_features as the standard deviation: "
+                          "std = sqrt(2 / in_features)",
+                 1.0: "a standard normal: scale it by sqrt(2 / in_features)"}
+        if not abs(std / he - 1) < 0.03:
+            hint = next((h for s, h in hints.items() if abs(std / s - 1) < 0.03), "")
+            raise _Fail(f"the initial weights have std {std:.4g}, He initialisation gives "
+                        f"sqrt(2 / in_features) = {he:.4g}" + (f": you used {hint}" if hint else ""))
+        a = _call(f"{name}(4, 3, rng=seed 5)", cls, 4, 3, rng=_rng(seed, 5))
+        b = _call(f"{name}(4, 3, rng=seed 5)", cls, 4, 3, rng=_rng(seed, 5))
+        if not np.array_equal(a.weight.value, b.weight.value):
+            raise _Fail("two layers built with generators of the same seed have different "
+                        "weights: draw them from rng (rng.normal), not np.random")
+
         return (f"He initialisation (std {std:.4f}), forward and backward are right; gradient "
                 f"check: {_fmt(errors)}", dict(init_std=std, **errors))
 
@@ -326,13 +338,15 @@ def check_relu(cls, *, verbose=True, seed=None):
 
 
 # ----------------------------------------------------------------------------- 02 loss
-def check_bce_with_logits(fn, *, verbose=True, seed=None):
+def check_bce_with_logits(fn, *, verbose=True, seed=None, upto=None):
     """Check ``bce_with_logits(logits, y) -> (loss, dlogits)`` for logits (N, 1), y (N,).
 
     The mean binary cross-entropy of sigmoid(logits), finite for any logit, and its
-    gradient ``(sigmoid(z) - y) / N`` with the shape of ``logits``.
+    gradient ``(sigmoid(z) - y) / N`` with the shape of ``logits``. ``upto="loss"`` checks
+    the loss only (the rubric's first item).
     """
     _need_callable(fn, "your bce_with_logits")
+    rubric_item(upto, ("loss",))
 
     def body():
         rng = _rng(seed, 12)
@@ -359,6 +373,19 @@ def check_bce_with_logits(fn, *, verbose=True, seed=None):
             elif math.isclose(loss, -per.mean(), rel_tol=1e-9):
                 hint = ": the sign is flipped (the loss is -log of the probability of the label)"
             raise _Fail(f"loss {loss:.6g}, expected {want_loss:.6g}{hint}")
+        big = np.array([[-1000.0], [1000.0], [1000.0], [-1000.0]])
+        yb = np.array([0, 1, 0, 1])
+        with np.errstate(all="ignore"):
+            out = _call("bce_with_logits at logits of ±1000", fn, big.copy(), yb.copy())
+        big_loss, big_dz = float(out[0]), np.asarray(out[1], dtype=float)
+        want_big, want_big_dz = bce_with_logits(big, yb)
+        if not math.isfinite(big_loss) or (upto is None and not np.isfinite(big_dz).all()):
+            raise _Fail("at logits of ±1000 the loss or gradient is not finite (inf or nan): "
+                        "the literal formula overflows; use max(z, 0) - z*y + log(1 + exp(-|z|))")
+        if not math.isclose(big_loss, want_big, rel_tol=1e-9):
+            raise _Fail(f"at logits of ±1000 the loss is {big_loss:.6g}, expected {want_big:.6g}")
+        if upto == "loss":
+            return "the loss matches, and stays finite at logits of ±1000", {}
         dz = np.asarray(dz, dtype=float)
         if dz.shape != z.shape:
             raise _Fail(f"dlogits must have the shape of logits, {z.shape}, got {dz.shape}")
@@ -370,17 +397,6 @@ def check_bce_with_logits(fn, *, verbose=True, seed=None):
                 "(y - sigmoid(z)) / N: the sign is flipped": (y[:, None] - s) / len(z)})
             raise _Fail(f"dlogits is wrong (relative error {rel_error(dz, want_dz):.1e}); it "
                         "must be (sigmoid(z) - y) / N" + (f": yours is {hint}" if hint else ""))
-        big = np.array([[-1000.0], [1000.0], [1000.0], [-1000.0]])
-        yb = np.array([0, 1, 0, 1])
-        with np.errstate(all="ignore"):
-            out = _call("bce_with_logits at logits of ±1000", fn, big.copy(), yb.copy())
-        big_loss, big_dz = float(out[0]), np.asarray(out[1], dtype=float)
-        want_big, want_big_dz = bce_with_logits(big, yb)
-        if not (math.isfinite(big_loss) and np.isfinite(big_dz).all()):
-            raise _Fail("at logits of ±1000 the loss or gradient is not finite (inf or nan): "
-                        "the literal formula overflows; use max(z, 0) - z*y + log(1 + exp(-|z|))")
-        if not math.isclose(big_loss, want_big, rel_tol=1e-9):
-            raise _Fail(f"at logits of ±1000 the loss is {big_loss:.6g}, expected {want_big:.6g}")
         if not np.allclose(big_dz, want_big_dz):
             raise _Fail("at logits of ±1000 the gradient is wrong")
         return "loss and gradient match, and stay finite at logits of ±1000", {}
@@ -418,15 +434,19 @@ def _batchnorm_mistakes(x, gamma, beta, eps, dout):
     return forward, backward
 
 
-def check_batchnorm(cls, *, verbose=True, seed=None):
+def check_batchnorm(cls, *, verbose=True, seed=None, upto=None):
     """Check ``BatchNorm(num_features, momentum=0.1, eps=1e-5)`` as ``torch.nn.BatchNorm1d``.
 
     Training: normalise each feature with the batch mean and biased variance, scale by
     ``weight`` and shift by ``bias``, and update ``running_mean``/``running_var`` (unbiased)
     with ``running = (1 - momentum) running + momentum batch``. Evaluation: use the running
-    statistics. ``backward`` in both modes, checked with finite differences.
+    statistics. ``backward`` in both modes, checked with finite differences. ``upto`` stops
+    after a rubric item: "training" (the training forward and the running statistics),
+    "param_grads" (weight.grad and bias.grad) or "input_grad" (dx); the evaluation mode
+    comes last.
     """
     _need_class(cls, "your BatchNorm")
+    rubric_item(upto, ("training", "param_grads", "input_grad"))
 
     def body():
         name, d = cls.__name__, 4
@@ -471,6 +491,8 @@ def check_batchnorm(cls, *, verbose=True, seed=None):
                     "var * N / (N - 1)": (1 - m) * start + m * var})
                 raise _Fail(f"after one training step self.{attr} is {np.round(got, 4)}, "
                             f"expected {np.round(exp, 4)}" + (f": it was {hint}" if hint else ""))
+        if upto == "training":
+            return "the training forward and the running statistics are right", {}
         dx = _as_array(_call("backward(dout) in training mode", layer.backward, dout.copy()),
                        "backward(dout)", x.shape)
         want_dx = ref.backward(dout.copy())
@@ -480,6 +502,9 @@ def check_batchnorm(cls, *, verbose=True, seed=None):
                 raise _Fail(f"{what} is wrong (relative error {rel_error(got, exp):.1e}): "
                             + ("sum(dout) over the batch" if what == "bias.grad"
                                else "sum(dout * x_hat) over the batch"))
+        if upto == "param_grads":
+            return "the training forward, running statistics, weight.grad and bias.grad " \
+                   "are right", {}
         if not _matches(dx, want_dx):
             hint = _which(dx, wrong_bwd)
             raise _Fail(f"weight.grad and bias.grad are right, but the input gradient dx is "
@@ -488,6 +513,9 @@ def check_batchnorm(cls, *, verbose=True, seed=None):
                            "through the batch mean and through the batch variance"))
         errors = _gradient_errors(layer, x, 14)
         _grad_verdict(errors, {"input": "dx"})
+        if upto == "input_grad":
+            return (f"the training mode is right, forward and backward; gradient check: "
+                    f"{_fmt(errors)}", dict(errors))
 
         layer = _call(f"{name}({d})", cls, d)     # fresh: the gradient check ran forward too
         ref = BatchNorm(d)
@@ -530,21 +558,27 @@ def check_batchnorm(cls, *, verbose=True, seed=None):
 
 
 # ----------------------------------------------------------------------------- 02 Dropout
-def check_dropout(cls, *, verbose=True, seed=None):
-    """Check inverted dropout ``Dropout(p, rng=generator)``, ``p`` the probability to DROP."""
+def check_dropout(cls, *, verbose=True, seed=None, upto=None):
+    """Check inverted dropout ``Dropout(p, rng=generator)``, ``p`` the probability to DROP.
+
+    ``upto="training"`` checks the training mask and its scaling only (the rubric's first
+    item), not backward and the evaluation mode."""
     _need_class(cls, "your Dropout")
+    rubric_item(upto, ("training",))
 
     def body():
         name, p = cls.__name__, 0.3
         layer = _module_instance(_call(f"{name}({p}, rng=...)", cls, p,
                                        rng=_rng(seed, 16)), name)
         x = _rng(seed, 17).uniform(0.5, 2.0, (400, 50))
-        dropped = inverted_dropout(layer, p, x, _rng(seed, 18).normal(size=x.shape))
+        dropped = inverted_dropout(layer, p, x, _rng(seed, 18).normal(size=x.shape), upto=upto)
         a = _call(f"{name}({p}, rng=seed 19)", cls, p, rng=_rng(seed, 19))
         b = _call(f"{name}({p}, rng=seed 19)", cls, p, rng=_rng(seed, 19))
         if not np.array_equal(a.forward(x.copy()), b.forward(x.copy())):
             raise _Fail("two layers with generators of the same seed drop different units: draw "
                         "the mask from self.rng, not np.random")
+        if upto == "training":
+            return f"drops {dropped:.1%} at p={p}, scales by 1/(1-p), fresh masks from self.rng", {}
         return f"drops {dropped:.1%} at p={p}, scales by 1/(1-p), eval is the identity", {}
 
     return _run("dropout", body, verbose)
@@ -592,14 +626,15 @@ def _plain(message):
     return None if message is None else re.sub(r" \(in [\w.<>]+, line \d+\)", "", message)
 
 
-def _optimizer_check(name, cls, reference_cls, settings, catalogue, verbose, seed):
+def _optimizer_check(name, cls, reference_cls, settings, catalogue, verbose, seed, accept=()):
     """Six steps with changing rates for each setting must match ``reference_cls``.
 
     Three Params of different shapes, in two parameter groups (OPTIMIZER_SHAPES,
     OPTIMIZER_GROUPS): every Param of every group must move, each with its own state.
     A wrong update that is one of the usual mistakes of ``catalogue``
     (``nblib.teaching.mistakes``: each built on ``reference_cls``, run beside the
-    student's) is named in its own words.
+    student's) is named in its own words. The mistakes of ``accept`` pass (a rubric item
+    that does not cover them: Adam's moving averages without the bias correction).
     """
     _need_class(cls, f"your {reference_cls.__name__}")
     shapes = ", ".join(str(s) for s in OPTIMIZER_SHAPES)
@@ -625,6 +660,11 @@ def _optimizer_check(name, cls, reference_cls, settings, catalogue, verbose, see
                 step, diff = _first_difference(got, want, 1e-10 * (1 + max(
                     np.abs(w).max() for w in w0)))
                 if step is None:
+                    continue
+                if any(_first_difference(got, run_one(m.build({reference_cls.__name__:
+                                                                reference_cls}),
+                                                      kwargs, w0, grads, lrs, False)[0] or [],
+                                         1e-10)[0] is None for m in accept):
                     continue
             hint = ""
             for mistake in catalogue:
@@ -655,44 +695,58 @@ def _optimizer_check(name, cls, reference_cls, settings, catalogue, verbose, see
     return _run(name, body, verbose)
 
 
-def check_sgd(cls, *, verbose=True, seed=None):
+def check_sgd(cls, *, verbose=True, seed=None, upto=None):
     """Check ``SGD(params, lr, momentum=0, nesterov=False, weight_decay=0)`` (torch.optim.SGD).
 
     ``g = grad + weight_decay * w``; ``buf = momentum * buf + g`` (``buf = g`` at the first
     step); ``w -= lr * buf`` (or ``lr * (g + momentum * buf)`` with Nesterov). A usual
-    mistake (``nblib.teaching.mistakes.SGD_MISTAKES``) is named.
+    mistake (``nblib.teaching.mistakes.SGD_MISTAKES``) is named. ``upto="plain"`` checks
+    plain SGD and its weight decay only (the rubric's first item), not momentum.
     """
     from .mistakes import SGD_MISTAKES
 
-    settings = [dict(lr=0.1), dict(lr=0.1, momentum=0.9), dict(lr=0.1, momentum=0.9,
-                                                               weight_decay=0.01),
-                dict(lr=0.1, momentum=0.9, nesterov=True)]
+    plain = [dict(lr=0.1), dict(lr=0.1, weight_decay=0.01)]
+    settings = [plain[0], dict(lr=0.1, momentum=0.9), dict(lr=0.1, momentum=0.9,
+                                                           weight_decay=0.01),
+                dict(lr=0.1, momentum=0.9, nesterov=True), plain[1]]
+    if rubric_item(upto, ("plain",)):
+        settings = plain
     return _optimizer_check("sgd", cls, SGD, settings, SGD_MISTAKES, verbose, seed)
 
 
-def check_adam(cls, *, verbose=True, seed=None):
+def check_adam(cls, *, verbose=True, seed=None, upto=None):
     """Check ``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)``.
 
     ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g²``, the bias corrections
     ``m / (1 - b1^t)`` and ``v / (1 - b2^t)`` with ``t = 1`` at the first step, and
     ``w -= lr * m_hat / (sqrt(v_hat) + eps)``, as ``torch.optim.Adam``. A usual mistake
-    (``nblib.teaching.mistakes.ADAM``) is named.
+    (``nblib.teaching.mistakes.ADAM``) is named. ``upto`` stops after a rubric item:
+    "moments" (the moving averages and the update, without weight decay; a missing or
+    late bias correction passes), "bias_correction" (the same, exactly).
     """
     from .mistakes import ADAM
 
     settings = [dict(lr=0.01), dict(lr=0.01, betas=(0.8, 0.99), eps=1e-3),
                 dict(lr=0.01, weight_decay=0.1)]
-    return _optimizer_check("adam", cls, Adam, settings, ADAM, verbose, seed)
+    accept = ()
+    if rubric_item(upto, ("moments", "bias_correction")):
+        settings = settings[:2]
+    if upto == "moments":
+        accept = [m for m in ADAM if m.title in ("leaves out the bias correction",
+                                                 "counts the first step as t = 2")]
+    return _optimizer_check("adam", cls, Adam, settings, ADAM, verbose, seed, accept)
 
 
 # ----------------------------------------------------------------------------- 03 schedule
-def check_warmup_cosine(cls, *, verbose=True, seed=None):
+def check_warmup_cosine(cls, *, verbose=True, seed=None, upto=None):
     """Check ``WarmupCosine(lr, total_steps, warmup_steps=0, min_lr=0)`` and its ``lr_at(step)``.
 
     A linear warm-up that reaches ``lr`` at step ``warmup_steps - 1``, then half a cosine
-    down to ``min_lr`` at ``total_steps``, and ``min_lr`` after that.
+    down to ``min_lr`` at ``total_steps``, and ``min_lr`` after that. ``upto="warmup"``
+    checks the warm-up's steps only (the rubric's first item).
     """
     _need_class(cls, "your WarmupCosine")
+    rubric_item(upto, ("warmup",))
     settings = [dict(lr=0.1, total_steps=100, warmup_steps=10, min_lr=0.0),
                 dict(lr=0.02, total_steps=40, warmup_steps=0, min_lr=0.001),
                 dict(lr=1.0, total_steps=7, warmup_steps=3, min_lr=0.1)]
@@ -702,7 +756,7 @@ def check_warmup_cosine(cls, *, verbose=True, seed=None):
         for s in settings:
             mine = _call(f"{cls.__name__}({_kw(s)})", cls, **s)
             ref = WarmupCosine(**s)
-            for step in range(s["total_steps"] + 5):
+            for step in range(s["warmup_steps"] if upto else s["total_steps"] + 5):
                 got = _call(f"lr_at({step})", mine.lr_at, step)
                 try:
                     got = float(got)
@@ -730,7 +784,8 @@ def check_warmup_cosine(cls, *, verbose=True, seed=None):
                     hint = "; the cosine must end at min_lr, not at 0"
                 raise _Fail(f"with {_kw(s)}: lr_at({step}) ({phase}) is {got:.6g}, expected "
                             f"{want:.6g}{hint}", step=step, got=got, expected=want)
-        return f"all {checked} learning rates match nblib.WarmupCosine", {"checked": checked}
+        return (f"all {checked} learning rates{' of the warm-up' if upto else ''} match "
+                "nblib.WarmupCosine", {"checked": checked})
 
     return _run("warmup_cosine", body, verbose)
 
@@ -772,15 +827,19 @@ def _run_loop(fn, model, X, y, schedule, seed, eval_first=True):
     return record, out
 
 
-def check_train_epoch(fn, *, verbose=True, seed=None):
+def check_train_epoch(fn, *, verbose=True, seed=None, upto=None):
     """Check ``train_epoch(model, optimizer, X, y, *, batch_size, rng, schedule=None, step=0)``.
 
     One epoch of mini-batch steps in training mode, over a fresh ``rng.permutation`` of
     the rows, with the learning rate ``schedule(step)`` set before each step (counting
     from ``step``), including a last, smaller batch. Step by step, the parameters must
-    match ``nblib.train_epoch``'s.
+    match ``nblib.train_epoch``'s, and it returns the mean of the mini-batch losses. ``upto``
+    stops after a rubric item: "batches" (one step per batch, the last one too, in
+    training mode) or "steps" (the schedule's rates and the shuffled batches: the
+    parameters after every step).
     """
     _need_callable(fn, "your train_epoch")
+    rubric_item(upto, ("batches", "steps"))
 
     def body():
         schedule = WarmupCosine(0.05, 40, warmup_steps=4)
@@ -803,6 +862,8 @@ def check_train_epoch(fn, *, verbose=True, seed=None):
             raise _Fail("the model was in evaluation mode during the steps: call model.train() "
                         "at the start of the epoch (BatchNorm then uses batch statistics and "
                         "dropout drops)")
+        if upto == "batches":
+            return f"{n_steps} steps, one per batch, in training mode", {"steps": n_steps}
         if not np.allclose(got['lrs'], want['lrs'], rtol=1e-12):
             k = next(i for i, (a, b) in enumerate(zip(got['lrs'], want['lrs'])) if not
                      math.isclose(a, b, rel_tol=1e-12))
@@ -828,6 +889,8 @@ def check_train_epoch(fn, *, verbose=True, seed=None):
                        "rng.permutation(len(X)), a new order every epoch"
             raise _Fail(f"the parameters first differ from nblib.train_epoch's after step "
                         f"{step}, by {diff:.2e}{hint}", step=step, difference=diff)
+        if upto == "steps":
+            return f"all {n_steps} steps match nblib.train_epoch", {"steps": n_steps}
         mean = float(np.mean(losses))
         try:
             value = float(returned)

@@ -83,6 +83,12 @@ JS_INSPECT = """() => {
 }"""
 
 
+# The notebook's kernel is idle (the status bar says so), or a dialog waits for an answer.
+JS_SETTLED = """() => !!document.querySelector('.jp-Dialog') ||
+    /\\|\\s*Idle/.test((document.querySelector('.jp-StatusBar-Widget, #jp-main-statusbar')
+                        || {}).innerText || '')"""
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -199,7 +205,9 @@ def inspect_notebooks(lab: JupyterLab, paths: list[str], shots: Path, profile: P
                         "'.jp-NotebookPanel:not(.lm-mod-hidden)'); return p && "
                         "p.querySelectorAll('.jp-MarkdownCell').length === "
                         "p.querySelectorAll('.jp-MarkdownCell .jp-RenderedMarkdown').length; }")
-                    page.wait_for_timeout(500)       # MathJax typesets
+                    # the kernel is up, or JupyterLab asks something first
+                    page.wait_for_function(JS_SETTLED, timeout=30_000)
+                    page.wait_for_timeout(300)       # MathJax typesets
                     result = page.evaluate(JS_INSPECT)
                     # a dialog a student must answer before reading (e.g. "Select Kernel")
                     result["dialogs"] = [d.inner_text().split("\n")[0] for d in
@@ -208,9 +216,9 @@ def inspect_notebooks(lab: JupyterLab, paths: list[str], shots: Path, profile: P
                     page.screenshot(path=str(shots / f"{shot}.png"))
                     result["errors"] = list(errors)
                     found[path] = result
-                    for dialog in page.locator(".jp-Dialog").all():   # reported: now go
-                        if dialog.is_visible():
-                            dialog.locator("button").first.click()
+                    while page.locator(".jp-Dialog").count():          # reported: now go
+                        page.keyboard.press("Escape")
+                        page.wait_for_timeout(200)
                     page.locator(".jp-mod-current .lm-TabBar-tabCloseIcon").first.click()
                     discard = page.locator(".jp-Dialog button", has_text="Discard")
                     try:                      # "Save your work?": nothing was typed

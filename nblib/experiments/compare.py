@@ -56,13 +56,21 @@ class RunMeasures:
     epochs_to_target: int | None   # first epoch above TARGET held out; None if never
 
 
+_MEASURED = {}   # id(result) -> (result, RunMeasures): a run compared twice is measured once
+
+
 def measure(result):
     """What ``compare`` keeps of one run (a ``SpiralResult``): a ``RunMeasures``."""
+    known = _MEASURED.get(id(result))
+    if known is not None and known[0] is result:
+        return known[1]
     X, y = fresh_sample(SAMPLES, result.config.n, result.config.noise, FRESH_SEED)
     logits = np.asarray(predict_logits(result.model, X)).reshape(-1)   # (S,)
-    return RunMeasures(float(np.mean((logits > 0) == (y == 1))),
-                       float(bce_with_logits(logits, y)[0]),
-                       result.history.epoch_to_accuracy(TARGET))
+    measures = RunMeasures(float(np.mean((logits > 0) == (y == 1))),
+                           float(bce_with_logits(logits, y)[0]),
+                           result.history.epoch_to_accuracy(TARGET))
+    _MEASURED[id(result)] = (result, measures)
+    return measures
 
 
 @lru_cache(maxsize=16)

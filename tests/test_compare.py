@@ -184,7 +184,8 @@ from nblib.experiments.compare import CANNOT_TELL, SENTENCES, Difference  # noqa
 
 OUTCOMES = {"accuracy": ("better", "worse", NO_DIFFERENCE),
             "loss": ("better", "worse", NO_DIFFERENCE),
-            "epochs to 95%": ("faster", "slower", NO_DIFFERENCE, CANNOT_TELL)}
+            "epochs to 95%": ("faster", "slower", NO_DIFFERENCE, CANNOT_TELL),
+            "epochs": ("faster", "slower", NO_DIFFERENCE)}
 
 
 def _difference(measure, verdict):

@@ -166,6 +166,9 @@ SENTENCES = {
                                      "the epochs they need to pass 95%",
                       CANNOT_TELL: "whether {b} or {a} passes 95% sooner we cannot tell: "
                                    "a run never reached 95%"},
+    "epochs": {"faster": "{b} needs fewer epochs than {a}",
+               "slower": "{b} needs more epochs than {a}",
+               NO_DIFFERENCE: "we can detect no difference in epochs between {b} and {a}"},
 }
 """Each verdict of each measure as a clause about B and A (``Difference.sentence``)."""
 

@@ -177,3 +177,54 @@ def test_bayes_accuracy_standard_error_is_under_a_tenth_of_a_point():
 def test_paired_difference_refuses_values_that_are_not_numbers():
     with pytest.raises(TypeError, match="numbers"):
         paired_difference(["a", "b"], [1.0, 2.0], "accuracy", True)
+
+
+# ---------------------------------------------------------------- sentences for every outcome
+from nblib.experiments.compare import CANNOT_TELL, SENTENCES, Difference  # noqa: E402
+
+OUTCOMES = {"accuracy": ("better", "worse", NO_DIFFERENCE),
+            "loss": ("better", "worse", NO_DIFFERENCE),
+            "epochs to 95%": ("faster", "slower", NO_DIFFERENCE, CANNOT_TELL),
+            "epochs": ("faster", "slower", NO_DIFFERENCE)}
+
+
+def _difference(measure, verdict):
+    if verdict == CANNOT_TELL:
+        return Difference(measure, math.nan, math.nan, math.nan, verdict)
+    sign = {"better": 1, "faster": -1, "worse": -1, "slower": 1}.get(verdict, 0)
+    if measure == "loss":
+        sign = -sign
+    return Difference(measure, 0.01 * sign, 0.01 * sign - 0.005, 0.01 * sign + 0.005, verdict)
+
+
+@pytest.mark.parametrize("measure, verdict",
+                         [(m, v) for m, vs in OUTCOMES.items() for v in vs])
+def test_every_verdict_reads_as_a_sentence(measure, verdict):
+    text = _difference(measure, verdict).sentence("SGD", "Adam", digits=3)
+    assert "SGD" in text and "Adam" in text
+    for broken in ("is no difference", "is cannot tell", "is better", "is worse",
+                   "is faster", "is slower", "  ", "{", "}", "nan"):
+        assert broken not in text, (broken, text)
+    if verdict == NO_DIFFERENCE:
+        assert "no difference" in text and "interval" in text
+    elif verdict == CANNOT_TELL:
+        assert "cannot tell" in text and "interval" not in text
+    else:
+        assert "no difference" not in text and "interval" in text
+    assert text.startswith(("SGD", "we ", "whether "))
+
+
+def test_sentences_cover_every_verdict_the_rule_gives():
+    assert {m: set(v) for m, v in SENTENCES.items()} == {m: set(v) for m, v in OUTCOMES.items()}
+    a = np.array([0.90, 0.91, 0.92])
+    for b in (a + 0.05, a - 0.05, a + np.array([0.01, -0.01, 0.001])):
+        for name, good in (("accuracy", True), ("loss", False)):
+            paired_difference(a, b, name, good).sentence("B", "A")      # never raises
+
+
+def test_sentence_refuses_bad_names_and_unknown_measures():
+    d = _difference("loss", "better")
+    with pytest.raises(TypeError, match="b and a"):
+        d.sentence(1, "A")
+    with pytest.raises(ValueError, match="no sentence"):
+        Difference("width", 0.0, -1.0, 1.0, NO_DIFFERENCE).sentence("B", "A")

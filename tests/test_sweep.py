@@ -81,3 +81,40 @@ def test_parallel_sweep_without_threadpoolctl_says_what_to_install(monkeypatch):
         nblib.sweep([tiny(seed=0), tiny(seed=1)], workers=2, progress=False, run=_seed_of)
     assert nblib.sweep([tiny(seed=0), tiny(seed=1)], workers=1, progress=False,
                        run=_seed_of) == [0, 1]
+
+
+CALLS = []
+
+
+def _counted(config):
+    CALLS.append(config)
+    return train_quietly(config)
+
+
+def test_a_background_sweep_fills_the_cache_and_a_later_sweep_waits_instead_of_retraining():
+    from nblib.experiments.sweep import start_sweep
+    CALLS.clear()
+    cache = {}
+    configs = [tiny(seed=s) for s in (5, 6, 7)]
+    job = start_sweep(configs, workers=1, run=_counted, cache=cache)
+    results = nblib.sweep(configs[::-1], workers=1, progress=False, run=_counted, cache=cache)
+    assert [r.config for r in results] == configs[::-1]
+    job.wait()
+    assert CALLS == configs                       # each trained once, in the order given
+    assert set(cache) == set(configs)
+
+
+def test_a_background_error_reaches_the_sweep_that_needs_the_run():
+    from nblib.experiments.sweep import start_sweep
+    cache = {}
+    start_sweep([tiny(seed=9)], workers=1, run=_boom, cache=cache)
+    with pytest.raises(RuntimeError, match="boom at seed 9"):
+        nblib.sweep([tiny(seed=9)], workers=1, progress=False, cache=cache)
+
+
+def test_start_sweep_needs_a_cache_and_configs():
+    from nblib.experiments.sweep import start_sweep
+    with pytest.raises(TypeError, match="cache must be a dict"):
+        start_sweep([tiny()])
+    with pytest.raises(TypeError, match="wrap it in a list"):
+        start_sweep(tiny(), cache={})

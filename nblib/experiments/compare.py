@@ -41,6 +41,7 @@ TARGET = 0.95
 SAMPLES = 20_000
 """Points of the fresh sample every run is measured on."""
 NO_DIFFERENCE = "no difference we can detect"
+CANNOT_TELL = "cannot tell: a run never reached 95%"
 PAIRS = ((0, 42), (1, 7), (2, 2024))
 """The default (seed, data seed) pairs: each a new seed on a new data set, the recipe's own
 run (0, 42) first, so that a page that trained the recipe pays for 2 runs of each config."""
@@ -55,13 +56,21 @@ class RunMeasures:
     epochs_to_target: int | None   # first epoch above TARGET held out; None if never
 
 
+_MEASURED = {}   # id(result) -> (result, RunMeasures): a run compared twice is measured once
+
+
 def measure(result):
     """What ``compare`` keeps of one run (a ``SpiralResult``): a ``RunMeasures``."""
+    known = _MEASURED.get(id(result))
+    if known is not None and known[0] is result:
+        return known[1]
     X, y = fresh_sample(SAMPLES, result.config.n, result.config.noise, FRESH_SEED)
     logits = np.asarray(predict_logits(result.model, X)).reshape(-1)   # (S,)
-    return RunMeasures(float(np.mean((logits > 0) == (y == 1))),
-                       float(bce_with_logits(logits, y)[0]),
-                       result.history.epoch_to_accuracy(TARGET))
+    measures = RunMeasures(float(np.mean((logits > 0) == (y == 1))),
+                           float(bce_with_logits(logits, y)[0]),
+                           result.history.epoch_to_accuracy(TARGET))
+    _MEASURED[id(result)] = (result, measures)
+    return measures
 
 
 @lru_cache(maxsize=16)
@@ -115,9 +124,53 @@ class Difference:
 
     def text(self, scale=1.0, unit="", digits=3):
         """E.g. "no difference we can detect (-0.004, 95% interval -0.010 to +0.002)"."""
+        return f"{self.verdict} {self.interval(scale, unit, digits)}"
+
+    def interval(self, scale=1.0, unit="", digits=3):
+        """E.g. "(-0.004, 95% interval -0.010 to +0.002)"; "" when there is no interval."""
+        if math.isnan(self.mean):
+            return ""
         f = f"{{:+.{digits}f}}{unit}"
-        return (f"{self.verdict} ({f.format(scale * self.mean)}, 95% interval "
+        return (f"({f.format(scale * self.mean)}, 95% interval "
                 f"{f.format(scale * self.low)} to {f.format(scale * self.high)})")
+
+    def sentence(self, b, a, scale=1.0, unit="", digits=3):
+        """The verdict as a clause with B and A as its subjects, then the interval.
+
+        E.g. ``sentence("SGD", "Adam")`` on the loss: "SGD ends with a higher loss than
+        Adam (+0.012, 95% interval +0.004 to +0.020)", or, for a tie, "we can detect no
+        difference in loss between SGD and Adam (...)".  It reads correctly for every
+        verdict the rule can give; a page glues it instead of writing "B is {verdict}".
+        """
+        if not (isinstance(b, str) and isinstance(a, str)):
+            raise TypeError("b and a must be strings, the names of the two choices")
+        phrases = SENTENCES.get(self.measure)
+        if phrases is None or self.verdict not in phrases:
+            raise ValueError(f"no sentence for measure {self.measure!r} with verdict "
+                             f"{self.verdict!r}")
+        clause = phrases[self.verdict].format(b=b, a=a)
+        interval = self.interval(scale, unit, digits)
+        return f"{clause} {interval}" if interval else clause
+
+
+SENTENCES = {
+    "accuracy": {"better": "{b} is more accurate than {a}",
+                 "worse": "{b} is less accurate than {a}",
+                 NO_DIFFERENCE: "we can detect no difference in accuracy between {b} and {a}"},
+    "loss": {"better": "{b} ends with a lower loss than {a}",
+             "worse": "{b} ends with a higher loss than {a}",
+             NO_DIFFERENCE: "we can detect no difference in loss between {b} and {a}"},
+    "epochs to 95%": {"faster": "{b} passes 95% in fewer epochs than {a}",
+                      "slower": "{b} needs more epochs than {a} to pass 95%",
+                      NO_DIFFERENCE: "we can detect no difference between {b} and {a} in "
+                                     "the epochs they need to pass 95%",
+                      CANNOT_TELL: "whether {b} or {a} passes 95% sooner we cannot tell: "
+                                   "a run never reached 95%"},
+    "epochs": {"faster": "{b} needs fewer epochs than {a}",
+               "slower": "{b} needs more epochs than {a}",
+               NO_DIFFERENCE: "we can detect no difference in epochs between {b} and {a}"},
+}
+"""Each verdict of each measure as a clause about B and A (``Difference.sentence``)."""
 
 
 def paired_difference(a, b, measure, higher_is_better, words=("better", "worse")):
@@ -189,8 +242,7 @@ class Comparison:
         """
         if any(r.epochs_to_target is None for r in self.runs_a + self.runs_b):
             nan = float("nan")
-            return Difference("epochs to 95%", nan, nan, nan,
-                              "cannot tell: a run never reached 95%")
+            return Difference("epochs to 95%", nan, nan, nan, CANNOT_TELL)
         return paired_difference(self._values(self.runs_a, "epochs_to_target"),
                                  self._values(self.runs_b, "epochs_to_target"),
                                  "epochs to 95%", False, words=("faster", "slower"))

@@ -8,6 +8,8 @@ notebook), because it is sent to the worker by name.
 from __future__ import annotations
 
 import importlib.util
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from ..core.validate import check_instance, check_int
@@ -69,6 +71,8 @@ def sweep(configs, workers=2, progress=True, run=train_quietly, cache=None):
         raise TypeError(f"cache must be a dict or None, got {type(cache).__name__}")
 
     done = {} if cache is None else cache
+    if cache is not None:
+        _wait_for_background(configs, cache)
     unique = [c for c in dict.fromkeys(configs) if c not in done]   # in order, no repeats
     if workers > 1 and len(unique) > 1 and importlib.util.find_spec("threadpoolctl") is None:
         raise ImportError("sweep with workers > 1 needs threadpoolctl to keep each worker on "
@@ -93,3 +97,74 @@ def sweep(configs, workers=2, progress=True, run=train_quietly, cache=None):
         if bar is not None:
             bar.close()
     return [done[config] for config in configs]
+
+
+class BackgroundSweep:
+    """A ``sweep`` running in a thread of this process (see ``start_sweep``)."""
+
+    def __init__(self, configs, workers, run, cache):
+        self.configs, self.cache, self.error = set(configs), cache, None
+        self._thread = threading.Thread(target=self._sweep, args=(configs, workers, run),
+                                        daemon=True, name="nblib-background-sweep")
+
+    def _sweep(self, configs, workers, run):
+        try:
+            sweep(configs, workers=workers, progress=False, run=run, cache=self.cache)
+        except BaseException as error:            # handed to whoever waits for a result
+            self.error = error
+
+    @property
+    def running(self):
+        return self._thread.is_alive()
+
+    def wait(self):
+        """Block until every run is trained; re-raise a worker's error."""
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+
+_BACKGROUND = []   # the BackgroundSweeps started in this process
+
+
+def start_sweep(configs, workers=2, run=train_quietly, cache=None):
+    """Start ``sweep(configs, ...)`` in the background and return at once.
+
+    The runs are trained in the order given, each result put into ``cache`` as soon as it
+    is done, while the notebook goes on.  A later ``sweep`` with the same ``cache`` dict
+    waits for the runs it needs that are still in flight instead of training them again;
+    so start the page's runs early, in the order the page uses them.
+
+    Inputs
+    - configs, workers, run: as for ``sweep``
+    - cache: a dict {config: result}, required: the results arrive in it
+    Returns
+    - a ``BackgroundSweep``; ``.wait()`` blocks until all of it is done
+    """
+    if not isinstance(cache, dict):
+        raise TypeError(f"cache must be a dict (the results arrive in it), "
+                        f"got {type(cache).__name__}")
+    if isinstance(configs, SpiralConfig):
+        raise TypeError("configs must be an iterable of SpiralConfig, got a single "
+                        "SpiralConfig: wrap it in a list")
+    configs = list(configs)
+    for i, config in enumerate(configs):
+        check_instance(config, f"configs[{i}]", SpiralConfig, "a SpiralConfig")
+    job = BackgroundSweep(configs, check_int(workers, "workers", minimum=1), run, cache)
+    _BACKGROUND.append(job)
+    job._thread.start()
+    return job
+
+
+def _wait_for_background(configs, cache):
+    """Wait until no config of ``configs`` is still being trained into ``cache``."""
+    for job in list(_BACKGROUND):
+        if job.cache is not cache or job._thread is threading.current_thread():
+            continue                              # another cache, or the job itself
+        needed = [c for c in configs if c in job.configs]
+        while job.running and any(c not in cache for c in needed):
+            time.sleep(0.02)
+        if not job.running:
+            _BACKGROUND.remove(job)
+            if job.error is not None and any(c not in cache for c in needed):
+                raise job.error

@@ -488,6 +488,9 @@ def _cosine(kind):
                 w, total = self.warmup_steps, self.total_steps
                 if step < w:
                     return self.lr * (step if kind == "warmup" else step + 1) / w
+                if kind == "to_zero":
+                    frac = (min(step, total) - w) / (total - w)
+                    return self.lr * (1 + math.cos(math.pi * frac)) / 2
                 if kind == "no_clamp":
                     frac = (step - w) / (total - w)
                 elif kind == "from_zero":
@@ -501,11 +504,16 @@ def _cosine(kind):
 
 WARMUP_COSINE = [
     Mistake("reaches lr one step late in the warm-up (lr * step / warmup_steps)",
-            _cosine("warmup"), "warmup_steps - 1"),
+            _cosine("warmup"), "warmup_steps - 1",
+            "the warm-up must reach lr at step warmup_steps - 1: lr * (step + 1) / warmup_steps"),
     Mistake("starts the cosine at step 0 instead of after the warm-up", _cosine("from_zero"),
-            "start after the warm-up"),
+            "start after the warm-up",
+            "the cosine must start after the warm-up: use (step - warmup_steps) / (total_steps "
+            "- warmup_steps)"),
     Mistake("lets the cosine go on past total_steps", _cosine("no_clamp"),
-            "past total_steps"),
+            "past total_steps", "past total_steps the rate must stay at min_lr"),
+    Mistake("ends the cosine at 0 instead of min_lr", _cosine("to_zero"), "end at min_lr",
+            "the cosine must end at min_lr, not at 0"),
 ]
 
 
@@ -750,9 +758,10 @@ def _schedule(kind):
 
 EX_WARMUP_COSINE = [
     Mistake("reaches lr one step late in the warm-up (lr * step / warmup_steps)",
-            _schedule("late"), "(step + 1)"),
+            _schedule("late"), "(step + 1)",
+            "the warm-up must reach lr at step warmup_steps - 1: lr * (step + 1) / warmup_steps"),
     Mistake("lets the cosine go on past total_steps", _schedule("no_clamp"),
-            "past total_steps"),
+            "past total_steps", "past total_steps the rate must stay at min_lr"),
 ]
 
 

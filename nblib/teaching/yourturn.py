@@ -47,6 +47,7 @@ from .selfcheck import (GRAD_TOL, SCHEDULE_LRS, VALUE_TOL, CheckResult,  # noqa:
                         matches, need_callable, need_class, optimizer_case, run, stream,
                         inverted_dropout, max_difference, time_limit, trajectory, which, within)
 from ..core.training import train_epoch
+from .expectations import Probe
 
 CELL_TIMEOUT = 60.0
 """Seconds one your-turn cell of another notebook may run (``pieces_from_notebook``)."""
@@ -597,48 +598,47 @@ def _optimizer_check(name, cls, reference_cls, settings, catalogue, verbose, see
 
     Three Params of different shapes, in two parameter groups (OPTIMIZER_SHAPES,
     OPTIMIZER_GROUPS): every Param of every group must move, each with its own state.
-    A wrong update that is one of the usual mistakes of ``catalogue``
-    (``nblib.teaching.mistakes``: each built on ``reference_cls``, run beside the
-    student's) is named in its own words.
+    The reference's trajectories and those of the usual mistakes of ``catalogue``
+    (``nblib.teaching.mistakes``, each built on ``reference_cls``) are the stored
+    expectations (``nblib.teaching.expectations``) of the visible check; a wrong update
+    that is one of them is named in the catalogue's words.
     """
     _need_class(cls, f"your {reference_cls.__name__}")
     shapes = ", ".join(str(s) for s in OPTIMIZER_SHAPES)
+    probe = Probe(name, seed)
 
     def run_one(opt_cls, kwargs, w0, grads, lrs, student):
-        """(trajectory, None), or (None, the FAIL's message) if the code raised."""
+        """(trajectory, None), or (None, the FAIL's message, the class named <cls>)."""
         try:
             return trajectory(opt_cls, kwargs, w0, grads, lrs, student=True,
                               groups=OPTIMIZER_GROUPS), None
         except _Fail as fail:
-            if student:
-                return None, str(fail)
-            return None, str(fail).replace(opt_cls.__name__, cls.__name__)
+            return None, _plain(str(fail)).replace(opt_cls.__name__, "<cls>")
 
     def body():
         w0, grads = _optimizer_case(seed)
         lrs = SCHEDULE_LRS
-        for kwargs in settings:
+        for i, kwargs in enumerate(settings):
             got, raised = run_one(cls, kwargs, w0, grads, lrs, True)
-            want = trajectory(reference_cls, kwargs, w0, grads, lrs, student=False,
-                              groups=OPTIMIZER_GROUPS)
+            want = probe.want(f"{i}/trajectory", lambda: trajectory(
+                reference_cls, kwargs, w0, grads, lrs, student=False, groups=OPTIMIZER_GROUPS))
             if raised is None:
                 step, diff = _first_difference(got, want, 1e-10 * (1 + max(
                     np.abs(w).max() for w in w0)))
-                if step is None:
+                if step is None and not probe.recording:
                     continue
-            hint = ""
-            for mistake in catalogue:
-                wrong_cls = mistake.build({reference_cls.__name__: reference_cls})
-                wrong, wrong_raised = run_one(wrong_cls, kwargs, w0, grads, lrs, False)
-                same = (_plain(wrong_raised) == _plain(raised) if raised is not None else
-                        wrong is not None and _first_difference(got, wrong, 1e-10)[0] is None)
-                if same:
-                    hint = f"; your update is {mistake.says}"
-                    break
+            hint = probe.mistake(
+                f"{i}/trajectory", raised if raised is not None else got,
+                lambda wrong_cls: (lambda out: out[0] if out[1] is None else out[1])(
+                    run_one(wrong_cls, kwargs, w0, grads, lrs, False)), 1e-10)
+            hint = f"; your update is {hint}" if hint else ""
+            if probe.recording and raised is None and step is None:
+                continue
             if raised is not None:
                 if not hint and "broadcast" in raised:
                     hint = (f"; the Params have different shapes ({shapes}): keep each one's "
                             "state apart, in self.state[p]")
+                raised = raised.replace("<cls>", cls.__name__)
                 raise _Fail(f"with {_kw(kwargs)} and three Params of shapes {shapes} in two "
                             f"parameter groups: {raised}{hint}")
             where, still = _which_param(got, want, w0, step)
@@ -697,39 +697,37 @@ def check_warmup_cosine(cls, *, verbose=True, seed=None):
                 dict(lr=0.02, total_steps=40, warmup_steps=0, min_lr=0.001),
                 dict(lr=1.0, total_steps=7, warmup_steps=3, min_lr=0.1)]
 
+    probe = Probe("warmup_cosine", seed)
+
     def body():
         checked = 0
-        for s in settings:
+        for i, s in enumerate(settings):
             mine = _call(f"{cls.__name__}({_kw(s)})", cls, **s)
-            ref = WarmupCosine(**s)
-            for step in range(s["total_steps"] + 5):
-                got = _call(f"lr_at({step})", mine.lr_at, step)
+            steps = range(s["total_steps"] + 5)
+            want = probe.want(f"{i}/lrs", lambda: np.array([
+                WarmupCosine(**s).lr_at(step) for step in steps]))
+            got = []
+            for step in steps:
+                value = _call(f"lr_at({step})", mine.lr_at, step)
                 try:
-                    got = float(got)
+                    got.append(float(value))
                 except (TypeError, ValueError):
-                    raise _Fail(f"lr_at must return a number, got {got!r:.60}") from None
-                want = ref.lr_at(step)
-                if math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12):
-                    checked += 1
+                    raise _Fail(f"lr_at must return a number, got {value!r:.60}") from None
+                if not math.isclose(got[-1], want[step], rel_tol=1e-9, abs_tol=1e-12):
+                    break
+            else:
+                checked += len(got)
+                if not probe.recording:
                     continue
-                w, total = s["warmup_steps"], s["total_steps"]
-                phase = "warm-up" if step < w else "after the end" if step > total else "cosine"
-                hint = ""
-                if phase == "warm-up" and math.isclose(got, s["lr"] * step / w):
-                    hint = ("; the warm-up must reach lr at step warmup_steps - 1: "
-                            "lr * (step + 1) / warmup_steps")
-                elif phase == "after the end":
-                    hint = "; past total_steps the rate must stay at min_lr"
-                elif phase == "cosine" and w and math.isclose(
-                        got, s["min_lr"] + (s["lr"] - s["min_lr"])
-                        * (1 + math.cos(math.pi * step / total)) / 2):
-                    hint = ("; the cosine must start after the warm-up: use (step - "
-                            "warmup_steps) / (total_steps - warmup_steps)")
-                elif phase == "cosine" and math.isclose(
-                        got, s["lr"] * (1 + math.cos(math.pi * (step - w) / (total - w))) / 2):
-                    hint = "; the cosine must end at min_lr, not at 0"
-                raise _Fail(f"with {_kw(s)}: lr_at({step}) ({phase}) is {got:.6g}, expected "
-                            f"{want:.6g}{hint}", step=step, got=got, expected=want)
+            says = probe.mistake(f"{i}/lrs", np.array(got), lambda wrong: np.array([
+                wrong(**s).lr_at(k) for k in steps]), 1e-9, prefix=True)
+            if probe.recording:
+                continue
+            step, w, total = len(got) - 1, s["warmup_steps"], s["total_steps"]
+            phase = "warm-up" if step < w else "after the end" if step > total else "cosine"
+            raise _Fail(f"with {_kw(s)}: lr_at({step}) ({phase}) is {got[-1]:.6g}, expected "
+                        f"{want[step]:.6g}" + (f"; {says}" if says else ""),
+                        step=step, got=got[-1], expected=float(want[step]))
         return f"all {checked} learning rates match nblib.WarmupCosine", {"checked": checked}
 
     return _run("warmup_cosine", body, verbose)

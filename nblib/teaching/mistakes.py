@@ -114,15 +114,30 @@ def _linear_weight_grad_over_n(ns):
     return Linear
 
 
+def _linear_without_bias(ns):
+    class Linear(ns["Linear"]):
+        def forward(self, x):
+            out = super().forward(x)
+            return out if self.bias is None else out - self.bias.value
+    return Linear
+
+
 LINEAR = [
     Mistake("initialises with std sqrt(1 / in_features) (LeCun/Xavier) instead of He's",
-            _linear_xavier, "LeCun/Xavier"),
+            _linear_xavier, "LeCun/Xavier",
+            "std sqrt(1 / in_features) (LeCun/Xavier); He initialisation uses sqrt(2 / "
+            "in_features) for ReLU"),
     Mistake("takes the mean of dout over the batch for bias.grad", _linear_mean_bias_grad,
-            "the mean over the batch"),
+            "the mean over the batch",
+            "the mean over the batch: bias.grad = dout.sum(axis=0)"),
     Mistake("draws the weights from np.random instead of rng", _linear_global_init,
             "draw them from rng"),
     Mistake("divides weight.grad by the batch size", _linear_weight_grad_over_n,
-            "not divided by N"),
+            "not divided by N",
+            "the gradient of the mean over the batch: weight.grad = dout.T @ x, not divided "
+            "by N (the loss already divides)"),
+    Mistake("leaves the bias out of forward", _linear_without_bias, "left out the bias",
+            "you left out the bias"),
 ]
 
 
@@ -160,11 +175,27 @@ def _relu_in_place(ns):
     return ReLU
 
 
+def _relu_mask_at_zero(ns):
+    class ReLU(ns["ReLU"]):
+        def forward(self, x):
+            self.x = x.copy()
+            return np.maximum(x, 0)
+
+        def backward(self, dout):
+            return dout * (self.x >= 0)
+    return ReLU
+
+
 RELU = [
     Mistake("returns the mask without multiplying by dout", _relu_mask_only,
-            "multiply by the upstream gradient"),
+            "multiply by the upstream gradient",
+            "(x > 0) alone: multiply by the upstream gradient, dx = dout * (x > 0)"),
     Mistake("takes the mask from dout instead of the input", _relu_mask_from_dout,
-            "must come from forward's input"),
+            "must come from forward's input",
+            "dout * (dout > 0): the mask must come from forward's input x, not from dout"),
+    Mistake("lets the gradient through at x = 0 (x >= 0)", _relu_mask_at_zero,
+            "the gradient there is 0",
+            "dout * (x >= 0): at x = 0 the output is flat, so the gradient there is 0"),
     Mistake("zeroes the negative inputs in place", _relu_in_place, "in place"),
 ]
 
@@ -193,11 +224,26 @@ def _bce_sum(ns):
     return bce_with_logits
 
 
+def _bce_sign(loss_sign=1, grad_sign=1):
+    def build(ns):
+        def bce_with_logits(logits, y):
+            loss, dlogits = ns["bce_with_logits"](logits, y)
+            return loss_sign * loss, grad_sign * dlogits
+        return bce_with_logits
+    return build
+
+
 BCE = [
     Mistake("computes the textbook formula literally (sigmoid, then logarithms)", _bce_naive,
             "not finite"),
-    Mistake("forgets to divide the gradient by N", _bce_gradient_not_mean, "not divided by N"),
-    Mistake("sums the loss over the batch instead of averaging", _bce_sum, "the sum over the batch"),
+    Mistake("forgets to divide the gradient by N", _bce_gradient_not_mean, "not divided by N",
+            "sigmoid(z) - y, not divided by N: the loss is a mean over the N examples"),
+    Mistake("sums the loss over the batch instead of averaging", _bce_sum, "the sum over the batch",
+            "that is the sum over the batch; the loss is the mean"),
+    Mistake("flips the sign of the loss", _bce_sign(loss_sign=-1), "sign is flipped",
+            "the sign is flipped (the loss is -log of the probability of the label)"),
+    Mistake("flips the sign of the gradient", _bce_sign(grad_sign=-1), "the sign is flipped",
+            "(y - sigmoid(z)) / N: the sign is flipped"),
 ]
 
 

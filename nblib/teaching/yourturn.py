@@ -208,6 +208,7 @@ def check_linear(cls, *, verbose=True, seed=None):
     returns ``dx``, checked with finite differences.
     """
     _need_class(cls, "your Linear")
+    probe = Probe("linear", seed)
 
     def body():
         name = cls.__name__
@@ -219,17 +220,20 @@ def check_linear(cls, *, verbose=True, seed=None):
             if np.any(b != 0):
                 raise _Fail("the bias must start at zero")
         std, he = float(w.std()), math.sqrt(2 / 400)
-        hints = {math.sqrt(1 / 400): "std sqrt(1 / in_features) (LeCun/Xavier); He "
-                                     "initialisation uses sqrt(2 / in_features) for ReLU",
-                 math.sqrt(2 / 300): "std sqrt(2 / out_features): He uses the fan-in, the number "
+        hints = {math.sqrt(2 / 300): "std sqrt(2 / out_features): He uses the fan-in, the number "
                                      "of inputs",
                  2 / 400: "the variance 2 / in_features as the standard deviation: "
                           "std = sqrt(2 / in_features)",
                  1.0: "a standard normal: scale it by sqrt(2 / in_features)"}
-        if not abs(std / he - 1) < 0.03:
-            hint = next((h for s, h in hints.items() if abs(std / s - 1) < 0.03), "")
-            raise _Fail(f"the initial weights have std {std:.4g}, He initialisation gives "
-                        f"sqrt(2 / in_features) = {he:.4g}" + (f": you used {hint}" if hint else ""))
+        wrong_std = not abs(std / he - 1) < 0.03
+        if wrong_std or probe.recording:
+            hint = probe.mistake("init std", std, lambda wrong: float(
+                wrong(400, 300, rng=_rng(seed, 0)).weight.value.std()), 0.03 * std)
+            hint = hint or next((h for s, h in hints.items() if abs(std / s - 1) < 0.03), "")
+            if wrong_std:
+                raise _Fail(f"the initial weights have std {std:.4g}, He initialisation gives "
+                            f"sqrt(2 / in_features) = {he:.4g}"
+                            + (f": you used {hint}" if hint else ""))
         a = _call(f"{name}(4, 3, rng=seed 5)", cls, 4, 3, rng=_rng(seed, 5))
         b = _call(f"{name}(4, 3, rng=seed 5)", cls, 4, 3, rng=_rng(seed, 5))
         if not np.array_equal(a.weight.value, b.weight.value):
@@ -243,35 +247,45 @@ def check_linear(cls, *, verbose=True, seed=None):
         W.value[...] = rng.normal(size=(3, 5))
         bias.value[...] = rng.normal(size=3)
         x = _x(rng, 6, 5)
+        dout = rng.normal(size=(6, 3))
+        W0, b0 = W.value.copy(), bias.value.copy()
+
+        def run_layer(linear_cls, what):
+            """What ``linear_cls`` gives with the same weights, x and dout."""
+            other = linear_cls(5, 3, rng=_rng(seed, 2))
+            other.weight.value[...], other.bias.value[...] = W0, b0
+            out = other.forward(x.copy())
+            if what == "forward":
+                return np.asarray(out, dtype=float)
+            dx = other.backward(dout.copy())
+            return np.asarray(dx if what == "dx" else
+                              getattr(other, what.partition(".")[0]).grad, dtype=float)
+
         out = _as_array(_call("forward(x)", layer.forward, x.copy()), "forward(x) for x (6, 5)",
                         (6, 3))
-        expected = x @ W.value.T + bias.value
-        if not _matches(out, expected):
-            hint = _which(out, {"you left out the bias": x @ W.value.T,
-                                "you subtracted the bias": x @ W.value.T - bias.value})
-            raise _Fail(f"forward(x) differs from x @ W.T + b (relative error "
-                        f"{rel_error(out, expected):.1e})" + (f": {hint}" if hint else ""))
-        dout = rng.normal(size=(6, 3))
+        expected = probe.want("forward", lambda: run_layer(Linear, "forward"))
+        if not _matches(out, expected) or probe.recording:
+            hint = probe.mistake("forward", out, lambda wrong: run_layer(wrong, "forward"),
+                                 VALUE_TOL * (1 + np.abs(expected).max()))
+            if not _matches(out, expected):
+                raise _Fail(f"forward(x) differs from x @ W.T + b (relative error "
+                            f"{rel_error(out, expected):.1e})" + (f": {hint}" if hint else ""))
         dx = _as_array(_call("backward(dout)", layer.backward, dout.copy()),
                        "backward(dout) for dout (6, 3)", (6, 5))
-        checks = [
-            ("weight.grad", W.grad, dout.T @ x,
-             {"the gradient of the mean over the batch: weight.grad = dout.T @ x, not divided "
-              "by N (the loss already divides)": dout.T @ x / 6}),
-            ("bias.grad", bias.grad, dout.sum(axis=0),
-             {"the mean over the batch: bias.grad = dout.sum(axis=0)": dout.mean(axis=0),
-              "the sum over the features: sum over the batch, axis 0": dout.sum(axis=1)}),
-            ("the input gradient dx", dx, dout @ W.value, {}),
-        ]
-        for what, got, want, mistakes in checks:
+        for what, got in (("weight.grad", W.grad), ("bias.grad", bias.grad),
+                          ("dx", dx)):
+            want = probe.want(what, lambda: run_layer(Linear, what))
             got = np.asarray(got, dtype=float)
+            label = "the input gradient dx" if what == "dx" else what
             if got.shape != want.shape:
-                raise _Fail(f"{what} has shape {got.shape}, expected {want.shape} (each gradient "
+                raise _Fail(f"{label} has shape {got.shape}, expected {want.shape} (each gradient "
                             "has the shape of what it is the gradient of)")
-            if not _matches(got, want):
-                hint = _which(got, mistakes)
-                raise _Fail(f"{what} is wrong (relative error {rel_error(got, want):.1e})"
-                            + (f": it is {hint}" if hint else ""))
+            if not _matches(got, want) or probe.recording:
+                hint = probe.mistake(what, got, lambda wrong: run_layer(wrong, what),
+                                     VALUE_TOL * (1 + np.abs(want).max()))
+                if not _matches(got, want):
+                    raise _Fail(f"{label} is wrong (relative error {rel_error(got, want):.1e})"
+                                + (f": it is {hint}" if hint else ""))
         errors = _gradient_errors(layer, x, 3)
         _grad_verdict(errors, {"input": "dx"})
         no_bias = _call(f"{name}(5, 3, bias=False)", cls, 5, 3, bias=False,
@@ -290,6 +304,7 @@ def check_linear(cls, *, verbose=True, seed=None):
 def check_relu(cls, *, verbose=True, seed=None):
     """Check ``ReLU``: forward ``max(x, 0)``, backward ``dout * (x > 0)``."""
     _need_class(cls, "your ReLU")
+    probe = Probe("relu", seed)
 
     def body():
         name = cls.__name__
@@ -298,29 +313,29 @@ def check_relu(cls, *, verbose=True, seed=None):
         x = rng.normal(size=(7, 5))
         x[0, :2] = 0.0                       # exactly zero: the gradient there is 0
         x_before = x.copy()
+        dout = rng.normal(size=x.shape)
+
+        def backward_of(relu_cls):
+            other = relu_cls()
+            other.forward(x_before.copy())
+            return np.asarray(other.backward(dout.copy()), dtype=float)
+
         out = _as_array(_call("forward(x)", layer.forward, x), "forward(x)", x.shape)
         if not np.array_equal(x, x_before):
             raise _Fail("forward(x) changed its input x in place: return a new array "
                         "(np.maximum(x, 0)), the layer below may still need x")
-        if not np.array_equal(out, np.maximum(x, 0)):
-            hint = _which(out, {"abs(x)": np.abs(x), "x * (x < 0), the negative part":
-                                np.minimum(x, 0)})
-            raise _Fail("forward(x) is not max(x, 0)" + (f": it is {hint}" if hint else ""))
-        dout = rng.normal(size=x.shape)
+        want = probe.want("forward", lambda: ReLU().forward(x.copy()))
+        if not np.array_equal(out, want):
+            raise _Fail("forward(x) is not max(x, 0)")
         dx = _as_array(_call("backward(dout)", layer.backward, dout.copy()), "backward(dout)",
                        x.shape)
-        want = dout * (x > 0)
-        if not np.allclose(dx, want):
-            hint = _which(dx, {
-                "(x > 0) alone: multiply by the upstream gradient, dx = dout * (x > 0)":
-                    (x > 0).astype(float),
-                "dout * (dout > 0): the mask must come from forward's input x, not from dout":
-                    dout * (dout > 0),
-                "dout * (x >= 0): at x = 0 the output is flat, so the gradient there is 0":
-                    dout * (x >= 0),
-                "max(dout, 0): the mask must come from x": np.maximum(dout, 0)}, 1e-12)
-            raise _Fail("backward(dout) is not dout * (x > 0)" + (f": it is {hint}" if hint
-                                                                  else ""))
+        want = probe.want("backward", lambda: backward_of(ReLU))
+        wrong = not np.allclose(dx, want)
+        if wrong or probe.recording:
+            says = probe.mistake("backward", dx, backward_of, 1e-12)
+            if wrong:
+                raise _Fail("backward(dout) is not dout * (x > 0)"
+                            + (f": it is {says}" if says else ""))
         return "forward is max(x, 0) and backward passes dout where x > 0", {}
 
     return _run("relu", body, verbose)
@@ -334,6 +349,7 @@ def check_bce_with_logits(fn, *, verbose=True, seed=None):
     gradient ``(sigmoid(z) - y) / N`` with the shape of ``logits``.
     """
     _need_callable(fn, "your bce_with_logits")
+    probe = Probe("bce_with_logits", seed)
 
     def body():
         rng = _rng(seed, 12)
@@ -345,38 +361,39 @@ def check_bce_with_logits(fn, *, verbose=True, seed=None):
             raise _Fail(f"bce_with_logits must return the pair (loss, dlogits), got "
                         f"{type(out).__name__}")
         loss, dz = out
-        want_loss, want_dz = bce_with_logits(z, y)
+        want_loss = probe.want("loss", lambda: float(bce_with_logits(z.copy(), y.copy())[0]))
+        want_dz = probe.want("dlogits", lambda: bce_with_logits(z.copy(), y.copy())[1])
         try:
             loss = float(loss)
         except (TypeError, ValueError):
             raise _Fail(f"the loss must be a number (the mean over the batch), got "
                         f"{type(loss).__name__} {np.shape(loss)}") from None
-        if not math.isclose(loss, want_loss, rel_tol=1e-9):
-            s = sigmoid(z[:, 0])
-            per = -(y * np.log(s) + (1 - y) * np.log(1 - s))
-            hint = ""
-            if math.isclose(loss, per.sum(), rel_tol=1e-9):
-                hint = ": that is the sum over the batch; the loss is the mean"
-            elif math.isclose(loss, -per.mean(), rel_tol=1e-9):
-                hint = ": the sign is flipped (the loss is -log of the probability of the label)"
-            raise _Fail(f"loss {loss:.6g}, expected {want_loss:.6g}{hint}")
+        wrong_loss = not math.isclose(loss, want_loss, rel_tol=1e-9)
+        if wrong_loss or probe.recording:
+            says = probe.mistake("loss", loss, lambda wrong: float(
+                _call("", wrong, z.copy(), y.copy())[0]), 1e-9 * (1 + abs(want_loss)))
+            if wrong_loss:
+                raise _Fail(f"loss {loss:.6g}, expected {want_loss:.6g}"
+                            + (f": {says}" if says else ""))
         dz = np.asarray(dz, dtype=float)
         if dz.shape != z.shape:
             raise _Fail(f"dlogits must have the shape of logits, {z.shape}, got {dz.shape}")
-        if not _matches(dz, want_dz):
-            s = sigmoid(z)
-            hint = _which(dz, {
-                "sigmoid(z) - y, not divided by N: the loss is a mean over the N examples":
-                    s - y[:, None],
-                "(y - sigmoid(z)) / N: the sign is flipped": (y[:, None] - s) / len(z)})
-            raise _Fail(f"dlogits is wrong (relative error {rel_error(dz, want_dz):.1e}); it "
-                        "must be (sigmoid(z) - y) / N" + (f": yours is {hint}" if hint else ""))
+        wrong_dz = not _matches(dz, want_dz)
+        if wrong_dz or probe.recording:
+            says = probe.mistake("dlogits", dz, lambda wrong: np.asarray(
+                _call("", wrong, z.copy(), y.copy())[1], dtype=float),
+                VALUE_TOL * (1 + np.abs(want_dz).max()))
+            if wrong_dz:
+                raise _Fail(f"dlogits is wrong (relative error {rel_error(dz, want_dz):.1e}); "
+                            "it must be (sigmoid(z) - y) / N" + (f": yours is {says}" if says
+                                                                 else ""))
         big = np.array([[-1000.0], [1000.0], [1000.0], [-1000.0]])
         yb = np.array([0, 1, 0, 1])
         with np.errstate(all="ignore"):
             out = _call("bce_with_logits at logits of ±1000", fn, big.copy(), yb.copy())
         big_loss, big_dz = float(out[0]), np.asarray(out[1], dtype=float)
-        want_big, want_big_dz = bce_with_logits(big, yb)
+        want_big = probe.want("big loss", lambda: float(bce_with_logits(big, yb)[0]))
+        want_big_dz = probe.want("big dlogits", lambda: bce_with_logits(big, yb)[1])
         if not (math.isfinite(big_loss) and np.isfinite(big_dz).all()):
             raise _Fail("at logits of ±1000 the loss or gradient is not finite (inf or nan): "
                         "the literal formula overflows; use max(z, 0) - z*y + log(1 + exp(-|z|))")

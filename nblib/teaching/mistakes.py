@@ -310,15 +310,54 @@ def _bn_unbiased(ns):
     return BatchNorm
 
 
+def _bn_running(update):
+    """A BatchNorm whose running statistics are updated by ``update(layer, x, before)``."""
+    def build(ns):
+        class BatchNorm(ns["BatchNorm"]):
+            def forward(self, x):
+                before = self.running_mean.copy(), self.running_var.copy()
+                out = super().forward(x)
+                if self.training:
+                    update(self, x, before)
+                return out
+        return BatchNorm
+    return build
+
+
+def _bn_not_updated(layer, x, before):
+    layer.running_mean[...], layer.running_var[...] = before
+
+
+def _bn_biased_running_var(layer, x, before):
+    m = layer.momentum
+    layer.running_var[...] = (1 - m) * before[1] + m * x.var(axis=0)
+
+
 BATCHNORM = [
     Mistake("leaves out the path through the variance in backward", _bn_without_variance_path,
-            "path through the variance"),
+            "path through the variance",
+            "missing the path through the variance (the term with sum(dx_hat * x_hat))"),
     Mistake("updates the running statistics with the momentum the wrong way round",
-            _bn_momentum_reversed, "weights the new batch"),
+            _bn_momentum_reversed, "weights the new batch",
+            "updated as momentum * running + (1 - momentum) * batch: PyTorch's momentum "
+            "weights the new batch, (1 - momentum) * running + momentum * batch"),
     Mistake("normalises with the batch's statistics in evaluation mode",
-            _bn_eval_with_batch_statistics, "normalised with the batch's statistics"),
-    Mistake("normalises each example over its features (axis 1)", _bn_over_features, "axis 1"),
-    Mistake("normalises with the unbiased variance", _bn_unbiased, "unbiased variance"),
+            _bn_eval_with_batch_statistics, "normalised with the batch's statistics",
+            "you normalised with the batch's statistics; evaluation uses running_mean and "
+            "running_var, so a prediction does not depend on the rest of the batch"),
+    Mistake("normalises each example over its features (axis 1)", _bn_over_features, "axis 1",
+            "normalised each example over its features (axis 1): BatchNorm normalises each "
+            "feature over the batch (axis 0)"),
+    Mistake("normalises with the unbiased variance", _bn_unbiased, "unbiased variance",
+            "normalised with the unbiased variance (N - 1): use the biased one (divide by N); "
+            "the unbiased variance is only for running_var"),
+    Mistake("forgets to update the running statistics", _bn_running(_bn_not_updated),
+            "not updated",
+            "not updated: in training mode move it towards the batch statistic"),
+    Mistake("updates running_var with the biased batch variance",
+            _bn_running(_bn_biased_running_var), "running_var uses the unbiased one",
+            "updated with the biased batch variance: running_var uses the unbiased one, "
+            "var * N / (N - 1)"),
 ]
 
 

@@ -407,33 +407,47 @@ def check_bce_with_logits(fn, *, verbose=True, seed=None):
 
 
 # ----------------------------------------------------------------------------- 02 BatchNorm
-def _batchnorm_mistakes(x, gamma, beta, eps, dout):
-    """Outputs and input gradients of common wrong BatchNorms (training mode)."""
-    n = len(x)
-    mu, var = x.mean(0), x.var(0)
-    std = np.sqrt(var + eps)
-    x_hat = (x - mu) / std
-    row_hat = (x - x.mean(1, keepdims=True)) / np.sqrt(x.var(1, keepdims=True) + eps)
-    unbiased_hat = (x - mu) / np.sqrt(x.var(0, ddof=1) + eps)
-    forward = {
-        "normalised each example over its features (axis 1): BatchNorm normalises each "
-        "feature over the batch (axis 0)": row_hat * gamma + beta,
-        "normalised with the unbiased variance (N - 1): use the biased one (divide by N); the "
-        "unbiased variance is only for running_var": unbiased_hat * gamma + beta,
-        "without eps under the square root": (x - mu) / np.sqrt(var) * gamma + beta,
-        "x_hat without gamma and beta": x_hat,
-    }
-    g = dout * gamma
-    backward = {
-        "missing the path through the variance (the term with sum(dx_hat * x_hat))":
-            (n * g - g.sum(0)) / (n * std),
-        "missing the path through the mean (the term with sum(dx_hat))":
-            (n * g - x_hat * (g * x_hat).sum(0)) / (n * std),
-        "only the direct path gamma * dout / std (no mean, no variance term)": g / std,
-        "missing gamma: dx_hat = dout * gamma":
-            (n * dout - dout.sum(0) - x_hat * (dout * x_hat).sum(0)) / (n * std),
-    }
-    return forward, backward
+def _batchnorm_case(seed, d):
+    """The fixed values of BatchNorm's check, drawn in one order."""
+    rng = _rng(seed, 13)
+    case = {"gamma": rng.normal(1.0, 0.5, d), "beta": rng.normal(1.0, 0.5, d)}
+    case["x"] = _x(rng, 10, d)
+    case["dout"] = rng.normal(size=case["x"].shape)
+    case["gamma_eval"], case["beta_eval"] = rng.normal(1.0, 0.5, d), rng.normal(1.0, 0.5, d)
+    case["batches"] = [_x(rng, 10, d) for _ in range(3)]
+    case["x_eval"] = _x(rng, 3, d)
+    case["dout_eval"] = rng.normal(size=case["x_eval"].shape)
+    return case
+
+
+def _batchnorm_run(bn_cls, case, d):
+    """Everything BatchNorm's check compares, for the class ``bn_cls`` (a reference or a
+    mistake: the student's runs step by step in the check, through ``call``)."""
+    seen = {}
+    try:
+        _batchnorm_steps(bn_cls, case, d, seen)
+    except Exception:  # noqa: BLE001 - a wrong piece may fail at a later step: keep what it gave
+        pass
+    return {k: np.asarray(v, dtype=float) for k, v in seen.items()}
+
+
+def _batchnorm_steps(bn_cls, case, d, seen):
+    layer = bn_cls(d)
+    layer.weight.value[...], layer.bias.value[...] = case["gamma"], case["beta"]
+    seen["forward"] = layer.forward(case["x"].copy())
+    seen["running_mean"] = np.array(layer.running_mean, dtype=float)
+    seen["running_var"] = np.array(layer.running_var, dtype=float)
+    seen["dx"] = layer.backward(case["dout"].copy())
+    seen["bias.grad"], seen["weight.grad"] = layer.bias.grad.copy(), layer.weight.grad.copy()
+    layer = bn_cls(d)
+    layer.weight.value[...] = case["gamma_eval"]
+    layer.bias.value[...] = case["beta_eval"]
+    for xb in case["batches"]:
+        layer.forward(xb.copy())
+    layer.eval()
+    seen["eval forward"] = layer.forward(case["x_eval"].copy())
+    seen["eval running_mean"] = np.array(layer.running_mean, dtype=float)
+    seen["eval dx"] = layer.backward(case["dout_eval"].copy())
 
 
 def check_batchnorm(cls, *, verbose=True, seed=None):
@@ -445,9 +459,24 @@ def check_batchnorm(cls, *, verbose=True, seed=None):
     statistics. ``backward`` in both modes, checked with finite differences.
     """
     _need_class(cls, "your BatchNorm")
+    probe = Probe("batchnorm", seed)
 
     def body():
         name, d = cls.__name__, 4
+        case = _batchnorm_case(seed, d)
+        reference = {}
+
+        def want(key):
+            def compute():
+                if not reference:
+                    reference.update(_batchnorm_run(BatchNorm, case, d))
+                return reference[key]
+            return probe.want(key, compute)
+
+        def mistake(key, got):
+            return probe.mistake(key, got, lambda wrong: _batchnorm_run(wrong, case, d).get(key),
+                                 VALUE_TOL * (1 + np.abs(want(key)).max()))
+
         layer = _module_instance(_call(f"{name}({d})", cls, d), name)
         gamma = _param(layer, "weight", (d,), name)
         beta = _param(layer, "bias", (d,), name)
@@ -457,86 +486,63 @@ def check_batchnorm(cls, *, verbose=True, seed=None):
                 raise _Fail(f"{name}({d}) must keep self.{attr}, an array of shape ({d},)")
             if not np.all(value == start):
                 raise _Fail(f"self.{attr} must start at {start:g}, as in PyTorch")
-        ref = BatchNorm(d)
-        rng = _rng(seed, 13)
-        for p, q in ((gamma, ref.weight), (beta, ref.bias)):
-            p.value[...] = q.value[...] = rng.normal(1.0, 0.5, d)
-        eps = float(getattr(layer, "eps", 1e-5))
-        x = _x(rng, 10, d)
+        gamma.value[...], beta.value[...] = case["gamma"], case["beta"]
+        x = case["x"]
         out = _as_array(_call("forward(x) in training mode", layer.forward, x.copy()),
                         "forward(x)", x.shape)
-        want = ref.forward(x.copy())
-        dout = rng.normal(size=x.shape)
-        wrong_fwd, wrong_bwd = _batchnorm_mistakes(x, gamma.value, beta.value, eps, dout)
-        if not _matches(out, want):
-            hint = _which(out, wrong_fwd)
-            raise _Fail(f"forward(x) in training mode differs from nblib.BatchNorm (relative "
-                        f"error {rel_error(out, want):.1e})" + (f": you {hint}" if hint else ""))
+        if not _matches(out, want("forward")) or probe.recording:
+            hint = mistake("forward", out)
+            if not _matches(out, want("forward")):
+                raise _Fail(f"forward(x) in training mode differs from nblib.BatchNorm (relative "
+                            f"error {rel_error(out, want('forward')):.1e})"
+                            + (f": you {hint}" if hint else ""))
         for attr in ("running_mean", "running_var"):
-            got, exp = getattr(layer, attr), getattr(ref, attr)
-            if not _matches(np.asarray(got, dtype=float), exp):
-                m = 0.1
-                mu, var = x.mean(0), x.var(0)
-                start = 0.0 if attr == "running_mean" else 1.0
-                batch = mu if attr == "running_mean" else var * len(x) / (len(x) - 1)
-                hint = _which(np.asarray(got, dtype=float), {
-                    "not updated: in training mode move it towards the batch statistic":
-                        np.full(d, start),
-                    "updated as momentum * running + (1 - momentum) * batch: PyTorch's momentum "
-                    "weights the new batch, (1 - momentum) * running + momentum * batch":
-                        m * start + (1 - m) * batch,
-                    "updated with the biased batch variance: running_var uses the unbiased one, "
-                    "var * N / (N - 1)": (1 - m) * start + m * var})
-                raise _Fail(f"after one training step self.{attr} is {np.round(got, 4)}, "
-                            f"expected {np.round(exp, 4)}" + (f": it was {hint}" if hint else ""))
-        dx = _as_array(_call("backward(dout) in training mode", layer.backward, dout.copy()),
-                       "backward(dout)", x.shape)
-        want_dx = ref.backward(dout.copy())
-        for what, got, exp in (("bias.grad", beta.grad, ref.bias.grad),
-                               ("weight.grad", gamma.grad, ref.weight.grad)):
+            got, exp = np.asarray(getattr(layer, attr), dtype=float), want(attr)
+            if not _matches(got, exp) or probe.recording:
+                hint = mistake(attr, got)
+                if not _matches(got, exp):
+                    raise _Fail(f"after one training step self.{attr} is {np.round(got, 4)}, "
+                                f"expected {np.round(exp, 4)}" + (f": it was {hint}" if hint
+                                                                  else ""))
+        dx = _as_array(_call("backward(dout) in training mode", layer.backward,
+                             case["dout"].copy()), "backward(dout)", x.shape)
+        for what, got in (("bias.grad", beta.grad), ("weight.grad", gamma.grad)):
+            exp = want(what)
             if not _matches(np.asarray(got, dtype=float), exp):
                 raise _Fail(f"{what} is wrong (relative error {rel_error(got, exp):.1e}): "
                             + ("sum(dout) over the batch" if what == "bias.grad"
                                else "sum(dout * x_hat) over the batch"))
-        if not _matches(dx, want_dx):
-            hint = _which(dx, wrong_bwd)
-            raise _Fail(f"weight.grad and bias.grad are right, but the input gradient dx is "
-                        f"wrong (relative error {rel_error(dx, want_dx):.1e})"
-                        + (f": it is {hint}" if hint else ": x reaches the loss through x_hat, "
-                           "through the batch mean and through the batch variance"))
+        if not _matches(dx, want("dx")) or probe.recording:
+            hint = mistake("dx", dx)
+            if not _matches(dx, want("dx")):
+                raise _Fail(f"weight.grad and bias.grad are right, but the input gradient dx is "
+                            f"wrong (relative error {rel_error(dx, want('dx')):.1e})"
+                            + (f": it is {hint}" if hint else ": x reaches the loss through "
+                               "x_hat, through the batch mean and through the batch variance"))
         errors = _gradient_errors(layer, x, 14)
         _grad_verdict(errors, {"input": "dx"})
 
         layer = _call(f"{name}({d})", cls, d)     # fresh: the gradient check ran forward too
-        ref = BatchNorm(d)
-        for p, q in ((layer.weight, ref.weight), (layer.bias, ref.bias)):
-            p.value[...] = q.value[...] = rng.normal(1.0, 0.5, d)
-        gamma, beta = layer.weight, layer.bias
-        for _ in range(3):                   # running statistics from a few batches
-            xb = _x(rng, 10, d)
+        layer.weight.value[...], layer.bias.value[...] = case["gamma_eval"], case["beta_eval"]
+        for xb in case["batches"]:               # running statistics from a few batches
             _call("forward(x)", layer.forward, xb.copy())
-            ref.forward(xb.copy())
         _call("eval()", layer.eval)
-        ref.eval()
-        xe = _x(rng, 3, d)
+        xe = case["x_eval"]
         out_eval = _as_array(_call("forward(x) in evaluation mode", layer.forward, xe.copy()),
                              "forward(x) in evaluation mode", xe.shape)
-        want_eval = ref.forward(xe.copy())
-        if not _matches(out_eval, want_eval):
-            batch_stats = (xe - xe.mean(0)) / np.sqrt(xe.var(0) + eps) * gamma.value + beta.value
-            hint = ": you normalised with the batch's statistics; evaluation uses running_mean " \
-                   "and running_var, so a prediction does not depend on the rest of the batch" \
-                if _matches(out_eval, batch_stats) else ""
-            raise _Fail(f"forward(x) in evaluation mode differs from nblib.BatchNorm (relative "
-                        f"error {rel_error(out_eval, want_eval):.1e}){hint}")
-        if not _matches(np.asarray(layer.running_mean, dtype=float), ref.running_mean):
+        if not _matches(out_eval, want("eval forward")) or probe.recording:
+            hint = mistake("eval forward", out_eval)
+            if not _matches(out_eval, want("eval forward")):
+                raise _Fail(f"forward(x) in evaluation mode differs from nblib.BatchNorm "
+                            f"(relative error {rel_error(out_eval, want('eval forward')):.1e})"
+                            + (f": {hint}" if hint else ""))
+        if not _matches(np.asarray(layer.running_mean, dtype=float), want("eval running_mean")):
             raise _Fail("forward in evaluation mode changed running_mean: only training "
                         "updates the running statistics")
-        dout_e = rng.normal(size=xe.shape)
         dx_e = _as_array(_call("backward(dout) in evaluation mode", layer.backward,
-                               dout_e.copy()), "backward(dout) in evaluation mode", xe.shape)
-        want_dx_e = ref.backward(dout_e.copy())
-        if not _matches(dx_e, want_dx_e):
+                               case["dout_eval"].copy()), "backward(dout) in evaluation mode",
+                         xe.shape)
+        if not _matches(dx_e, want("eval dx")):
             raise _Fail("backward in evaluation mode is wrong: the running statistics are "
                         "constants there, so dx = dout * weight / sqrt(running_var + eps)")
         errors_eval = _gradient_errors(layer, xe, 15)

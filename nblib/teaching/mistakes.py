@@ -726,7 +726,9 @@ def _ln_forward_over_batch(self, x):
 
 EX_LAYERNORM = [
     Mistake("normalises each feature over the batch (axis 0), as BatchNorm does",
-            _layernorm(forward=_ln_forward_over_batch), "matches BatchNorm"),
+            _layernorm(forward=_ln_forward_over_batch), "matches BatchNorm",
+            "it matches BatchNorm, which normalises each feature over the batch (axis 0); "
+            "LayerNorm normalises each example over its features (axis 1)"),
     Mistake("leaves out the path through the variance in backward",
             _layernorm(backward=_ln_backward_without_variance_path),
             "gradient check failed for input"),

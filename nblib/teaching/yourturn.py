@@ -105,6 +105,7 @@ def check_make_spirals(fn, *, verbose=True, seed=None):
     the same data, whatever the global NumPy random state.
     """
     _need_callable(fn, "your make_spirals")
+    probe = Probe("make_spirals", seed)
 
     def sample(n, noise, data_seed):
         out = _call(f"make_spirals({n}, {noise}, {data_seed})", fn, n, noise, data_seed)
@@ -122,7 +123,8 @@ def check_make_spirals(fn, *, verbose=True, seed=None):
 
     def body():
         n = 60
-        C0, C1 = _data.spiral_centres(n)
+        C0, C1 = probe.want("centres 60", lambda: list(_data.spiral_centres(n)))
+        S0, S1 = probe.want("source centres 60", lambda: list(_data.source_spiral_centres(n)))
         base = 0 if seed is None else 1000 + seed % 10**6   # the data seeds the check uses
         X, y = sample(n, 0.0, base)
         def on(points, centres):
@@ -142,7 +144,6 @@ def check_make_spirals(fn, *, verbose=True, seed=None):
                         "on arm 0, r (cos t, sin t) with r = t / (4π) at n evenly spaced t in "
                         "[0, 4π] (np.linspace(0, 4 * np.pi, n))")
         if not on(arm1, C1).all():
-            S0, S1 = _data.source_spiral_centres(n)
             if on(arm1, S1).all():
                 raise _Fail("arm 1 lies on arm 0's own curve: you added π to the angle before "
                             "computing the radius (the source chapter's bug). Arm 1 is arm 0 "
@@ -154,7 +155,7 @@ def check_make_spirals(fn, *, verbose=True, seed=None):
                         "X and y together with rng.permutation")
 
         noise = 0.01         # few points per arm, far apart: each noisy point's centre is clear
-        C0s, C1s = _data.spiral_centres(8)
+        C0s, C1s = probe.want("centres 8", lambda: list(_data.spiral_centres(8)))
         residuals = []
         for s in range(base + 100, base + 150):
             Xn, yn = sample(8, noise, s)

@@ -16,6 +16,7 @@ check does): the words of a mistake are then written once.
 """
 from __future__ import annotations
 
+import types
 from dataclasses import dataclass
 
 import numpy as np
@@ -610,28 +611,53 @@ def _loop(train_mode=True, shuffle=True, last_batch=True, lr_ahead=False, return
                 model.train()
             order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
             stop = len(X) if last_batch else len(X) - batch_size + 1
-            losses = []
+            losses, sizes = [], []
             for start in range(0, stop, batch_size):
                 batch = order[start:start + batch_size]
                 if schedule is not None:
                     optimizer.lr = schedule(step + 1 if lr_ahead else step)
-                loss, dlogits = ns["bce_with_logits"](model.forward(X[batch]), y[batch])
+                loss, dlogits = bce_with_logits(model.forward(X[batch]), y[batch])
                 model.backward(dlogits)
                 optimizer.step()
                 losses.append(loss)
+                sizes.append(len(batch))
                 step += 1
-            return float(losses[-1] if returns == "last" else np.mean(losses))
-        return train_epoch
+            if returns == "rows":
+                return float(np.average(losses, weights=sizes))
+            return float(losses[-1] if returns == "last" else
+                         np.sum(losses) if returns == "sum" else np.mean(losses))
+        # its own globals, holding the loss it calls by name, as a notebook's function does
+        names = {"np": np, "bce_with_logits": ns["bce_with_logits"]}
+        return _with_globals(train_epoch, names)
     return build
+
+
+def _with_globals(fn, names):
+    """``fn`` with ``names`` as its globals (keyword-only defaults kept)."""
+    new = types.FunctionType(fn.__code__, names, fn.__name__, fn.__defaults__, fn.__closure__)
+    new.__kwdefaults__ = fn.__kwdefaults__
+    return new
 
 
 TRAIN_EPOCH = [
     Mistake("forgets model.train()", _loop(train_mode=False), "evaluation mode during the steps"),
     Mistake("takes the batches in order, without shuffling", _loop(shuffle=False),
-            "not shuffled"),
-    Mistake("drops the last, smaller batch", _loop(last_batch=False), "last, smaller batch"),
-    Mistake("sets the learning rate of the next step", _loop(lr_ahead=True), "one step ahead"),
-    Mistake("returns the last batch's loss", _loop(returns="last"), "the last batch's loss"),
+            "not shuffled", "the rows were not shuffled; take the batches from "
+                            "rng.permutation(len(X)), a new order every epoch"),
+    Mistake("drops the last, smaller batch", _loop(last_batch=False), "last, smaller batch",
+            "the last, smaller batch is missing (range(0, N, batch_size) covers it)"),
+    Mistake("sets the learning rate of the next step", _loop(lr_ahead=True), "one step ahead",
+            "one step ahead; set optimizer.lr = schedule(step) before the step, then step += 1"),
+    Mistake("returns the last batch's loss", _loop(returns="last"), "the last batch's loss",
+            "that is the last batch's loss; return the mean over every batch"),
+    Mistake("returns the sum of the batch losses", _loop(returns="sum"),
+            "the sum of the batch losses",
+            "that is the sum of the batch losses; return their mean"),
+    Mistake("weights each batch's loss by its size", _loop(returns="rows"),
+            "each batch counting once",
+            "that is the mean over the rows (each batch weighted by its size); this page's "
+            "train_epoch returns the mean of the mini-batch losses, each batch counting once, "
+            "float(np.mean(losses))"),
 ]
 
 

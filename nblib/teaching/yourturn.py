@@ -40,7 +40,7 @@ from ..core.linear import Linear
 from ..core.loss import bce_with_logits, sigmoid
 from ..core.module import Module, Param, Sequential
 from ..core.norm import BatchNorm
-from ..core.optim import SGD, Adam
+from ..core.optim import SGD, Adam, Optimizer
 from ..core.schedules import WarmupCosine
 from .selfcheck import (GRAD_TOL, SCHEDULE_LRS, VALUE_TOL, CheckResult,  # noqa: F401
                         CheckTimeout, Fail, as_array, call, first_difference, inputs, kw,
@@ -758,40 +758,85 @@ def check_warmup_cosine(cls, *, verbose=True, seed=None):
 
 
 # ----------------------------------------------------------------------------- 03 the loop
-def _record_steps(optimizer, model):
-    """Make ``optimizer.step`` record the rate, the modes and the parameters of every step."""
-    record = {"lrs": [], "modes": [], "after": []}
-    step = optimizer.step
+class _LoopProbe(Module):
+    """The loop check's model, no task's answer: logits = tanh(x) @ w + c."""
 
-    def recording_step():
-        record["lrs"].append(optimizer.lr)
-        record["modes"].append([m.training for m in model.modules()])
-        step()
-        record["after"].append(np.concatenate([p.value.ravel() for p in model.parameters()]))
+    def __init__(self, seed):
+        rng = _rng(seed, 22)
+        self.w = Param(rng.normal(size=2))
+        self.c = Param(np.zeros(1))
 
-    optimizer.step = recording_step          # an instance attribute shadows the method
-    return record
+    def forward(self, x):
+        self.t = np.tanh(x)
+        return (self.t @ self.w.value + self.c.value)[:, None]
+
+    def backward(self, dout):
+        self.w.grad = self.t.T @ dout[:, 0]
+        self.c.grad = np.array([dout.sum()])
+        return dout * (1 - self.t ** 2) * self.w.value
 
 
-def _loop_case(seed):
+class _LoopOptimizer(Optimizer):
+    """The loop check's optimizer: w -= lr * grad, every step recorded."""
+
+    def __init__(self, model):
+        super().__init__(model.parameters(), lr=0.01)
+        self.model, self.record = model, {"lrs": [], "modes": [], "after": []}
+
+    def step(self):
+        self.record["lrs"].append(self.lr)
+        self.record["modes"].append(self.model.training)
+        for p in self.params:
+            p.value = p.value - self.lr * p.grad
+        self.record["after"].append(np.concatenate([p.value.ravel()
+                                                    for p in self.params]))
+
+
+def _loop_loss(logits, y):
+    """The loop check's loss in place of bce_with_logits: mean log cosh(z - y)."""
+    r = logits[:, 0] - y
+    return float(np.mean(np.log(np.cosh(r)))), (np.tanh(r) / len(r))[:, None]
+
+
+def _loop_schedule(step):
+    """The loop check's schedule: a rate that is different at every step."""
+    return 0.05 * 0.9 ** step
+
+
+_LOSS_NAME = "bce_with_logits"
+
+
+def _run_loop(fn, seed, student=True):
+    """Run ``fn`` for one epoch on the loop check's model, data and schedule, with
+    ``_loop_loss`` as the ``bce_with_logits`` it calls; return (record, returned)."""
     rng = _rng(seed, 21)
     X = rng.normal(size=(70, 2))
     y = (X[:, 0] * X[:, 1] > 0).astype(int)
-    init = _rng(seed, 22)
-    model = Sequential(Linear(2, 8, bias=False, rng=init), BatchNorm(8), ReLU(),
-                       Dropout(0.2, rng=_rng(seed, 23)), Linear(8, 1, rng=init))
-    return model, X, y
+    model = _LoopProbe(seed)
+    opt = _LoopOptimizer(model)
+    model.eval()                     # a loop that forgets model.train() trains in eval mode
+    names = getattr(fn, "__globals__", {})
+    if _LOSS_NAME not in names:
+        raise _Fail(f"{getattr(fn, '__name__', 'train_epoch')} does not call the loss by the "
+                    f"name {_LOSS_NAME}: the check runs your loop with its own loss in its "
+                    "place, to check the loop alone")
+    saved = names[_LOSS_NAME]
+    names[_LOSS_NAME] = _loop_loss
+    invoke = _call if student else (lambda what, f, *a, **k: f(*a, **k))
+    try:
+        out = invoke(f"{getattr(fn, '__name__', 'train_epoch')}(model, optimizer, X, y, "
+                     "batch_size=16, rng=..., schedule=..., step=5)", fn, model, opt, X, y,
+                     batch_size=16, rng=_rng(seed, 3), schedule=_loop_schedule, step=5)
+    finally:
+        names[_LOSS_NAME] = saved
+    return opt.record, out
 
 
-def _run_loop(fn, model, X, y, schedule, seed, eval_first=True):
-    opt = Adam(model.parameters(), lr=0.01)
-    record = _record_steps(opt, model)
-    if eval_first:
-        model.eval()                 # a loop that forgets model.train() trains in eval mode
-    out = _call(f"{getattr(fn, '__name__', 'train_epoch')}(model, optimizer, X, y, "
-                "batch_size=16, rng=..., schedule=..., step=5)", fn, model, opt, X, y,
-                batch_size=16, rng=_rng(seed, 3), schedule=schedule, step=5)
-    return record, out
+def _loop_value(fn, seed, key):
+    """What the loop check compares under ``key``, for a reference or a wrong loop."""
+    record, out = _run_loop(fn, seed, student=False)
+    return {"steps": len(record["after"]), "lrs": np.array(record["lrs"]),
+            "after": record["after"], "returned": float(out)}[key]
 
 
 def check_train_epoch(fn, *, verbose=True, seed=None):
@@ -799,99 +844,74 @@ def check_train_epoch(fn, *, verbose=True, seed=None):
 
     One epoch of mini-batch steps in training mode, over a fresh ``rng.permutation`` of
     the rows, with the learning rate ``schedule(step)`` set before each step (counting
-    from ``step``), including a last, smaller batch. Step by step, the parameters must
-    match ``nblib.train_epoch``'s.
+    from ``step``), including a last, smaller batch. The check runs your loop on its own
+    small model, optimizer, schedule and loss (in place of ``bce_with_logits``), so that
+    it checks the loop alone; step by step, the parameters must match ``nblib.train_epoch``'s.
     """
     _need_callable(fn, "your train_epoch")
+    probe = Probe("train_epoch", seed)
+    reference = _tasks()["train_epoch"].reference if seed is not None or probe.recording \
+        else None
+
+    def want(key):
+        return probe.want(key, lambda: _loop_value(reference, seed, key))
+
+    def named(key, got, tol):
+        return probe.mistake(key, got, lambda wrong: _loop_value(wrong, seed, key), tol)
 
     def body():
-        schedule = WarmupCosine(0.05, 40, warmup_steps=4)
-        model, X, y = _loop_case(seed)
-        got, returned = _run_loop(fn, model, X, y, schedule, seed)
-        model_ref, _, _ = _loop_case(seed)
-        losses = []
-        want, _ = _run_loop(functools.partial(_plain_epoch, losses=losses), model_ref, X, y,
-                            schedule, seed)
-        n_steps = len(want['after'])
-        if len(got['after']) != n_steps:
-            why = ""
-            if len(got['after']) == len(X) // 16:
-                why = ": the last, smaller batch is missing (range(0, N, batch_size) covers it)"
-            elif len(got['after']) == 0:
-                why = ": optimizer.step() was never called"
-            raise _Fail(f"{len(got['after'])} optimizer steps for {len(X)} rows in batches of 16, "
-                        f"expected {n_steps}{why}")
-        if not all(all(modes) for modes in got['modes']):
+        got, returned = _run_loop(fn, seed)
+        n_steps = want("steps")
+        if len(got["after"]) != n_steps or probe.recording:
+            why = named("steps", len(got["after"]), 0)
+            if len(got["after"]) != n_steps:
+                why = f": {why}" if why else (": optimizer.step() was never called"
+                                              if not got["after"] else "")
+                raise _Fail(f"{len(got['after'])} optimizer steps for 70 rows in batches of 16, "
+                            f"expected {n_steps}{why}")
+        if not all(got["modes"]):
             raise _Fail("the model was in evaluation mode during the steps: call model.train() "
                         "at the start of the epoch (BatchNorm then uses batch statistics and "
                         "dropout drops)")
-        if not np.allclose(got['lrs'], want['lrs'], rtol=1e-12):
-            k = next(i for i, (a, b) in enumerate(zip(got['lrs'], want['lrs'])) if not
-                     math.isclose(a, b, rel_tol=1e-12))
-            hint = ""
-            if np.allclose(got['lrs'], [schedule(5 + i + 1) for i in range(n_steps)]):
-                hint = ": one step ahead; set optimizer.lr = schedule(step) before the step, " \
-                       "then step += 1"
-            elif np.allclose(got['lrs'], [schedule(i) for i in range(n_steps)]):
-                hint = ": the steps must be counted from the `step` argument, not from 0"
-            elif np.allclose(got['lrs'], got['lrs'][0]):
-                hint = ": the schedule was not used; set optimizer.lr = schedule(step) before " \
-                       "each step"
-            raise _Fail(f"the learning rate of step {k + 1} is {got['lrs'][k]:.6g}, expected "
-                        f"{want['lrs'][k]:.6g}{hint}")
-        step, diff = _first_difference(got['after'], want['after'], 1e-10)
-        if step is not None:
-            hint = ""
-            model_u, _, _ = _loop_case(seed)
-            unshuffled, _ = _run_loop(functools.partial(_plain_epoch, shuffle=False), model_u, X,
-                                      y, schedule, seed)
-            if _first_difference(got['after'], unshuffled['after'], 1e-10)[0] is None:
-                hint = ": the rows were not shuffled; take the batches from " \
-                       "rng.permutation(len(X)), a new order every epoch"
-            raise _Fail(f"the parameters first differ from nblib.train_epoch's after step "
-                        f"{step}, by {diff:.2e}{hint}", step=step, difference=diff)
-        mean = float(np.mean(losses))
+        want_lrs = want("lrs")
+        if not np.allclose(got["lrs"], want_lrs, rtol=1e-12) or probe.recording:
+            hint = named("lrs", np.array(got["lrs"]), 1e-12)
+            if not np.allclose(got["lrs"], want_lrs, rtol=1e-12):
+                k = next(i for i, (a, b) in enumerate(zip(got["lrs"], want_lrs))
+                         if not math.isclose(a, b, rel_tol=1e-12))
+                if not hint and np.allclose(got["lrs"], [_loop_schedule(i)
+                                                         for i in range(n_steps)]):
+                    hint = "the steps must be counted from the `step` argument, not from 0"
+                elif not hint and np.allclose(got["lrs"], got["lrs"][0]):
+                    hint = "the schedule was not used; set optimizer.lr = schedule(step) " \
+                           "before each step"
+                raise _Fail(f"the learning rate of step {k + 1} is {got['lrs'][k]:.6g}, "
+                            f"expected {want_lrs[k]:.6g}" + (f": {hint}" if hint else ""))
+        want_after = want("after")
+        step, diff = _first_difference(got["after"], want_after, 1e-10)
+        if step is not None or probe.recording:
+            hint = named("after", got["after"], 1e-10)
+            if step is not None:
+                raise _Fail(f"the parameters first differ from nblib.train_epoch's after step "
+                            f"{step}, by {diff:.2e}" + (f": {hint}" if hint else ""),
+                            step=step, difference=diff)
+        mean = want("returned")
         try:
             value = float(returned)
         except (TypeError, ValueError):
             raise _Fail(f"train_epoch must return the epoch's loss, the mean of the mini-batch "
                         f"losses (a float), got {returned!r:.60}") from None
-        if not _within(abs(value - mean), 1e-9 * (1 + abs(mean))):
-            sizes = [min(16, len(X) - start) for start in range(0, len(X), 16)]
-            hint = ""
-            if math.isclose(value, losses[-1], rel_tol=1e-9):
-                hint = ": that is the last batch's loss; return the mean over every batch"
-            elif math.isclose(value, float(np.average(losses, weights=sizes)), rel_tol=1e-9):
-                hint = (": that is the mean over the rows (each batch weighted by its size); "
-                        "this page's train_epoch returns the mean of the mini-batch losses, "
-                        "each batch counting once, float(np.mean(losses))")
-            elif math.isclose(value, float(np.sum(losses)), rel_tol=1e-9):
-                hint = ": that is the sum of the batch losses; return their mean"
-            raise _Fail(f"train_epoch returned {value:.6g}, expected the mean mini-batch loss "
-                        f"{mean:.6g}{hint}", returned=value, expected=mean)
+        wrong = not _within(abs(value - mean), 1e-9 * (1 + abs(mean)))
+        if wrong or probe.recording:
+            hint = named("returned", value, 1e-9 * (1 + abs(mean)))
+            if wrong:
+                raise _Fail(f"train_epoch returned {value:.6g}, expected the mean mini-batch "
+                            f"loss {mean:.6g}" + (f": {hint}" if hint else ""),
+                            returned=value, expected=mean)
         return (f"all {n_steps} steps match nblib.train_epoch, and it returns the mean "
                 "mini-batch loss", {"steps": n_steps})
 
     return _run("train_epoch", body, verbose)
-
-
-def _plain_epoch(model, optimizer, X, y, *, batch_size, rng, schedule=None, step=0,
-                 shuffle=True, losses=None):
-    """nblib's train_epoch (unshuffled if ``shuffle`` is False) that appends the loss of
-    every batch to ``losses``."""
-    model.train()
-    order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
-    losses = [] if losses is None else losses
-    for start in range(0, len(X), batch_size):
-        batch = order[start:start + batch_size]
-        optimizer.lr = schedule(step)
-        logits = model.forward(X[batch])
-        loss, dlogits = bce_with_logits(logits, y[batch])
-        model.backward(dlogits)
-        optimizer.step()
-        losses.append(loss)
-        step += 1
-    return float(np.mean(losses))
 
 
 # ----------------------------------------------------------------------------- the tasks

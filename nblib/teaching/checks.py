@@ -1,8 +1,10 @@
 """Self-checks for the exercises: run them on your own code, read PASS or FAIL and why.
 
 Each check takes the function or class you wrote, compares it with nblib's
-reference (``nblib.LayerNorm``, ``nblib.Adam``, ...) on small random inputs and
-prints one verdict.  It never crashes on your code: a stub that still raises
+reference (``nblib.LayerNorm``, ``nblib.Adam``, ...) on small fixed inputs and
+prints one verdict. The reference's values, and those of the usual mistakes, are
+stored expectations (``nblib.teaching.expectations``): the visible check needs no
+answer on your machine.  It never crashes on your code: a stub that still raises
 ``NotImplementedError`` is reported as "not implemented yet", any other error
 as a FAIL that quotes it, and code that runs longer than
 ``nblib.teaching.selfcheck.TIME_LIMIT`` seconds (a loop that never ends) as a FAIL that
@@ -28,7 +30,7 @@ import numpy as np
 from ..core.gradcheck import check_layer, rel_error
 from .expectations import Probe
 from ..core.module import Module, Param
-from ..core.norm import BatchNorm, LayerNorm
+from ..core.norm import LayerNorm
 from ..core.optim import SGD, Adam, RMSprop
 from ..core.schedules import WarmupCosine
 from .selfcheck import (GRAD_TOL, VALUE_TOL, Fail, as_array, call, first_difference, inputs,

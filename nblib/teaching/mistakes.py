@@ -10,9 +10,11 @@ students do.
     Mistake(title, build, words, says="")
 
 ``build(correct)`` takes the namespace of the correct pieces (the notebook's cells,
-run) and returns the wrong piece. Where ``says`` is given, the self-check itself runs
-the wrong piece beside the student's and, if they match, says ``says`` (RMSprop's
-check does): the words of a mistake are then written once.
+run) and returns the wrong piece. Where ``says`` is given, the wrong piece's results
+are recorded beside the reference's (``python -m nblib.teaching.expectations --write``)
+and the self-check says ``says`` when the student's results are the wrong piece's:
+the words of a mistake are written here only. A mistake without ``says`` is one that a
+check of a property finds (a mask reused, a seed ignored), in that check's words.
 """
 from __future__ import annotations
 

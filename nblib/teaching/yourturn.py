@@ -7,10 +7,13 @@ task's check on what you wrote::
 
     yourturn.check_linear(Linear)
 
-It compares your piece with nblib's own on small random inputs and prints
-``PASS``, or ``FAIL`` and the mistake: which gradient, which term, which step
-first differs and by how much.  Where your output matches a mistake that
-students often make, it says which one.  It never raises on your code (a stub
+It compares what your piece gives on small fixed inputs with what nblib's own
+gives there and prints ``PASS``, or ``FAIL`` and the mistake: which gradient,
+which term, which step first differs and by how much.  Where your output matches
+a mistake that students often make, it says which one, in the words of the
+catalogue (``nblib.teaching.mistakes``).  nblib's values and the mistakes' are
+stored expectations (``nblib.teaching.expectations``), recorded when the book is
+built: the check needs no answer on your machine.  It never raises on your code (a stub
 that still raises ``NotImplementedError`` is "not implemented yet"); it returns a
 ``CheckResult`` (truthy when passed).
 
@@ -22,7 +25,6 @@ student's pieces from the notebooks for "your own network" at the end of
 """
 from __future__ import annotations
 
-import functools
 import inspect
 import json
 import math

@@ -201,7 +201,10 @@ def namespace(task_id):
             ns = {t.name: t.reference for t in YOUR_TURN.values()}
             ns["spiral_centres"] = data.spiral_centres
         else:
-            ns = _exercise_answers()
+            try:
+                ns = _exercise_answers()
+            except Exception:  # noqa: BLE001 - e.g. the autograder's sandbox opens no files
+                ns = None
         _namespaces[kind] = ns
     return _namespaces[kind]
 

@@ -13,7 +13,11 @@ Writes, under COURSE:
   (``teacher/nbgrader_export.py``) for ``nbgrader export``;
 - ``source/<NAME>/<NAME>.ipynb``: every notebook of ``book/`` that has autograded
   cells, as it is in the book (the book's notebooks are the nbgrader source
-  notebooks), one assignment each: ``05_exercises``, and the stage notebooks.
+  notebooks), one assignment each: ``05_exercises``, and the stage notebooks;
+- ``source/<NAME>/nblib/``: the student build of nblib (``teacher/student_build.py``:
+  no answers), released beside the notebook, so that the student's kernel imports it
+  and its self-checks run on the stored expectations. Autograding never imports what
+  sits beside a submission: the hidden tests run with the teacher's nblib.
 
 Run it again after the book changes: it updates what it wrote, and never
 overwrites or deletes anything else (your edits to nbgrader_config.py included;
@@ -119,8 +123,14 @@ def course_files(course, *, course_id, exchange, task_timeout=TASK_TIMEOUT,
                            task_timeout=int(task_timeout),
                            exchange=str(Path(exchange).resolve()))
     files = {"nbgrader_config.py": config.encode()}
+    if notebooks:
+        from teacher.student_build import student_library
+        library = student_library()
     for path in notebooks:
         files[f"source/{path.stem}/{path.name}"] = path.read_bytes()
+    for path in notebooks:     # the student build of nblib beside each released notebook
+        files.update({f"source/{path.stem}/{rel}": data for rel, data in library.items()
+                      if rel.startswith("nblib/")})
     return files
 
 
@@ -154,7 +164,7 @@ def main(argv=None):
     for rel in kept:
         print(f"kept your edited {Path(args.course) / rel} (not updated: to see what this tool "
               "writes now, run it on an empty folder)")
-    assignments = sorted({Path(rel).parent.name for rel in files if rel.startswith("source/")})
+    assignments = sorted({Path(rel).parts[1] for rel in files if rel.startswith("source/")})
     print(f"course folder {args.course}: assignments {', '.join(assignments)}")
     print(f"next:  cd {args.course} && nbgrader generate_assignment {assignments[-1]}")
     return 0

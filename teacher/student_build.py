@@ -158,8 +158,34 @@ def grade(task_id, answer, *, seed=None, time_limit=None, part=None):
 '''
 
 
-def student_library(source=ROOT):
-    """{relative path: bytes} of the student build of ``source``/nblib."""
+PYPROJECT = """\
+# The student build of nblib (written by teacher/student_build.py): pip install .
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "nblib"
+version = "0.1.0+student"
+description = "nblib without the answers: the pieces you write in the book raise NotImplementedError"
+requires-python = ">=3.11"
+dependencies = ["numpy", "matplotlib"]
+
+[project.optional-dependencies]
+progress = ["tqdm"]
+widgets = ["ipywidgets", "ipython"]
+
+[tool.setuptools.packages.find]
+include = ["nblib", "nblib.*"]
+
+[tool.setuptools.package-data]
+"nblib.teaching" = ["expectations.json"]
+"""
+
+
+def student_library(source=ROOT, *, prefix=""):
+    """{relative path: bytes} of the student build of ``source``/nblib (under ``prefix``),
+    with a pyproject.toml that installs it (``pip install .``)."""
     source = Path(source)
     by_file = {}
     for task_id, notebook, module, name, methods in answers():
@@ -181,7 +207,8 @@ def student_library(source=ROOT):
             files[rel] = stub_source(path.read_text(encoding="utf-8"), by_file[rel]).encode()
         else:
             files[rel] = path.read_bytes()
-    return files
+    files["pyproject.toml"] = PYPROJECT.encode()
+    return {prefix + rel: data for rel, data in files.items()}
 
 
 def write_student_library(outdir, source=ROOT):

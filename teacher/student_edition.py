@@ -225,11 +225,16 @@ def student_files(source, *, reader=False):
     return files
 
 
-def write_student_edition(outdir, source=None, *, reader=False):
+def write_student_edition(outdir, source=None, *, reader=False, library=False):
     """Write the student edition (or the reader's) of the book at ``source`` into ``outdir``.
 
+    ``library``: also write the student build of nblib (``teacher/student_build.py``) and
+    its ``pyproject.toml`` into ``outdir``, for ``pip install OUTDIR`` (not with ``reader``).
     Returns the notebooks written (paths inside ``outdir``).
     """
+    if library and reader:
+        raise ValueError("library=True is for the student edition; the reader's edition "
+                         "uses the full nblib")
     source = Path(source) if source is not None else _default_source()
     outdir = Path(outdir)
     if not (source / "_config.yml").is_file() or not (source / "book").is_dir():
@@ -241,6 +246,9 @@ def write_student_edition(outdir, source=None, *, reader=False):
     if outdir.exists() and not outdir.is_dir():
         raise ValueError(f"outdir must be a directory, got the file {str(outdir)!r}")
     files = student_files(source, reader=reader)
+    if library:
+        from teacher.student_build import student_library
+        files.update(student_library(source))
     try:
         write_files(outdir, files, MANIFEST, "teacher/student_edition.py")
     except UnsafeWrite as err:
@@ -261,12 +269,16 @@ def main(argv=None):
     parser.add_argument("--reader", action="store_true",
                         help="write the reader's edition instead: solutions kept (folded), "
                              "only the autograder's grade cells dropped")
+    parser.add_argument("--library", action="store_true",
+                        help="also write the student build of nblib (no answers) and a "
+                             "pyproject.toml, for pip install OUTDIR")
     parser.add_argument("--source", default=None,
                         help="the book's root, with _config.yml and book/ "
                              "(default: this repository)")
     args = parser.parse_args(argv)
     try:
-        written = write_student_edition(args.outdir, args.source, reader=args.reader)
+        written = write_student_edition(args.outdir, args.source, reader=args.reader,
+                                        library=args.library)
     except (ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -199,7 +199,12 @@ def student_library(source=ROOT, *, prefix=""):
             continue
         if path.suffix not in (".py", ".json", ".typed"):
             continue
-        if rel == "nblib/teaching/mistakes.py":
+        if rel == "nblib/teaching/__init__.py":
+            text = path.read_text(encoding="utf-8")
+            if "STUDENT_BUILD = False" not in text:
+                raise ValueError("nblib/teaching/__init__.py must set STUDENT_BUILD = False")
+            files[rel] = text.replace("STUDENT_BUILD = False", "STUDENT_BUILD = True").encode()
+        elif rel == "nblib/teaching/mistakes.py":
             files[rel] = _mistakes_source().encode()
         elif rel == "nblib/teaching/grading.py":
             files[rel] = _GRADING_STUB.encode()

@@ -151,6 +151,18 @@ def test_the_student_build_has_no_wrong_pieces_and_no_autograder(library):
     assert (library / "nblib/teaching/expectations.json").exists()
 
 
+def test_the_course_releases_the_student_build_beside_each_notebook(tmp_path, library):
+    from teacher import course
+
+    files = course.course_files(tmp_path / "c", course_id="c", exchange=tmp_path / "x")
+    built = {rel: data for rel, data in student_build.student_library().items()
+             if rel.startswith("nblib/")}
+    for folder in {rel.split("/")[1] for rel in files if rel.startswith("source/")}:
+        mine = {rel.partition(f"source/{folder}/")[2]: data for rel, data in files.items()
+                if rel.startswith(f"source/{folder}/nblib/")}
+        assert mine == built, folder
+
+
 def test_every_answer_is_a_stub_that_names_its_task_and_page(library):
     stubbed = {}
     for rel in {p.relative_to(library).as_posix() for p in (library / "nblib").rglob("*.py")}:
@@ -213,6 +225,20 @@ for task_id, task in registry.ALL.items():
         r = task.check(mistake.build(solved), verbose=False)
         wrong.append([mistake.title, mistake.words, mistake.says, r.passed, r.message])
     out[task_id] = {"passed": result.passed, "message": result.message, "mistakes": wrong}
+# 03's own network, in a folder holding 01 and 02 as the student left them (no pieces):
+# every piece of 01 and 02 is missing, 03's are the student's
+import shutil, tempfile
+from nblib.teaching import STUDENT_BUILD
+folder = Path(tempfile.mkdtemp())
+here = {t.name: pages["03_training.ipynb"][t.name] for t in registry.YOUR_TURN.values()
+        if t.notebook == "03_training.ipynb"}
+pieces, table = yourturn.collect_pieces(here, "03_training.ipynb", folder, verbose=False)
+try:
+    pieces["linear"](2, 3)
+    said = ""
+except NotImplementedError as err:
+    said = str(err)
+out["__collect__"] = {"student_build": STUDENT_BUILD, "table": table, "linear": said}
 print(json.dumps(out))
 '''
 
@@ -226,7 +252,19 @@ def verdicts(library):
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
+def test_collect_pieces_says_which_piece_is_missing_in_the_student_build(verdicts):
+    """No nblib piece stands in there: a piece not written yet is 'missing', and using it
+    says which piece, on which page."""
+    seen = verdicts["__collect__"]
+    assert seen["student_build"] is True
+    whose = {task_id: who for task_id, who, _ in seen["table"]}
+    assert whose == {t: "yours" if task.notebook == "03_training.ipynb" else "missing"
+                     for t, task in registry.YOUR_TURN.items()}
+    assert "your Linear is missing: write it in 02_network.ipynb" in seen["linear"]
+
+
 def test_the_catalogue_the_subprocess_reads_is_the_registrys(verdicts):
+    verdicts = {t: v for t, v in verdicts.items() if not t.startswith("__")}
     assert {t: len(v["mistakes"]) for t, v in verdicts.items()} == {
         t: len(task.mistakes) for t, task in registry.ALL.items()}
 

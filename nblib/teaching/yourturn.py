@@ -49,6 +49,7 @@ from .selfcheck import (GRAD_TOL, SCHEDULE_LRS, VALUE_TOL, CheckResult,  # noqa:
                         matches, need_callable, need_class, optimizer_case, run, stream,
                         inverted_dropout, max_difference, time_limit, trajectory, which, within)
 from ..core.training import train_epoch
+from . import STUDENT_BUILD
 from .expectations import Probe
 
 CELL_TIMEOUT = 60.0
@@ -974,6 +975,10 @@ def collect_pieces(here, page, folder=".", *, verbose=True, timeout=CELL_TIMEOUT
     Returns
     - pieces: dict task id -> the object to use
     - table: list of (task id, "yours" or "nblib's", the check's message)
+
+    In the student build of nblib (``nblib.teaching.STUDENT_BUILD``) nblib has no pieces:
+    a piece that does not pass is "missing", and its stand-in (``missing_piece``) raises
+    NotImplementedError naming the piece and the page where it is written.
     """
     if not isinstance(here, dict):
         raise TypeError(f"here must be a dict (globals()), got {type(here).__name__}")
@@ -999,8 +1004,13 @@ def collect_pieces(here, page, folder=".", *, verbose=True, timeout=CELL_TIMEOUT
             result = CheckResult(task_id, False, why)
         else:
             result = task.check(piece, verbose=False)
-        pieces[task_id] = piece if result.passed else task.reference
-        table.append((task_id, "yours" if result.passed else "nblib's", result.message))
+        if result.passed:
+            pieces[task_id], whose = piece, "yours"
+        elif STUDENT_BUILD:             # nblib has no answers here: nothing can stand in
+            pieces[task_id], whose = missing_piece(task_id, result.message), "missing"
+        else:
+            pieces[task_id], whose = task.reference, "nblib's"
+        table.append((task_id, whose, result.message))
     if verbose:
         width = max(len(t) for t in TASKS)
         indent = " " * (width + 11)
@@ -1008,6 +1018,22 @@ def collect_pieces(here, page, folder=".", *, verbose=True, timeout=CELL_TIMEOUT
             print(textwrap.fill(f"{task_id:<{width}}  {whose:<7}  {message}", 88,
                                 subsequent_indent=indent))
     return pieces, table
+
+
+def missing_piece(task_id, why=""):
+    """A stand-in for a task's piece that is not written yet (or fails its check), in the
+    student build of nblib: calling it raises NotImplementedError naming the piece, the
+    page where it is written, and what its self-check said."""
+    task = _tasks()[task_id]
+    message = (f"your {task.name} is missing: write it in {task.notebook} (task {task_id!r}) "
+               f"until its self-check passes" + (f"; the self-check says: {why}" if why else ""))
+
+    def missing(*args, **kwargs):
+        raise NotImplementedError(message)
+
+    missing.__name__ = missing.__qualname__ = task.name
+    missing.missing = message
+    return missing
 
 
 def solution_source(task_id):

@@ -239,6 +239,30 @@ try:
 except NotImplementedError as err:
     said = str(err)
 out["__collect__"] = {"student_build": STUDENT_BUILD, "table": table, "linear": said}
+# nblib's own code (the recipe, fit, ...) on the student's pieces
+config = nblib.SpiralConfig(epochs=3)
+try:
+    nblib.train_spirals(config)
+    before = ""
+except NotImplementedError as err:
+    before = str(err)
+restore = yourturn.install_pieces(pieces)          # 01 and 02 missing: they say so
+try:
+    nblib.train_spirals(config)
+    missing = ""
+except NotImplementedError as err:
+    missing = str(err)
+restore()
+mine = {t: solved[task.name] for t, task in registry.YOUR_TURN.items()}
+restore = yourturn.install_pieces(mine)
+result = nblib.train_spirals(nblib.SpiralConfig())
+kinds = sorted({type(m).__name__ + ("/yours" if type(m) in mine.values() else "/nblib")
+                for m in result.model.modules() if type(m) is not nblib.Sequential})
+out["__own__"] = {"before": before, "missing": missing, "kinds": kinds,
+                  "optimizer": type(nblib.make_optimizer(nblib.SpiralConfig(),
+                                                          result.model.parameters())) is mine["adam"],
+                  "accuracy": float(result.history.test_acc[-1])}
+restore()
 print(json.dumps(out))
 '''
 
@@ -261,6 +285,18 @@ def test_collect_pieces_says_which_piece_is_missing_in_the_student_build(verdict
     assert whose == {t: "yours" if task.notebook == "03_training.ipynb" else "missing"
                      for t, task in registry.YOUR_TURN.items()}
     assert "your Linear is missing: write it in 02_network.ipynb" in seen["linear"]
+
+
+def test_nblibs_own_code_runs_on_the_students_pieces_in_the_student_build(verdicts):
+    """``install_pieces``: nblib.train_spirals (the recipe: data, model, Adam, the schedule,
+    fit and train_epoch) on the pieces the notebooks' solutions define; the student
+    build's answers are stubs that raise, so any call of nblib's would fail the run."""
+    own = verdicts["__own__"]
+    assert "is yours to write" in own["before"]                      # nothing installed
+    assert "is missing: write it in 0" in own["missing"]             # 01 and 02 not written
+    assert own["kinds"] and all(k.endswith("/yours") for k in own["kinds"]), own["kinds"]
+    assert own["optimizer"]
+    assert own["accuracy"] > 0.95
 
 
 def test_the_catalogue_the_subprocess_reads_is_the_registrys(verdicts):

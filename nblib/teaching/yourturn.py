@@ -29,6 +29,7 @@ import inspect
 import json
 import math
 import re
+import sys
 import textwrap
 from pathlib import Path
 
@@ -967,7 +968,8 @@ def pieces_from_notebook(path, *, timeout=CELL_TIMEOUT):
     return namespace
 
 
-def collect_pieces(here, page, folder=".", *, verbose=True, timeout=CELL_TIMEOUT):
+def collect_pieces(here, page, folder=".", *, verbose=True, timeout=CELL_TIMEOUT,
+                   own_page=True):
     """Every task's piece: yours where its check passes, nblib's where it does not.
 
     Inputs
@@ -976,6 +978,8 @@ def collect_pieces(here, page, folder=".", *, verbose=True, timeout=CELL_TIMEOUT
     - page: the running notebook's file name, e.g. "03_training.ipynb"; the pieces of
       the other pages are read from their notebooks in ``folder``, each cell within
       ``timeout`` seconds (``pieces_from_notebook``)
+    - own_page: False reads ``page``'s pieces from its notebook too (``here`` unused): a
+      later page (04, the playground, 05) collects every piece that way
     Returns
     - pieces: dict task id -> the object to use
     - table: list of (task id, "yours" or "nblib's", the check's message)
@@ -991,7 +995,7 @@ def collect_pieces(here, page, folder=".", *, verbose=True, timeout=CELL_TIMEOUT
     if page not in pages:
         raise ValueError(f"page must be one of {sorted(pages)}, got {page!r}")
     folder = Path(folder)
-    namespaces = {page: here}
+    namespaces = {page: here} if own_page else {}
     pieces, table = {}, []
     for task_id, task in TASKS.items():
         if task.notebook not in namespaces:
@@ -1022,6 +1026,72 @@ def collect_pieces(here, page, folder=".", *, verbose=True, timeout=CELL_TIMEOUT
             print(textwrap.fill(f"{task_id:<{width}}  {whose:<7}  {message}", 88,
                                 subsequent_indent=indent))
     return pieces, table
+
+
+def install_pieces(pieces):
+    """Put your pieces where nblib's are, so that nblib's own code runs on them.
+
+    ``pieces``: dict task id -> piece (``collect_pieces``). Every name of an nblib module
+    (``nblib.Linear``, ``nblib.core.config.Linear``, ``nblib.core.training.train_epoch``,
+    ...) and every entry of a module's table (``OPTIMIZERS``, ``SCHEDULES``) that holds
+    a task's reference then holds your piece: ``nblib.train_spirals``, ``fit``, the
+    playground and the exercises' experiments train your network. The self-checks keep
+    comparing with the reference (``nblib.teaching`` is left alone). Returns a function
+    that puts nblib's pieces back.
+    """
+    if not isinstance(pieces, dict):
+        raise TypeError(f"pieces must be a dict (task id -> piece), got {type(pieces).__name__}")
+    tasks = _tasks()
+    unknown = sorted(set(pieces) - set(tasks))
+    if unknown:
+        raise ValueError(f"pieces must be keyed by task id ({sorted(tasks)}), got {unknown}")
+    swaps = {id(tasks[t].reference): (tasks[t].reference, piece) for t, piece in pieces.items()
+             if piece is not tasks[t].reference}
+    undo = []
+    spaces = [vars(module) for name, module in list(sys.modules.items())
+              if module is not None and (name == "nblib" or name.startswith("nblib."))
+              and not name.startswith("nblib.teaching")]
+    spaces += _own_namespaces(pieces.values())   # a piece's notebook imported nblib's too
+    for names in spaces:
+        for attr, value in list(names.items()):
+            if id(value) in swaps and swaps[id(value)][0] is value:
+                names[attr] = swaps[id(value)][1]
+                undo.append((names, attr, value))
+            elif isinstance(value, dict) and attr.isupper():
+                for key, entry in list(value.items()):
+                    if id(entry) in swaps and swaps[id(entry)][0] is entry:
+                        value[key] = swaps[id(entry)][1]
+                        undo.append((value, key, entry))
+
+    def restore():
+        for table, key, value in reversed(undo):
+            table[key] = value
+    return restore
+
+
+def _own_namespaces(pieces):
+    """The global namespaces the pieces' code runs in (each notebook's, not nblib's)."""
+    found = {}
+    for piece in pieces:
+        functions = [piece] if inspect.isfunction(piece) else [
+            f for f in vars(piece).values() if inspect.isfunction(f)] \
+            if isinstance(piece, type) else []
+        for fn in functions:
+            names = fn.__globals__
+            if not str(names.get("__name__", "")).startswith("nblib"):
+                found[id(names)] = names
+    return list(found.values())
+
+
+def use_my_pieces(folder=".", *, verbose=True, timeout=CELL_TIMEOUT):
+    """Collect your pieces from the notebooks of 01 to 03 in ``folder`` and install them
+    (``collect_pieces``, ``install_pieces``): the page then runs on your network. Prints
+    whose piece each task uses; a piece still missing says so, and where to write it, when
+    the page uses it. Returns the table."""
+    pieces, table = collect_pieces({}, "03_training.ipynb", folder, verbose=verbose,
+                                   timeout=timeout, own_page=False)
+    install_pieces(pieces)
+    return table
 
 
 def missing_piece(task_id, why=""):

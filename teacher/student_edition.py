@@ -197,8 +197,44 @@ def student_config(text):
     return text
 
 
+def with_own_pieces(nb):
+    """A student-edition notebook that runs nblib's code on the student's pieces (for the
+    student build of nblib, which has no answers to lend): after each task's self-check
+    cell, ``yourturn.use_mine(task, piece)``; on a page without tasks that uses nblib,
+    ``use_my_pieces()`` after its first cell that mentions nblib (the pieces are read
+    from the notebooks of 01 to 03 beside it). Each added cell is tagged
+    ``remove-input``."""
+    import nbformat
+    from nblib.teaching.registry import YOUR_TURN
+
+    out = nbformat.from_dict(nb)
+    cells, has_tasks = [], any(c.metadata.get("task") in YOUR_TURN for c in out.cells)
+    added = False
+    for cell in out.cells:
+        cells.append(cell)
+        task_id = cell.metadata.get("task")
+        if task_id in YOUR_TURN and "self-check" in cell.metadata.get("tags", []):
+            cells.append(_own_cell(f"mine-{task_id}", f"yourturn.use_mine({task_id!r}, "
+                                                      f"{YOUR_TURN[task_id].name});"))
+        elif (not has_tasks and not added and cell.cell_type == "code"
+              and "nblib" in cell.source):
+            cells.append(_own_cell("mine-all", "from nblib.teaching.yourturn import "
+                                               "use_my_pieces\nuse_my_pieces();"))
+            added = True
+    out.cells = cells
+    return out
+
+
+def _own_cell(cell_id, source):
+    import nbformat
+    cell = nbformat.v4.new_code_cell(source)
+    cell.id = cell_id
+    cell.metadata["tags"] = ["remove-input"]
+    return cell
+
+
 # ----------------------------------------------------------------------------- the edition
-def student_files(source, *, reader=False):
+def student_files(source, *, reader=False, library=False):
     """{relative path: bytes} of the student (or reader's) edition of the book at ``source``."""
     import nbformat
 
@@ -209,6 +245,8 @@ def student_files(source, *, reader=False):
             continue
         if path.suffix == ".ipynb" and (reader or not TEACHER_ONLY.match(rel)):
             nb = student_notebook(nbformat.read(path, as_version=4), where=rel, reader=reader)
+            if library:
+                nb = with_own_pieces(nb)
             files[rel] = nbformat.writes(nb).encode()
         elif reader:
             files[rel] = path.read_bytes()
@@ -245,7 +283,7 @@ def write_student_edition(outdir, source=None, *, reader=False, library=False):
         raise ValueError(f"outdir must not be the book itself or inside book/, got {str(outdir)!r}")
     if outdir.exists() and not outdir.is_dir():
         raise ValueError(f"outdir must be a directory, got the file {str(outdir)!r}")
-    files = student_files(source, reader=reader)
+    files = student_files(source, reader=reader, library=library)
     if library:
         from teacher.student_build import student_library
         files.update(student_library(source))

@@ -31,6 +31,7 @@ import math
 import re
 import sys
 import textwrap
+import types
 from pathlib import Path
 
 import numpy as np
@@ -955,7 +956,11 @@ def pieces_from_notebook(path, *, timeout=CELL_TIMEOUT):
     that raises or runs longer (a loop that never ends) is stopped, and the next cell
     runs.  Returns a dict name -> object; its ``"__errors__"`` lists what went wrong.
     """
-    namespace = {"__name__": f"yourturn:{Path(path).stem}"}
+    # a module of its own (in sys.modules), so that its classes can be pickled by name to
+    # a sweep's worker processes
+    module = types.ModuleType(f"yourturn:{Path(path).stem}")
+    sys.modules[module.__name__] = module
+    namespace = module.__dict__
     errors = []
     for i, source in enumerate(task_cells(path), start=1):
         where = f"{Path(path).name}, your-turn cell {i}"
@@ -1045,8 +1050,17 @@ def install_pieces(pieces):
     unknown = sorted(set(pieces) - set(tasks))
     if unknown:
         raise ValueError(f"pieces must be keyed by task id ({sorted(tasks)}), got {unknown}")
-    swaps = {id(tasks[t].reference): (tasks[t].reference, piece) for t, piece in pieces.items()
-             if piece is not tasks[t].reference}
+    current = {t: _INSTALLED.get(t, tasks[t].reference) for t in pieces}
+    swaps = {id(current[t]): (current[t], piece) for t, piece in pieces.items()
+             if piece is not current[t]}
+    for t, piece in pieces.items():          # a task's helpers (make_spirals' spiral_centres)
+        for dotted, _ in tasks[t].solution:
+            module_name, _, name = dotted.rpartition(".")
+            mine = getattr(_unwrapped(piece), "__globals__", {}).get(name)
+            ours = _INSTALLED.get((t, name), getattr(sys.modules.get(module_name), name, None))
+            if name != tasks[t].name and ours is not None and mine is not None:
+                swaps[id(ours)] = (ours, mine)
+                _INSTALLED[(t, name)] = mine
     undo = []
     spaces = [vars(module) for name, module in list(sys.modules.items())
               if module is not None and (name == "nblib" or name.startswith("nblib."))
@@ -1063,16 +1077,44 @@ def install_pieces(pieces):
                         value[key] = swaps[id(entry)][1]
                         undo.append((value, key, entry))
 
+    _INSTALLED.update(pieces)
+
     def restore():
         for table, key, value in reversed(undo):
             table[key] = value
+        _INSTALLED.update(current)
     return restore
+
+
+_INSTALLED = {}
+"""The piece each task's name in nblib holds now, where ``install_pieces`` changed it."""
+
+
+def use_mine(task_id, piece):
+    """After a task's self-check cell: nblib's code on this page (and the next) uses
+    ``piece`` if its check passes; otherwise nblib's reference, or, in the student build,
+    a stand-in that says the piece is missing and where to write it. Prints nothing."""
+    task = _tasks()[task_id]
+    result = task.check(piece, verbose=False)
+    use = piece if result.passed else (missing_piece(task_id, result.message) if STUDENT_BUILD
+                                       else task.reference)
+    install_pieces({task_id: use})
+    return result
+
+
+def _unwrapped(piece):
+    """A function without its decorators (``nblib.core.validate.arguments`` wraps)."""
+    try:
+        return inspect.unwrap(piece) if callable(piece) and not isinstance(piece, type) \
+            else piece
+    except ValueError:
+        return piece
 
 
 def _own_namespaces(pieces):
     """The global namespaces the pieces' code runs in (each notebook's, not nblib's)."""
     found = {}
-    for piece in pieces:
+    for piece in map(_unwrapped, pieces):
         functions = [piece] if inspect.isfunction(piece) else [
             f for f in vars(piece).values() if inspect.isfunction(f)] \
             if isinstance(piece, type) else []

@@ -319,10 +319,11 @@ def test_each_mistake_is_named_against_the_student_build(task_id, verdicts):
 
 
 # ----------------------------------------------------------------------------- later pages
-LATER_PAGES = ("04_visualisation", "claim", "cmu_benchmark")
-"""The later pages that run on the student's pieces in the student build today. Not yet:
-01 to 03 call nblib's pieces around their own tasks, the playground's grid and 05's worked
-answers use AdamW (nblib's Adam underneath) and nblib.LayerNorm (the exercise's reference)."""
+LATER_PAGES = ("01_data", "02_network", "03_training", "04_visualisation", "claim",
+               "cmu_benchmark")
+"""The pages that run on the student's pieces in the student build today. Not yet: the
+playground's grid and 05's worked answers use AdamW (nblib's Adam underneath, a stub here)
+and 05's worked answers nblib.LayerNorm (the exercise's reference)."""
 
 _EXECUTE = r'''
 import json, sys, nbformat, nbclient
@@ -342,10 +343,10 @@ print(json.dumps(out))
 
 
 @pytest.mark.slow
-def test_later_pages_of_the_student_edition_run_on_the_students_pieces(tmp_path):
+def test_the_student_edition_runs_on_the_students_pieces(tmp_path):
     """The student edition with its library (``student_edition.py --library``), the
-    solutions typed into 01 to 03: the later pages run with nblib = the student build,
-    whose answers raise if called (the spy), so every piece they use is the student's."""
+    solutions typed into 01 to 03: its pages run with nblib = the student build, whose
+    answers raise if called (the spy), so every piece they use is the student's."""
     import nbformat
 
     from teacher import student_edition

@@ -263,6 +263,38 @@ def record():
     return {task_id: table[task_id] for task_id in sorted(table)}
 
 
+def differences(stored_table, fresh_table, rtol=1e-9, atol=1e-12):
+    """Where two recordings differ: ['adam want 0/trajectory', ...]. Numbers may differ by
+    rounding (another CPU's BLAS): within ``rtol`` and ``atol`` they are the same."""
+    out = []
+
+    def walk(a, b, where):
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(set(a) | set(b)):
+                if key not in a or key not in b:
+                    out.append(f"{where} {key}: only in one")
+                else:
+                    walk(a[key], b[key], f"{where} {key}".strip())
+        elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b) and not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in a + b):
+            for i, (x, y) in enumerate(zip(a, b)):
+                walk(x, y, f"{where}[{i}]")
+        elif isinstance(a, (int, float, list)) and isinstance(b, (int, float, list)) \
+                and not isinstance(a, bool) and not isinstance(b, bool):
+            try:
+                x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+            except (TypeError, ValueError):
+                out.append(where)
+                return
+            if x.shape != y.shape or not np.allclose(x, y, rtol=rtol, atol=atol):
+                out.append(where)
+        elif a != b:
+            out.append(where)
+
+    walk(stored_table, fresh_table, "")
+    return out
+
+
 def dumps(table):
     return json.dumps(table, sort_keys=True, separators=(",", ":")) + "\n"
 
@@ -273,13 +305,17 @@ def main(argv=None):
     what.add_argument("--write", action="store_true", help=f"record into {STORE}")
     what.add_argument("--check", action="store_true", help="exit 1 if the stored file is stale")
     args = parser.parse_args(argv)
-    text = dumps(record())
+    fresh = record()
     if args.write:
+        text = dumps(fresh)
         STORE.write_text(text, encoding="utf-8")
         print(f"wrote {STORE} ({len(text.encode()):,} bytes)")
         return 0
-    if not STORE.exists() or STORE.read_text(encoding="utf-8") != text:
-        print(f"{STORE} is stale: run python -m nblib.teaching.expectations --write")
+    stale = (["the file is missing"] if not STORE.exists() else
+             differences(json.loads(STORE.read_text(encoding="utf-8")), fresh))
+    if stale:
+        print(f"{STORE} is stale ({'; '.join(stale[:5])}): run python -m "
+              "nblib.teaching.expectations --write")
         return 1
     print(f"{STORE} is up to date")
     return 0

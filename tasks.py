@@ -6,17 +6,22 @@ Standard library only: runs with any Python 3.11+ on a fresh machine.
     python3 tasks.py book             # set up .venv, build the HTML book into _build/html
     python3 tasks.py book --student   # the same without solutions, into _build_student/
     python3 tasks.py test [ARGS...]   # set up .venv + test extras, run pytest ARGS
-    python3 tasks.py student OUTDIR   # write the student edition of the notebooks
-    python3 tasks.py site T S OUT     # the Pages site from a teacher (T) and student (S) build
+    python3 tasks.py student OUTDIR   # write the student edition's sources (MyST)
+    python3 tasks.py notebooks [--student] OUTDIR   # the notebooks to work in, in JupyterLab
+    python3 tasks.py site T S OUT [BRANCH]   # the Pages site (and notebooks branch) from the
+                                             # teacher (T) and student (S) builds
     python3 tasks.py execute SOURCE OUT [SOURCE OUT ...]   # step 1 of a build (below)
 
-Paths are relative to the current folder. Every build, into a clean OUT, has two steps:
+Paths are relative to the current folder. Every build, into a clean OUT, has three steps:
 1. `tasks.py execute SOURCE OUT` (run by .venv's Python) executes the notebooks of SOURCE's
    _toc.yml with jupyter-cache's parallel executor (one per core) into the build's cache
    OUT/_build/.jupyter_cache, and writes OUT/_build/execution.json (each notebook: ok or
    failed, seconds) and the executed copies in OUT/_build/executed/;
 2. `jupyter-book build SOURCE -W -n --keep-going --path-output OUT` renders the book from
-   that cache (`execute_notebooks: cache`): no notebook runs twice.
+   that cache (`execute_notebooks: cache`): no notebook runs twice;
+3. `teacher/plain_notebooks.py SOURCE OUT/_build/executed OUT/_build/notebooks` writes the
+   notebooks every other front end opens (numbers filled in, no MyST), and they replace the
+   MyST sources behind the pages' download buttons (OUT/_build/html/_sources).
 Ctrl+C or SIGTERM stops a build and every process it started (kernels included).
 
 Environment setup (every command): create .venv (or repair one left without pip), then
@@ -38,7 +43,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -291,6 +295,30 @@ def execute_command(pairs: list[tuple[Path, Path]], python: Path | None = None) 
             *(str(Path(p).resolve()) for pair in pairs for p in pair)]
 
 
+def plain_notebooks_command(source: Path, out: Path, python: Path | None = None) -> list[str]:
+    """Write the plain copies of a built book's notebooks into OUT/_build/notebooks
+    (teacher/plain_notebooks.py: numbers filled in, no MyST), what every front end but the
+    HTML book opens."""
+    return [str(python or PY), str(ROOT / "teacher" / "plain_notebooks.py"), str(source),
+            str(Path(out) / "_build" / EXECUTED_DIR), str(Path(out) / "_build" / "notebooks")]
+
+
+def publish_plain_notebooks(out: Path) -> int:
+    """The book's download button serves the plain copies: each OUT/_build/html/_sources
+    notebook (this tool's build) is replaced by its copy in OUT/_build/notebooks. Returns how
+    many. A page without a copy raises FileNotFoundError: it would serve MyST (and, in the
+    teacher's build, the autograder's hidden tests)."""
+    build = Path(out) / "_build"
+    sources = sorted((build / "html" / "_sources").rglob("*.ipynb"))
+    missing = [str(p) for p in sources if not (build / "notebooks" / p.relative_to(
+        build / "html" / "_sources")).is_file()]
+    if missing:
+        raise FileNotFoundError(f"no plain copy of {', '.join(missing)}")
+    for path in sources:
+        shutil.copyfile(build / "notebooks" / path.relative_to(build / "html" / "_sources"), path)
+    return len(sources)
+
+
 def read_status(out: Path) -> list[dict]:
     """The build status ``tasks.py execute`` wrote for OUT: one record per notebook, in the
     toc's order: {"docname", "path", "ok", "seconds", "executed_as"}. ``executed_as`` is the
@@ -469,6 +497,15 @@ def cmd_book(args: list[str]) -> int:
         say(f"notebooks executed in {time.monotonic() - t0:.0f} s; now the book (every "
             "notebook from the cache: none is executed again)")
     rc = run(book_build_command(source, out)) or rc
+    if rc == 0:
+        rc = run(plain_notebooks_command(source, out))
+    if rc == 0:
+        try:
+            published = publish_plain_notebooks(out)
+        except FileNotFoundError as err:
+            die(str(err))
+        say(f"{published} plain notebooks (numbers filled in, no MyST) in "
+            f"{out / '_build' / 'notebooks'}, and behind the download buttons")
     index, took = out / "_build" / "html" / "index.html", time.monotonic() - t0
     print(notebook_summary(read_status(out), "student" if student else "teacher"), flush=True)
     if rc != 0 or not index.exists():
@@ -480,47 +517,59 @@ def cmd_book(args: list[str]) -> int:
     return 0
 
 
-def assemble_site(teacher_html: Path, student_html: Path, site: Path, python: Path | None = None):
-    """The site GitHub Pages publishes: the reader's edition at the root, the student's at student/.
+def assemble_site(teacher_html: Path, student_html: Path, site: Path, python: Path | None = None,
+                  branch: Path | None = None):
+    """What the Pages workflow publishes, from the two tested builds (their OUT/_build/html).
 
-    The reader's edition is the teacher build's HTML, whose pages show no autograder test (the
-    grade cells are removed from the book), with its downloadable sources
-    (``_sources/book/*.ipynb``) replaced by the reader's edition of the notebooks
-    (``teacher/student_edition.py --reader``: nbgrader's grade cells, with their hidden tests,
-    dropped): every one of them, or the site is not assembled.
+    ``site``: the reader's edition at the root, the student's under student/. Each page's
+    download button serves the build's plain notebook (``publish_plain_notebooks``: numbers
+    filled in, no MyST, no autograder cell). ``branch`` (optional): the tree of the notebooks
+    branch that ``_config.yml``'s ``repository`` names, which the Colab buttons open:
+    ``reader/`` and ``student/``, each with the edition's plain notebooks (``book/``) and the
+    library its ``%pip install`` line installs (``pyproject.toml``, ``nblib/``).
     """
-    teacher_html, student_html, site = (Path(p).resolve() for p in (teacher_html, student_html,
-                                                                       site))
+    outs = [Path(p).resolve() for p in (teacher_html, student_html, site)]
+    teacher_html, student_html, site = outs
+    branch = Path(branch).resolve() if branch is not None else None
     for html in (teacher_html, student_html):
         if not html.is_dir():
             die(f"{html} is not a folder (a build's _build/html)", 2)
-    if site.exists():
-        die(f"{site} exists: assemble the site into a new folder", 2)
-    published = sorted((teacher_html / "_sources" / "book").glob("*.ipynb"))
-    if not published:
-        die(f"{teacher_html} has no _sources/book/*.ipynb: is it a build's _build/html?", 2)
-    with tempfile.TemporaryDirectory() as tmp:
-        reader_src = Path(tmp) / "reader"
-        run_or_die([python or PY, ROOT / "teacher" / "student_edition.py", "--reader", reader_src])
-        missing = [p.name for p in published if not (reader_src / "book" / p.name).is_file()]
-        if missing:
-            die(f"no reader's edition of {', '.join(missing)}: the site would publish the "
-                "teacher's notebooks (grade cells included)", 1)
-        shutil.copytree(teacher_html, site)
-        shutil.copytree(student_html, site / "student")
-        for notebook in published:
-            shutil.copyfile(reader_src / "book" / notebook.name,
-                            site / "_sources" / "book" / notebook.name)
+    for out in (site, branch):
+        if out is not None and out.exists():
+            die(f"{out} exists: assemble the site into a new folder", 2)
+    editions = {"reader": teacher_html, "student": student_html}
+    for edition, html in editions.items():
+        plain = html.parent / "notebooks" / "book"
+        if not sorted((html / "_sources" / "book").glob("*.ipynb")) or not plain.is_dir():
+            die(f"{html} has no _sources/book/*.ipynb and plain notebooks beside it "
+                f"({plain}): is it the _build/html of a build by tasks.py?", 2)
+        for path in (html / "_sources" / "book").glob("*.ipynb"):
+            copy = plain / path.name
+            if not copy.is_file() or copy.read_bytes() != path.read_bytes():
+                die(f"{path} is not the plain notebook {copy}: the {edition} build did not "
+                    "finish (its download would serve MyST and, for the teacher, hidden "
+                    "tests)", 1)
+    shutil.copytree(teacher_html, site)
+    shutil.copytree(student_html, site / "student")
+    if branch is not None:
+        for edition, html in editions.items():
+            shutil.copytree(html.parent / "notebooks", branch / edition)
+            shutil.copytree(ROOT / "nblib", branch / edition / "nblib",
+                            ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copyfile(ROOT / "pyproject.toml", branch / edition / "pyproject.toml")
     return site
 
 
 def cmd_site(args: list[str]) -> int:
-    """`python3 tasks.py site TEACHER_HTML STUDENT_HTML OUT`: assemble what Pages publishes."""
-    if len(args) != 3:
-        die("usage: python3 tasks.py site TEACHER_HTML STUDENT_HTML OUT", 2)
+    """`python3 tasks.py site TEACHER_HTML STUDENT_HTML OUT [BRANCH]`: assemble what the Pages
+    workflow publishes (``assemble_site``)."""
+    if len(args) not in (3, 4):
+        die("usage: python3 tasks.py site TEACHER_HTML STUDENT_HTML OUT [BRANCH]", 2)
     ensure_venv()
-    site = assemble_site(*(Path(a).resolve() for a in args))
-    say(f"site assembled in {site}")
+    paths = [Path(a).resolve() for a in args]
+    site = assemble_site(*paths[:3], branch=paths[3] if len(paths) == 4 else None)
+    say(f"site assembled in {site}" + (f", the notebooks branch in {paths[3]}"
+                                       if len(paths) == 4 else ""))
     return 0
 
 
@@ -547,8 +596,26 @@ def cmd_student(args: list[str]) -> int:
     return run([*student_edition_command(Path(args[0]).resolve()), *args[1:]], cwd=Path.cwd())
 
 
+def cmd_notebooks(args: list[str]) -> int:
+    """`tasks.py notebooks [--student] OUTDIR`: the notebooks to open in JupyterLab (numbers
+    filled in, no MyST: teacher/plain_notebooks.py) of the last build of that edition, built
+    first if there is none, written into OUTDIR, which never loses a file its owner changed."""
+    student = "--student" in args
+    rest = [a for a in args if a != "--student"]
+    if len(rest) != 1:
+        die("usage: python3 tasks.py notebooks [--student] OUTDIR", 2)
+    outdir = Path(rest[0]).resolve()
+    out = BUILD_STUDENT if student else ROOT
+    if not (out / "_build" / "notebooks").is_dir():
+        say(f"no {'student' if student else 'teacher'} build yet: building it first")
+        cmd_book(["--student"] if student else [])
+    ensure_venv()
+    source = BUILD_STUDENT / "src" if student else ROOT
+    return run(plain_notebooks_command(source, out)[:-1] + [str(outdir)], cwd=Path.cwd())
+
+
 COMMANDS = {"book": cmd_book, "test": cmd_test, "student": cmd_student, "site": cmd_site,
-            "execute": cmd_execute}
+            "execute": cmd_execute, "notebooks": cmd_notebooks}
 
 
 def main(argv: list[str]) -> int:

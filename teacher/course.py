@@ -1,7 +1,8 @@
 """Set up an nbgrader course folder for the book's graded notebooks.
 
+    python3 tasks.py book                # first: the numbers the notebooks quote
     python teacher/course.py COURSE [--course-id ID] [--task-timeout SECONDS]
-                                [--exchange DIR]
+                                [--exchange DIR] [--executed DIR]
 
 Writes, under COURSE:
 
@@ -12,8 +13,10 @@ Writes, under COURSE:
   ``release_assignment``/``collect``; the per-task CSV exporter
   (``teacher/nbgrader_export.py``) for ``nbgrader export``;
 - ``source/<NAME>/<NAME>.ipynb``: every notebook of ``book/`` that has autograded
-  cells, as it is in the book (the book's notebooks are the nbgrader source
-  notebooks), one assignment each: ``05_exercises``, and the stage notebooks;
+  cells (the book's notebooks are the nbgrader source notebooks), one assignment each:
+  ``05_exercises``, and the stage notebooks. Each is the book's notebook as students read it
+  outside the book: its numbers filled in from the build, its MyST as plain Markdown, its
+  bookkeeping collapsed, the student edition's words (``teacher/plain_notebooks.py``);
 - ``source/<NAME>/nblib/``: the student build of nblib (``teacher/student_build.py``:
   no answers), released beside the notebook, so that the student's kernel imports it
   and its self-checks run on the stored expectations. Autograding never imports what
@@ -114,11 +117,30 @@ def graded_notebooks(book):
     return found
 
 
+EXECUTED = ROOT / "_build" / "executed"
+"""Where ``python3 tasks.py book`` leaves the executed notebooks, whose numbers the course's
+notebooks quote."""
+
+
 def course_files(course, *, course_id, exchange, task_timeout=TASK_TIMEOUT,
-                 book=ROOT / "book"):
-    """{relative path: bytes} of the course folder."""
+                 book=ROOT / "book", executed=EXECUTED):
+    """{relative path: bytes} of the course folder.
+
+    Each source notebook is the book's, as plain notebooks are (``teacher/plain_notebooks.py``:
+    the numbers of the build in ``executed`` filled in, MyST turned into Markdown, the
+    bookkeeping collapsed) in the student edition's words, with every nbgrader cell kept: the
+    release nbgrader makes of it reads in JupyterLab like the page, without solutions.
+    """
+    import nbformat
+
+    from teacher.plain_notebooks import plain_book
+
     course = Path(course).resolve()
     notebooks = graded_notebooks(book)
+    if not Path(executed).is_dir():
+        raise FileNotFoundError(f"no executed notebooks in {executed}: build the book first "
+                                "(python3 tasks.py book), whose numbers the course quotes")
+    plain = plain_book(Path(book).parent, executed, nbgrader=True, student=True)
     config = CONFIG.format(root=str(ROOT), course_id=course_id, course=str(course),
                            task_timeout=int(task_timeout),
                            exchange=str(Path(exchange).resolve()))
@@ -127,7 +149,8 @@ def course_files(course, *, course_id, exchange, task_timeout=TASK_TIMEOUT,
         from teacher.student_build import student_library
         library = student_library()
     for path in notebooks:
-        files[f"source/{path.stem}/{path.name}"] = path.read_bytes()
+        files[f"source/{path.stem}/{path.name}"] = nbformat.writes(
+            plain[f"book/{path.name}"]).encode()
     for path in notebooks:     # the student build of nblib beside each released notebook
         files.update({f"source/{path.stem}/{rel}": data for rel, data in library.items()
                       if rel.startswith("nblib/")})
@@ -146,6 +169,9 @@ def main(argv=None):
                              f"(default {TASK_TIMEOUT})")
     parser.add_argument("--exchange", default=None,
                         help="the exchange folder (default: COURSE/exchange)")
+    parser.add_argument("--executed", default=str(EXECUTED),
+                        help="the book build's executed notebooks, whose numbers the notebooks "
+                             "quote (default: _build/executed, from python3 tasks.py book)")
     args = parser.parse_args(argv)
     if args.task_timeout < 1:
         parser.error(f"--task-timeout must be >= 1, got {args.task_timeout}")
@@ -153,8 +179,13 @@ def main(argv=None):
         parser.error(f"--course-id must be letters, digits, '_', '.' or '-', got "
                      f"{args.course_id!r}")
     exchange = args.exchange or str(Path(args.course) / "exchange")
-    files = course_files(args.course, course_id=args.course_id,
-                         task_timeout=args.task_timeout, exchange=exchange)
+    try:
+        files = course_files(args.course, course_id=args.course_id,
+                             task_timeout=args.task_timeout, exchange=exchange,
+                             executed=Path(args.executed))
+    except (ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     try:
         _, kept = write_files(Path(args.course), files, MANIFEST, "teacher/course.py",
                               keep_edited=KEEP_EDITED)

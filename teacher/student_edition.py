@@ -24,7 +24,9 @@ a student could not use:
   is the point;
 - teacher-only pages (``book/teacher_*``) are replaced by a short note;
 - ``_config.yml`` gets ``hide_solutions: true``, "(student edition)" in the
-  title, and the announcement that links to the other edition is turned around.
+  title, ``path_to_book: student`` (its launch buttons open the student notebooks), no
+  repository button (it would open the sources, solutions and all), and the announcement
+  that links to the other edition is turned around.
 
 ``--reader`` writes the reader's edition instead, the one to publish beside it: the
 book as it is (solutions folded), with only the autograder's grade cells dropped
@@ -182,6 +184,15 @@ def student_config(text):
         raise StudentEditionError("_config.yml must contain exactly one 'hide_solutions:' line "
                                   "(under sphinx: config:)")
     text = pattern.sub(r"\g<indent>hide_solutions: true", text)
+    folder = re.compile(r"^(?P<indent>[ \t]+)path_to_book:[ \t]*\S*[ \t]*$", re.MULTILINE)
+    if len(folder.findall(text)) != 1:
+        raise StudentEditionError("_config.yml must contain exactly one 'path_to_book:' line "
+                                  "(under repository:): the edition's folder on the notebooks "
+                                  "branch")
+    text = folder.sub(r"\g<indent>path_to_book: student", text)
+    # the repository button would open the sources, every solution in them
+    text = re.sub(r"^(?P<indent>[ \t]+)use_repository_button:[ \t]*\S+[ \t]*$",
+                  r"\g<indent>use_repository_button: false", text, flags=re.MULTILINE)
     text = re.sub(r'^title:[ \t]*"(?P<t>[^"\n]*)"[ \t]*$', r'title: "\g<t> (student edition)"',
                   text, count=1, flags=re.MULTILINE)
     announcement = re.compile(r"^(?P<indent>[ \t]*)announcement:.*$", re.MULTILINE)

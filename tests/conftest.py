@@ -179,6 +179,12 @@ def build_books(books: dict[str, tuple[Path, Path]]) -> dict[str, BookBuild]:
     def render(edition, source, out):
         cmd = tasks.book_build_command(source, out, jupyter_book=jb if jb.exists() else None)
         rc, log = _run(cmd, BUILD_TIMEOUT_S)
+        if rc == 0:                     # the plain notebooks, behind the download buttons
+            plain = tasks.plain_notebooks_command(source, out, python=python)
+            rc, more = _run(plain, BUILD_TIMEOUT_S)
+            log += f"$ {' '.join(plain)}\n{more}"
+            if rc == 0:
+                tasks.publish_plain_notebooks(out)
         # this edition's own notebooks only: the other edition's failure is not its own
         status = tasks.read_status(out)
         failed = not status or not all(r["ok"] for r in status)
@@ -336,3 +342,34 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(tasks.notebook_summary(build.status, edition))
         terminalreporter.write_line(f"[{edition}] build {'ok' if build.ok else 'FAILED'} in "
                                     f"{build.seconds:.0f} s: {build.html}")
+
+
+# ----------------------------------------------------------------------------- stand-in values
+def stand_in_executed(folder: Path) -> Path:
+    """``folder``, filled as a build's executed notebooks would be for teacher/course.py and
+    teacher/plain_notebooks.py, but without running anything: each notebook of the book with
+    every value its prose (or another page's) quotes glued as 0. For tests of grading, which
+    never read the prose; the real numbers are tested on the real builds."""
+    import nbformat
+    from IPython.core.formatters import format_display_data
+    from myst_nb.ext.glue import GLUE_PREFIX
+
+    role = re.compile(r"\{glue(?::\w+)?\}`(?:(?P<doc>[\w.-]+)::)?(?P<key>[\w-]+)")
+    notebooks = {p.stem: nbformat.read(p, as_version=4) for p in (ROOT / "book").glob("*.ipynb")}
+    keys: dict[str, set] = {stem: set() for stem in notebooks}
+    for stem, nb in notebooks.items():
+        for cell in nb.cells:
+            for found in role.finditer(cell.source):
+                keys[Path(found["doc"]).stem if found["doc"] else stem].add(found["key"])
+    bundle, metadata = format_display_data(0)
+    bundle["text/markdown"] = "0"
+    for stem, nb in notebooks.items():
+        nb.cells.append(nbformat.v4.new_code_cell("# stand-in values", outputs=[
+            nbformat.v4.new_output("display_data", data={GLUE_PREFIX + k: v
+                                                         for k, v in bundle.items()},
+                                   metadata={**metadata, "scrapbook": {
+                                       "name": key, "mime_prefix": GLUE_PREFIX}})
+            for key in sorted(keys[stem])]))
+        (folder / "book").mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, folder / "book" / f"{stem}.ipynb")
+    return folder

@@ -37,7 +37,7 @@ from nblib import Module, Param
 from nblib.teaching import checks
 from nblib.teaching.grading import GradingError, grade
 
-from conftest import early
+from conftest import early, stand_in_executed
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = ROOT / "book" / "05_exercises.ipynb"
@@ -457,7 +457,8 @@ def test_the_course_config_grades_each_task_in_a_fresh_process(tmp_path):
     from teacher import course as course_tool
     from teacher.nbgrader_isolated import IsolatedGrades
     files = course_tool.course_files(tmp_path / "c", course_id="x", task_timeout=7,
-                                     exchange=tmp_path / "ex")
+                                     exchange=tmp_path / "ex",
+                                     executed=stand_in_executed(tmp_path / "ran"))
     config = Config()
     exec(files["nbgrader_config.py"].decode(), {"get_config": lambda: config})
     names = [p.__name__ for p in config.Autograde.autograde_preprocessors]
@@ -473,7 +474,8 @@ def course(tmp_path_factory):
     source = nbformat.read(EXERCISES, as_version=4)
     course = tmp_path_factory.mktemp("course") / "spirals"
     proc = subprocess.run([sys.executable, str(ROOT / "teacher" / "course.py"), str(course),
-                           "--task-timeout", str(TASK_TIMEOUT)],
+                           "--task-timeout", str(TASK_TIMEOUT),
+                           "--executed", str(stand_in_executed(tmp_path_factory.mktemp("ran")))],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     seconds = {"generate_assignment": _nbgrader(course, "generate_assignment", "05_exercises")[0]}
@@ -686,7 +688,8 @@ def stage_course(tmp_path_factory):
     from nblib.teaching import registry
     course = tmp_path_factory.mktemp("stages") / "spirals"
     proc = subprocess.run([sys.executable, str(ROOT / "teacher" / "course.py"), str(course),
-                           "--task-timeout", str(TASK_TIMEOUT)], capture_output=True, text=True)
+                           "--task-timeout", str(TASK_TIMEOUT),
+                           "--executed", str(stand_in_executed(tmp_path_factory.mktemp("ran")))], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     points, verdicts = {}, {}
     for stage in STAGES:

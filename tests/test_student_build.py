@@ -167,7 +167,10 @@ def test_the_student_build_has_no_wrong_pieces_and_no_autograder(library):
 def test_the_course_releases_the_student_build_beside_each_notebook(tmp_path, library):
     from teacher import course
 
-    files = course.course_files(tmp_path / "c", course_id="c", exchange=tmp_path / "x")
+    from conftest import stand_in_executed
+
+    files = course.course_files(tmp_path / "c", course_id="c", exchange=tmp_path / "x",
+                                executed=stand_in_executed(tmp_path / "ran"))
     built = {rel: data for rel, data in student_build.student_library().items()
              if rel.startswith("nblib/")}
     for folder in {rel.split("/")[1] for rel in files if rel.startswith("source/")}:

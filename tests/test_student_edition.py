@@ -345,10 +345,116 @@ def test_the_published_site_holds_no_hidden_test_and_links_the_editions(teacher_
         cells = json.loads(notebook.read_text())["cells"]
         assert not [c for c in cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")
                     and not c["metadata"]["nbgrader"].get("solution")], notebook
-    # the probe can fail: the teacher build's own sources do hold the hidden tests
-    teacher_sources = (teacher_build.html / "_sources" / "book" / "02_network.ipynb").read_text()
-    assert "BEGIN HIDDEN TESTS" in teacher_sources
+    # the probe can fail: the notebooks the teacher build was made from hold the hidden tests
+    assert "BEGIN HIDDEN TESTS" in (BOOK / "02_network.ipynb").read_text()
     reader_page = (site / "book" / "02_network.html").read_text()
     student_page = (site / "student" / "book" / "02_network.html").read_text()
     assert "student/\">The student edition</a>" in reader_page
     assert 'spiral-book/">The reader' in student_page           # and back
+
+
+# ----------------------------------------------------------------------------- links out
+RAW_MYST = re.compile(r"\{[a-z][\w-]*(?::[\w-]+)?\}`|`{3,}\{|:{3,}\{|^\([\w-]+\)=\s*$", re.M)
+COLAB = re.compile(r"^https://colab\.research\.google\.com/github/(?P<org>[\w.-]+)/"
+                   r"(?P<repo>[\w.-]+)/blob/(?P<branch>[\w.-]+)/(?P<path>.+\.ipynb)$")
+
+
+def _links_out(html_root: Path):
+    """(page, kind, href) of every launch and download link on the pages of one edition."""
+    for page in sorted(html_root.rglob("*.html")):
+        if page.relative_to(html_root).parts[0] in ("_static", "student", "genindex"):
+            continue
+        for href in re.findall(r'href="([^"]+)"', page.read_text(encoding="utf-8")):
+            if "colab.research.google.com" in href or "mybinder" in href:
+                yield page, "launch", href
+            elif "_sources/" in href:
+                yield page, "download", href
+
+
+def test_every_launch_and_download_link_opens_a_clean_notebook_of_its_edition(
+        teacher_build, student_build, tmp_path):
+    """What each edition's Colab and download buttons open: a notebook of that edition, on the
+    branch and in the folder _config.yml names, with numbers filled in, no MyST, no autograder
+    cell, and (from the student edition) no solution."""
+    import tasks
+    import yaml
+    from teacher.plain_notebooks import edition_links
+    assert teacher_build.ok and student_build.ok
+    site, branch = tmp_path / "site", tmp_path / "branch"
+    tasks.assemble_site(teacher_build.html, student_build.html, site, branch=branch)
+    prints = [p for nb in sources().values() for p in solution_lines(nb)]
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    counts = {}
+    for edition, root in (("reader", site), ("student", site / "student")):
+        folder = edition_links(config if edition == "reader" else yaml.safe_load(
+            (student_build.root / "_config.yml").read_text()), edition)["folder"]
+        for page, kind, href in _links_out(root):
+            where = f"{edition}: {page.relative_to(root)}: {href}"
+            if kind == "launch":
+                found = COLAB.match(href)
+                assert found, f"{where}: not a Colab link to a GitHub notebook (Binder is off)"
+                repo = config["repository"]
+                assert (f"https://github.com/{found['org']}/{found['repo']}" == repo["url"]
+                        and found["branch"] == repo["branch"]), where
+                assert found["path"].startswith(f"{folder}/"), f"{where}: another edition's"
+                target = branch / found["path"]
+            else:
+                if not href.endswith(".ipynb"):
+                    continue                                   # a page's .md source
+                target = (page.parent / href).resolve()
+            assert target.is_file(), f"{where}: nothing there ({target})"
+            nb = nbformat.read(target, as_version=4)
+            text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+            assert not RAW_MYST.search(text), f"{where}: raw MyST {RAW_MYST.search(text)[0]}"
+            assert not [c for c in nb.cells if "nbgrader" in c.metadata], where
+            everything = "\n".join(c.source for c in nb.cells)
+            assert "HIDDEN TESTS" not in everything, where
+            if edition == "student":
+                leaked = [p for p in prints if p in everything]
+                assert not leaked and "BEGIN SOLUTION" not in everything, (where, leaked[:2])
+                assert "reader's edition" not in everything, where   # no pointer to answers
+            counts[(edition, kind)] = counts.get((edition, kind), 0) + 1
+    # every notebook page of both editions has its two buttons
+    assert counts[("reader", "launch")] >= 9 and counts[("student", "launch")] >= 8, counts
+    assert counts[("reader", "download")] >= 9 and counts[("student", "download")] >= 8, counts
+
+
+def test_the_nbgrader_release_reads_like_the_student_page(teacher_build, tmp_path):
+    """teacher/course.py, given the build, then nbgrader's own generate_assignment: each
+    release notebook has the build's numbers, no MyST, the student edition's words, no
+    solution and no hidden test."""
+    import os
+    assert teacher_build.ok
+    course = tmp_path / "course"
+    proc = subprocess.run([sys.executable, str(ROOT / "teacher" / "course.py"), str(course),
+                           "--executed", str(teacher_build.build_dir / "executed")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assignments = sorted(p.name for p in (course / "source").iterdir())
+    assert "05_exercises" in assignments and len(assignments) >= 4, assignments
+    nbgrader = Path(sys.executable).with_name("nbgrader")
+    env = dict(os.environ, PATH=f"{nbgrader.parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    prints = [p for nb in sources().values() for p in solution_lines(nb)]
+    for name in assignments:
+        proc = subprocess.run([str(nbgrader), "generate_assignment", name], cwd=course, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        nb = nbformat.read(course / "release" / name / f"{name}.ipynb", as_version=4)
+        markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        everything = "\n".join(c.source for c in nb.cells)
+        assert not RAW_MYST.search(markdown), (name, RAW_MYST.search(markdown)[0])
+        assert "reader's edition" not in everything and "folded" not in markdown, name
+        assert "Reading time: about" in markdown, name              # a number filled in
+        leaked = [p for p in prints if p in everything]
+        assert not leaked and "HIDDEN TESTS" not in everything, (name, leaked[:2])
+        hidden = [c for c in nb.cells if "remove-cell" in c.metadata.get("tags", [])]
+        assert hidden and all(c.metadata.get("jupyter", {}).get("source_hidden")
+                              for c in hidden), name
+
+
+def test_the_student_edition_has_no_button_to_the_sources(student_build):
+    """The repository button would open book/*.ipynb, every solution in it."""
+    assert student_build.ok
+    page = (student_build.html / "book" / "02_network.html").read_text()
+    assert "github.com/nn-from-scratch/spiral-book\"" not in page.replace("/issues", "")
+    assert "Source repository" not in page

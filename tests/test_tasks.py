@@ -23,6 +23,7 @@ import nbformat
 import pytest
 
 import tasks
+from conftest import stand_in_executed
 from teacher import course
 from teacher.safe_write import UnsafeWrite, write_files
 
@@ -52,25 +53,48 @@ def test_student_outdir_is_relative_to_the_current_folder(tmp_path):
     assert f"to {tmp_path / 'ed-from-test'}" in proc.stdout
 
 
+def _fake_build(out: Path, name: str) -> Path:
+    """OUT/_build/html with the teacher's notebooks as its _sources (as jupyter-book leaves
+    them), and OUT/_build/notebooks with grade-free copies (as plain_notebooks.py writes them)."""
+    from teacher.student_edition import student_notebook
+
+    html = out / "_build" / "html"
+    (html / "_sources" / "book").mkdir(parents=True)
+    (out / "_build" / "notebooks" / "book").mkdir(parents=True)
+    for nb_name in ("05_exercises.ipynb", "02_network.ipynb"):
+        shutil.copy(ROOT / "book" / nb_name, html / "_sources" / "book" / nb_name)
+        nbformat.write(student_notebook(nbformat.read(ROOT / "book" / nb_name, as_version=4),
+                                        reader=True),
+                       out / "_build" / "notebooks" / "book" / nb_name)
+    (html / "index.html").write_text(name)
+    return html
+
+
 def test_site_paths_are_relative_to_the_current_folder(tmp_path):
-    """The published sources are the reader's edition: no grade cell, from any folder."""
-    teacher_sources = tmp_path / "T" / "_sources" / "book"
-    teacher_sources.mkdir(parents=True)
-    for name in ("05_exercises.ipynb", "02_network.ipynb"):
-        shutil.copy(ROOT / "book" / name, teacher_sources / name)
-    assert _grade_cells(teacher_sources / "05_exercises.ipynb")     # the fault's input
-    (tmp_path / "T" / "index.html").write_text("teacher")
-    (tmp_path / "S").mkdir()
-    (tmp_path / "S" / "index.html").write_text("student")
-    proc = _tasks("site", "T", "S", "site", cwd=tmp_path)
+    """The published notebooks are the plain copies (no grade cell), from any folder; a build
+    whose downloads are still the teacher's sources is refused."""
+    sys.path.insert(0, str(ROOT))
+    import tasks
+    teacher, student = _fake_build(tmp_path / "T", "teacher"), _fake_build(tmp_path / "S",
+                                                                           "student")
+    assert _grade_cells(teacher / "_sources" / "book" / "05_exercises.ipynb")  # the fault's input
+    proc = _tasks("site", "T/_build/html", "S/_build/html", "site", cwd=tmp_path)
+    assert proc.returncode == 1 and "is not the plain notebook" in proc.stderr, proc.stderr
+    assert not (tmp_path / "site").exists()
+    assert tasks.publish_plain_notebooks(tmp_path / "T") == 2
+    assert tasks.publish_plain_notebooks(tmp_path / "S") == 2
+    proc = _tasks("site", "T/_build/html", "S/_build/html", "site", "branch", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert not (ROOT / "site").exists() and not (ROOT / "site-reader-src").exists()
+    assert not (ROOT / "site").exists() and not (ROOT / "branch").exists()
     for name in ("05_exercises.ipynb", "02_network.ipynb"):
         assert _grade_cells(tmp_path / "site" / "_sources" / "book" / name) == [], name
+        for edition in ("reader", "student"):
+            assert _grade_cells(tmp_path / "branch" / edition / "book" / name) == [], name
     assert (tmp_path / "site" / "student" / "index.html").read_text() == "student"
+    assert (tmp_path / "branch" / "student" / "pyproject.toml").is_file()
     # a folder that is not a build's HTML is refused, not published as it is
-    shutil.rmtree(teacher_sources)
-    proc = _tasks("site", "T", "S", "site2", cwd=tmp_path)
+    shutil.rmtree(teacher / "_sources")
+    proc = _tasks("site", "T/_build/html", "S/_build/html", "site2", cwd=tmp_path)
     assert proc.returncode == 2 and "_sources/book" in proc.stderr
     assert not (tmp_path / "site2").exists()
 
@@ -96,7 +120,7 @@ def test_book_student_keeps_a_student_edition_written_into_build_student(fake_bo
         tasks.cmd_book(["--student"])
     assert mine.read_text() == "my answers"
     assert (build_student / "_build" / tasks.OUTPUT_MARK).is_file()
-    assert len(commands) == 3                                # edition, execute, jupyter-book
+    assert len(commands) == 4              # edition, execute, jupyter-book, plain notebooks
 
 
 def test_book_student_refuses_a_build_folder_it_did_not_write(fake_book, capsys):
@@ -112,7 +136,7 @@ def test_book_student_refuses_a_build_folder_it_did_not_write(fake_book, capsys)
     (theirs.parent / tasks.OUTPUT_MARK).write_text("")       # one the tool made: emptied
     with pytest.raises(SystemExit):
         tasks.cmd_book(["--student"])
-    assert not theirs.exists() and len(commands) == 3
+    assert not theirs.exists() and len(commands) == 4
 
 
 # ----------------------------------------------------------------------------- signals
@@ -247,17 +271,19 @@ def test_a_write_killed_part_way_can_be_run_again(tmp_path, earlier):
 # ----------------------------------------------------------------------------- course.py
 def test_course_keeps_an_edited_config_and_updates_the_rest(tmp_path, capsys):
     folder = tmp_path / "course"
-    files = course.course_files(folder, course_id="c", exchange=tmp_path / "x")
+    ran = stand_in_executed(tmp_path / "ran")
+    files = course.course_files(folder, course_id="c", exchange=tmp_path / "x", executed=ran)
     notebook = next(rel for rel in files if rel.startswith("source/"))
     older = {**files, notebook: b'{"an": "older book"}'}
     write_files(folder, older, course.MANIFEST, "teacher/course.py")     # an earlier run
     config = folder / "nbgrader_config.py"
     config.write_text(config.read_text() + "\nc.Execute.timeout = 999   # the teacher's\n")
     assert course.main([str(folder), "--course-id", "c", "--task-timeout", "30",
-                        "--exchange", str(tmp_path / "x")]) == 0
+                        "--exchange", str(tmp_path / "x"), "--executed", str(ran)]) == 0
     assert config.read_text().endswith("c.Execute.timeout = 999   # the teacher's\n")
     assert (folder / notebook).read_bytes() == files[notebook]           # updated
     assert "kept your edited" in capsys.readouterr().out
     # another file the teacher changed is still refused
     (folder / notebook).write_text("changed")
-    assert course.main([str(folder), "--course-id", "c"]) == 2
+    assert course.main([str(folder), "--course-id", "c", "--executed", str(ran)]) == 2
+    assert "changed since" in capsys.readouterr().err

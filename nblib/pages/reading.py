@@ -159,8 +159,12 @@ def reading_time(path, namespace: dict | None = None) -> ReadingTime:
 
 def glue_reading_time(path, namespace: dict | None = None, *, key: str | None = None):
     """Glue ``<key>`` ("about 45 minutes") and ``<key>_method`` (how it was measured) for
-    ``{glue:text}``; the key defaults to ``reading_<file stem>``. Returns the ReadingTime."""
-    from myst_nb import glue
+    ``{glue:text}``; the key defaults to ``reading_<file stem>``. Returns the ReadingTime, or
+    None where nothing is glued (no myst-nb: a copy whose prose already holds the times)."""
+    from .glue import building, glue
+
+    if not building():
+        return None
 
     time = reading_time(path, namespace)
     key = key or f"reading_{Path(path).stem}"
@@ -201,9 +205,12 @@ def book_scope(namespace: dict | None = None) -> dict:
 
 def glue_book_reading_time(folder=".", namespace: dict | None = None):
     """Glue the reading time of every reader's page (``book_reading_<stem>``) and of all of
-    them (``book_reading_total``, ``book_reading_hours``, ``book_reading_tasks``), for the
-    intro. Returns {stem: ReadingTime}."""
-    from myst_nb import glue
+    them (``book_reading_total``, ``book_reading_tasks``...), for the
+    intro. Returns {stem: ReadingTime}, or {} where nothing is glued (no myst-nb)."""
+    from .glue import building, glue
+
+    if not building():
+        return {}
 
     scope = book_scope(namespace)
     times = {stem: reading_time(Path(folder) / f"{stem}.ipynb", scope)
@@ -212,7 +219,6 @@ def glue_book_reading_time(folder=".", namespace: dict | None = None):
     for stem, time in times.items():
         glue(f"book_reading_{stem}", str(time), display=False)
     glue("book_reading_total", str(total), display=False)
-    glue("book_reading_hours", f"{total.minutes / 60:.1f}", display=False)
     glue("book_reading_tasks", total.tasks, display=False)
     exercises = times["05_exercises"].tasks if "05_exercises" in times else 0
     glue("book_reading_your_turn", total.tasks - exercises, display=False)   # the stage pages

@@ -239,8 +239,17 @@ for task_id, task in registry.ALL.items():
             "ex_momentum": "EX_MOMENTUM", "ex_warmup_cosine": "EX_WARMUP_COSINE",
             "ex_dropout": "EX_DROPOUT", "ex_rmsprop": "RMSPROP"}[task_id]):
         r = task.check(mistake.build(solved), verbose=False)
-        wrong.append([mistake.title, mistake.words, mistake.says, r.passed, r.message])
-    out[task_id] = {"passed": result.passed, "message": result.message, "mistakes": wrong}
+        items = {p.name: task.check(mistake.build(solved), verbose=False,
+                                    **dict(p.options)).passed
+                 for p in task.parts if p.options}
+        wrong.append([mistake.title, mistake.words, mistake.says, r.passed, r.message, items])
+    parts = {}
+    for p in task.parts:
+        if p.options:        # each rubric item's hidden test, as the visible check runs it
+            r = task.check(solved[task.name], verbose=False, **dict(p.options))
+            parts[p.name] = [r.passed, r.message]
+    out[task_id] = {"passed": result.passed, "message": result.message, "mistakes": wrong,
+                    "parts": parts}
 # 03's own network, in a folder holding 01 and 02 as the student left them (no pieces):
 # every piece of 01 and 02 is missing, 03's are the student's
 import shutil, tempfile
@@ -328,10 +337,35 @@ def test_each_solution_passes_against_the_student_build(task_id, verdicts):
 
 @pytest.mark.parametrize("task_id", list(registry.ALL))
 def test_each_mistake_is_named_against_the_student_build(task_id, verdicts):
-    for title, words, says, passed, message in verdicts[task_id]["mistakes"]:
+    for title, words, says, passed, message, _ in verdicts[task_id]["mistakes"]:
         assert not passed, title
         assert words in message, (title, message)
         assert says in message, (title, message)
+
+
+def test_each_rubric_item_passes_each_solution_against_the_student_build(verdicts):
+    """An item's check (``upto=<item>``) reads its values from the stored expectations too."""
+    items = {t: [p.name for p in task.parts if p.options] for t, task in registry.ALL.items()}
+    assert sum(map(len, items.values())) >= 12
+    for task_id, names in items.items():
+        parts = verdicts[task_id]["parts"]
+        assert sorted(parts) == sorted(names), task_id
+        for name, (passed, message) in parts.items():
+            assert passed, (task_id, name, message)
+
+
+def test_an_item_that_does_not_cover_a_mistake_passes_it_against_the_student_build(verdicts):
+    """Adam's first item (moving averages and update) accepts a missing or late bias
+    correction, read from the stored expectations; its second item does not; SGD's plain
+    item does not look at momentum."""
+    items = {title: parts for title, *_, parts in verdicts["adam"]["mistakes"]}
+    for title in ("leaves out the bias correction", "counts the first step as t = 2"):
+        assert items[title] == {"moments": True, "bias_correction": False}, title
+    assert {title for title, parts in items.items()
+            if parts["moments"] and not parts["bias_correction"]} == {
+        "leaves out the bias correction", "counts the first step as t = 2"}
+    sgd = {title: parts["plain"] for title, *_, parts in verdicts["sgd"]["mistakes"]}
+    assert any(sgd.values()) and not all(sgd.values()), sgd
 
 
 # ----------------------------------------------------------------------------- later pages

@@ -27,7 +27,9 @@ A check asks for one value at a time, under a key (``"1/trajectory"``)::
 The words of a mistake live in the catalogue only (``Mistake.says``); the stored file
 copies them so that the student build can say them without the wrong pieces.
 A new task adds its own: its check asks ``Probe`` for what it compares, its mistakes
-get ``says``, and ``--write`` records them.
+get ``says``, and ``--write`` records them. Each rubric item's check (``upto=<item>``,
+``registry.Part``) is recorded too; an item that compares other inputs than the whole
+check (Adam + L2 without the decay) stores them under keys of its own.
 """
 from __future__ import annotations
 

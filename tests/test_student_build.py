@@ -20,6 +20,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from nblib.teaching import expectations, registry
@@ -55,6 +56,16 @@ def test_the_staleness_probe_can_fail(tmp_path, monkeypatch):
     stale.write_text(expectations.dumps(table), encoding="utf-8")
     monkeypatch.setattr(expectations, "STORE", stale)
     assert expectations.main(["--check"]) == 1
+
+
+def test_two_runs_that_record_different_values_under_one_key_are_refused():
+    """A rubric item whose inputs differ from the whole check's needs keys of its own."""
+    with expectations.recording():
+        probe = expectations.Probe("relu", None)
+        probe.want("k", lambda: np.zeros(3))
+        probe.want("k", lambda: np.zeros(3))            # the same value again: fine
+        with pytest.raises(RuntimeError, match="keys? of their own"):
+            expectations.Probe("relu", None).want("k", lambda: np.ones(3))
 
 
 def test_every_task_has_stored_expectations():

@@ -16,7 +16,11 @@ Writes, under COURSE:
   cells (the book's notebooks are the nbgrader source notebooks), one assignment each:
   ``05_exercises``, and the stage notebooks. Each is the book's notebook as students read it
   outside the book: its numbers filled in from the build, its MyST as plain Markdown, its
-  bookkeeping collapsed, the student edition's words (``teacher/plain_notebooks.py``).
+  bookkeeping collapsed, the student edition's words (``teacher/plain_notebooks.py``);
+- ``source/<NAME>/nblib/``: the student build of nblib (``teacher/student_build.py``:
+  no answers), released beside the notebook, so that the student's kernel imports it
+  and its self-checks run on the stored expectations. Autograding never imports what
+  sits beside a submission: the hidden tests run with the teacher's nblib.
 
 Run it again after the book changes: it updates what it wrote, and never
 overwrites or deletes anything else (your edits to nbgrader_config.py included;
@@ -143,9 +147,15 @@ def course_files(course, *, course_id, exchange, task_timeout=TASK_TIMEOUT,
                            task_timeout=int(task_timeout),
                            exchange=str(Path(exchange).resolve()))
     files = {"nbgrader_config.py": config.encode()}
+    if notebooks:
+        from teacher.student_build import student_library
+        library = student_library()
     for path in notebooks:
         files[f"source/{path.stem}/{path.name}"] = nbformat.writes(
             plain[f"book/{path.name}"]).encode()
+    for path in notebooks:     # the student build of nblib beside each released notebook
+        files.update({f"source/{path.stem}/{rel}": data for rel, data in library.items()
+                      if rel.startswith("nblib/")})
     return files
 
 
@@ -187,7 +197,7 @@ def main(argv=None):
     for rel in kept:
         print(f"kept your edited {Path(args.course) / rel} (not updated: to see what this tool "
               "writes now, run it on an empty folder)")
-    assignments = sorted({Path(rel).parent.name for rel in files if rel.startswith("source/")})
+    assignments = sorted({Path(rel).parts[1] for rel in files if rel.startswith("source/")})
     print(f"course folder {args.course}: assignments {', '.join(assignments)}")
     print(f"next:  cd {args.course} && nbgrader generate_assignment {assignments[-1]}")
     return 0

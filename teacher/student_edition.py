@@ -210,8 +210,42 @@ def student_config(text):
     return text
 
 
+def with_own_pieces(nb):
+    """A student-edition notebook that runs nblib's code on the student's pieces (for the
+    student build of nblib, which has no answers to lend): on every page that uses nblib,
+    ``use_my_pieces()`` after its first cell that mentions nblib (the pieces are read
+    from the notebooks of 01 to 03 beside it, as saved), and after each task's self-check
+    cell ``yourturn.use_mine(task, piece)`` (the piece as it is now). Each added cell is
+    tagged ``remove-input``."""
+    import nbformat
+    from nblib.teaching.registry import YOUR_TURN
+
+    out = nbformat.from_dict(nb)
+    cells, added = [], False
+    for cell in out.cells:
+        cells.append(cell)
+        task_id = cell.metadata.get("task")
+        if task_id in YOUR_TURN and "self-check" in cell.metadata.get("tags", []):
+            cells.append(_own_cell(f"mine-{task_id}", f"yourturn.use_mine({task_id!r}, "
+                                                      f"{YOUR_TURN[task_id].name});"))
+        elif not added and cell.cell_type == "code" and "nblib" in cell.source:
+            cells.append(_own_cell("mine-all", "from nblib.teaching.yourturn import "
+                                               "use_my_pieces\nuse_my_pieces();"))
+            added = True
+    out.cells = cells
+    return out
+
+
+def _own_cell(cell_id, source):
+    import nbformat
+    cell = nbformat.v4.new_code_cell(source)
+    cell.id = cell_id
+    cell.metadata["tags"] = ["remove-input"]
+    return cell
+
+
 # ----------------------------------------------------------------------------- the edition
-def student_files(source, *, reader=False):
+def student_files(source, *, reader=False, library=False):
     """{relative path: bytes} of the student (or reader's) edition of the book at ``source``."""
     import nbformat
 
@@ -222,6 +256,8 @@ def student_files(source, *, reader=False):
             continue
         if path.suffix == ".ipynb" and (reader or not TEACHER_ONLY.match(rel)):
             nb = student_notebook(nbformat.read(path, as_version=4), where=rel, reader=reader)
+            if library:
+                nb = with_own_pieces(nb)
             files[rel] = nbformat.writes(nb).encode()
         elif reader:
             files[rel] = path.read_bytes()
@@ -238,11 +274,16 @@ def student_files(source, *, reader=False):
     return files
 
 
-def write_student_edition(outdir, source=None, *, reader=False):
+def write_student_edition(outdir, source=None, *, reader=False, library=False):
     """Write the student edition (or the reader's) of the book at ``source`` into ``outdir``.
 
+    ``library``: also write the student build of nblib (``teacher/student_build.py``) and
+    its ``pyproject.toml`` into ``outdir``, for ``pip install OUTDIR`` (not with ``reader``).
     Returns the notebooks written (paths inside ``outdir``).
     """
+    if library and reader:
+        raise ValueError("library=True is for the student edition; the reader's edition "
+                         "uses the full nblib")
     source = Path(source) if source is not None else _default_source()
     outdir = Path(outdir)
     if not (source / "_config.yml").is_file() or not (source / "book").is_dir():
@@ -253,7 +294,10 @@ def write_student_edition(outdir, source=None, *, reader=False):
         raise ValueError(f"outdir must not be the book itself or inside book/, got {str(outdir)!r}")
     if outdir.exists() and not outdir.is_dir():
         raise ValueError(f"outdir must be a directory, got the file {str(outdir)!r}")
-    files = student_files(source, reader=reader)
+    files = student_files(source, reader=reader, library=library)
+    if library:
+        from teacher.student_build import student_library
+        files.update(student_library(source))
     try:
         write_files(outdir, files, MANIFEST, "teacher/student_edition.py")
     except UnsafeWrite as err:
@@ -274,12 +318,16 @@ def main(argv=None):
     parser.add_argument("--reader", action="store_true",
                         help="write the reader's edition instead: solutions kept (folded), "
                              "only the autograder's grade cells dropped")
+    parser.add_argument("--library", action="store_true",
+                        help="also write the student build of nblib (no answers) and a "
+                             "pyproject.toml, for pip install OUTDIR")
     parser.add_argument("--source", default=None,
                         help="the book's root, with _config.yml and book/ "
                              "(default: this repository)")
     args = parser.parse_args(argv)
     try:
-        written = write_student_edition(args.outdir, args.source, reader=args.reader)
+        written = write_student_edition(args.outdir, args.source, reader=args.reader,
+                                        library=args.library)
     except (ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

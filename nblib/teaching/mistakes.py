@@ -10,12 +10,15 @@ students do.
     Mistake(title, build, words, says="")
 
 ``build(correct)`` takes the namespace of the correct pieces (the notebook's cells,
-run) and returns the wrong piece. Where ``says`` is given, the self-check itself runs
-the wrong piece beside the student's and, if they match, says ``says`` (RMSprop's
-check does): the words of a mistake are then written once.
+run) and returns the wrong piece. Where ``says`` is given, the wrong piece's results
+are recorded beside the reference's (``python -m nblib.teaching.expectations --write``)
+and the self-check says ``says`` when the student's results are the wrong piece's:
+the words of a mistake are written here only. A mistake without ``says`` is one that a
+check of a property finds (a mask reused, a seed ignored), in that check's words.
 """
 from __future__ import annotations
 
+import types
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,15 +117,30 @@ def _linear_weight_grad_over_n(ns):
     return Linear
 
 
+def _linear_without_bias(ns):
+    class Linear(ns["Linear"]):
+        def forward(self, x):
+            out = super().forward(x)
+            return out if self.bias is None else out - self.bias.value
+    return Linear
+
+
 LINEAR = [
     Mistake("initialises with std sqrt(1 / in_features) (LeCun/Xavier) instead of He's",
-            _linear_xavier, "LeCun/Xavier"),
+            _linear_xavier, "LeCun/Xavier",
+            "std sqrt(1 / in_features) (LeCun/Xavier); He initialisation uses sqrt(2 / "
+            "in_features) for ReLU"),
     Mistake("takes the mean of dout over the batch for bias.grad", _linear_mean_bias_grad,
-            "the mean over the batch"),
+            "the mean over the batch",
+            "the mean over the batch: bias.grad = dout.sum(axis=0)"),
     Mistake("draws the weights from np.random instead of rng", _linear_global_init,
             "draw them from rng"),
     Mistake("divides weight.grad by the batch size", _linear_weight_grad_over_n,
-            "not divided by N"),
+            "not divided by N",
+            "the gradient of the mean over the batch: weight.grad = dout.T @ x, not divided "
+            "by N (the loss already divides)"),
+    Mistake("leaves the bias out of forward", _linear_without_bias, "left out the bias",
+            "you left out the bias"),
 ]
 
 
@@ -160,11 +178,27 @@ def _relu_in_place(ns):
     return ReLU
 
 
+def _relu_mask_at_zero(ns):
+    class ReLU(ns["ReLU"]):
+        def forward(self, x):
+            self.x = x.copy()
+            return np.maximum(x, 0)
+
+        def backward(self, dout):
+            return dout * (self.x >= 0)
+    return ReLU
+
+
 RELU = [
     Mistake("returns the mask without multiplying by dout", _relu_mask_only,
-            "multiply by the upstream gradient"),
+            "multiply by the upstream gradient",
+            "(x > 0) alone: multiply by the upstream gradient, dx = dout * (x > 0)"),
     Mistake("takes the mask from dout instead of the input", _relu_mask_from_dout,
-            "must come from forward's input"),
+            "must come from forward's input",
+            "dout * (dout > 0): the mask must come from forward's input x, not from dout"),
+    Mistake("lets the gradient through at x = 0 (x >= 0)", _relu_mask_at_zero,
+            "the gradient there is 0",
+            "dout * (x >= 0): at x = 0 the output is flat, so the gradient there is 0"),
     Mistake("zeroes the negative inputs in place", _relu_in_place, "in place"),
 ]
 
@@ -193,11 +227,26 @@ def _bce_sum(ns):
     return bce_with_logits
 
 
+def _bce_sign(loss_sign=1, grad_sign=1):
+    def build(ns):
+        def bce_with_logits(logits, y):
+            loss, dlogits = ns["bce_with_logits"](logits, y)
+            return loss_sign * loss, grad_sign * dlogits
+        return bce_with_logits
+    return build
+
+
 BCE = [
     Mistake("computes the textbook formula literally (sigmoid, then logarithms)", _bce_naive,
             "not finite"),
-    Mistake("forgets to divide the gradient by N", _bce_gradient_not_mean, "not divided by N"),
-    Mistake("sums the loss over the batch instead of averaging", _bce_sum, "the sum over the batch"),
+    Mistake("forgets to divide the gradient by N", _bce_gradient_not_mean, "not divided by N",
+            "sigmoid(z) - y, not divided by N: the loss is a mean over the N examples"),
+    Mistake("sums the loss over the batch instead of averaging", _bce_sum, "the sum over the batch",
+            "that is the sum over the batch; the loss is the mean"),
+    Mistake("flips the sign of the loss", _bce_sign(loss_sign=-1), "sign is flipped",
+            "the sign is flipped (the loss is -log of the probability of the label)"),
+    Mistake("flips the sign of the gradient", _bce_sign(grad_sign=-1), "the sign is flipped",
+            "(y - sigmoid(z)) / N: the sign is flipped"),
 ]
 
 
@@ -264,15 +313,54 @@ def _bn_unbiased(ns):
     return BatchNorm
 
 
+def _bn_running(update):
+    """A BatchNorm whose running statistics are updated by ``update(layer, x, before)``."""
+    def build(ns):
+        class BatchNorm(ns["BatchNorm"]):
+            def forward(self, x):
+                before = self.running_mean.copy(), self.running_var.copy()
+                out = super().forward(x)
+                if self.training:
+                    update(self, x, before)
+                return out
+        return BatchNorm
+    return build
+
+
+def _bn_not_updated(layer, x, before):
+    layer.running_mean[...], layer.running_var[...] = before
+
+
+def _bn_biased_running_var(layer, x, before):
+    m = layer.momentum
+    layer.running_var[...] = (1 - m) * before[1] + m * x.var(axis=0)
+
+
 BATCHNORM = [
     Mistake("leaves out the path through the variance in backward", _bn_without_variance_path,
-            "path through the variance"),
+            "path through the variance",
+            "missing the path through the variance (the term with sum(dx_hat * x_hat))"),
     Mistake("updates the running statistics with the momentum the wrong way round",
-            _bn_momentum_reversed, "weights the new batch"),
+            _bn_momentum_reversed, "weights the new batch",
+            "updated as momentum * running + (1 - momentum) * batch: PyTorch's momentum "
+            "weights the new batch, (1 - momentum) * running + momentum * batch"),
     Mistake("normalises with the batch's statistics in evaluation mode",
-            _bn_eval_with_batch_statistics, "normalised with the batch's statistics"),
-    Mistake("normalises each example over its features (axis 1)", _bn_over_features, "axis 1"),
-    Mistake("normalises with the unbiased variance", _bn_unbiased, "unbiased variance"),
+            _bn_eval_with_batch_statistics, "normalised with the batch's statistics",
+            "you normalised with the batch's statistics; evaluation uses running_mean and "
+            "running_var, so a prediction does not depend on the rest of the batch"),
+    Mistake("normalises each example over its features (axis 1)", _bn_over_features, "axis 1",
+            "normalised each example over its features (axis 1): BatchNorm normalises each "
+            "feature over the batch (axis 0)"),
+    Mistake("normalises with the unbiased variance", _bn_unbiased, "unbiased variance",
+            "normalised with the unbiased variance (N - 1): use the biased one (divide by N); "
+            "the unbiased variance is only for running_var"),
+    Mistake("forgets to update the running statistics", _bn_running(_bn_not_updated),
+            "not updated",
+            "not updated: in training mode move it towards the batch statistic"),
+    Mistake("updates running_var with the biased batch variance",
+            _bn_running(_bn_biased_running_var), "running_var uses the unbiased one",
+            "updated with the biased batch variance: running_var uses the unbiased one, "
+            "var * N / (N - 1)"),
 ]
 
 
@@ -488,6 +576,9 @@ def _cosine(kind):
                 w, total = self.warmup_steps, self.total_steps
                 if step < w:
                     return self.lr * (step if kind == "warmup" else step + 1) / w
+                if kind == "to_zero":
+                    frac = (min(step, total) - w) / (total - w)
+                    return self.lr * (1 + math.cos(math.pi * frac)) / 2
                 if kind == "no_clamp":
                     frac = (step - w) / (total - w)
                 elif kind == "from_zero":
@@ -501,11 +592,16 @@ def _cosine(kind):
 
 WARMUP_COSINE = [
     Mistake("reaches lr one step late in the warm-up (lr * step / warmup_steps)",
-            _cosine("warmup"), "warmup_steps - 1"),
+            _cosine("warmup"), "warmup_steps - 1",
+            "the warm-up must reach lr at step warmup_steps - 1: lr * (step + 1) / warmup_steps"),
     Mistake("starts the cosine at step 0 instead of after the warm-up", _cosine("from_zero"),
-            "start after the warm-up"),
+            "start after the warm-up",
+            "the cosine must start after the warm-up: use (step - warmup_steps) / (total_steps "
+            "- warmup_steps)"),
     Mistake("lets the cosine go on past total_steps", _cosine("no_clamp"),
-            "past total_steps"),
+            "past total_steps", "past total_steps the rate must stay at min_lr"),
+    Mistake("ends the cosine at 0 instead of min_lr", _cosine("to_zero"), "end at min_lr",
+            "the cosine must end at min_lr, not at 0"),
 ]
 
 
@@ -517,28 +613,53 @@ def _loop(train_mode=True, shuffle=True, last_batch=True, lr_ahead=False, return
                 model.train()
             order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
             stop = len(X) if last_batch else len(X) - batch_size + 1
-            losses = []
+            losses, sizes = [], []
             for start in range(0, stop, batch_size):
                 batch = order[start:start + batch_size]
                 if schedule is not None:
                     optimizer.lr = schedule(step + 1 if lr_ahead else step)
-                loss, dlogits = ns["bce_with_logits"](model.forward(X[batch]), y[batch])
+                loss, dlogits = bce_with_logits(model.forward(X[batch]), y[batch])
                 model.backward(dlogits)
                 optimizer.step()
                 losses.append(loss)
+                sizes.append(len(batch))
                 step += 1
-            return float(losses[-1] if returns == "last" else np.mean(losses))
-        return train_epoch
+            if returns == "rows":
+                return float(np.average(losses, weights=sizes))
+            return float(losses[-1] if returns == "last" else
+                         np.sum(losses) if returns == "sum" else np.mean(losses))
+        # its own globals, holding the loss it calls by name, as a notebook's function does
+        names = {"np": np, "bce_with_logits": ns["bce_with_logits"]}
+        return _with_globals(train_epoch, names)
     return build
+
+
+def _with_globals(fn, names):
+    """``fn`` with ``names`` as its globals (keyword-only defaults kept)."""
+    new = types.FunctionType(fn.__code__, names, fn.__name__, fn.__defaults__, fn.__closure__)
+    new.__kwdefaults__ = fn.__kwdefaults__
+    return new
 
 
 TRAIN_EPOCH = [
     Mistake("forgets model.train()", _loop(train_mode=False), "evaluation mode during the steps"),
     Mistake("takes the batches in order, without shuffling", _loop(shuffle=False),
-            "not shuffled"),
-    Mistake("drops the last, smaller batch", _loop(last_batch=False), "last, smaller batch"),
-    Mistake("sets the learning rate of the next step", _loop(lr_ahead=True), "one step ahead"),
-    Mistake("returns the last batch's loss", _loop(returns="last"), "the last batch's loss"),
+            "not shuffled", "the rows were not shuffled; take the batches from "
+                            "rng.permutation(len(X)), a new order every epoch"),
+    Mistake("drops the last, smaller batch", _loop(last_batch=False), "last, smaller batch",
+            "the last, smaller batch is missing (range(0, N, batch_size) covers it)"),
+    Mistake("sets the learning rate of the next step", _loop(lr_ahead=True), "one step ahead",
+            "one step ahead; set optimizer.lr = schedule(step) before the step, then step += 1"),
+    Mistake("returns the last batch's loss", _loop(returns="last"), "the last batch's loss",
+            "that is the last batch's loss; return the mean over every batch"),
+    Mistake("returns the sum of the batch losses", _loop(returns="sum"),
+            "the sum of the batch losses",
+            "that is the sum of the batch losses; return their mean"),
+    Mistake("weights each batch's loss by its size", _loop(returns="rows"),
+            "each batch counting once",
+            "that is the mean over the rows (each batch weighted by its size); this page's "
+            "train_epoch returns the mean of the mini-batch losses, each batch counting once, "
+            "float(np.mean(losses))"),
 ]
 
 
@@ -633,7 +754,9 @@ def _ln_forward_over_batch(self, x):
 
 EX_LAYERNORM = [
     Mistake("normalises each feature over the batch (axis 0), as BatchNorm does",
-            _layernorm(forward=_ln_forward_over_batch), "matches BatchNorm"),
+            _layernorm(forward=_ln_forward_over_batch), "matches BatchNorm",
+            "it matches BatchNorm, which normalises each feature over the batch (axis 0); "
+            "LayerNorm normalises each example over its features (axis 1)"),
     Mistake("leaves out the path through the variance in backward",
             _layernorm(backward=_ln_backward_without_variance_path),
             "gradient check failed for input"),
@@ -750,9 +873,10 @@ def _schedule(kind):
 
 EX_WARMUP_COSINE = [
     Mistake("reaches lr one step late in the warm-up (lr * step / warmup_steps)",
-            _schedule("late"), "(step + 1)"),
+            _schedule("late"), "(step + 1)",
+            "the warm-up must reach lr at step warmup_steps - 1: lr * (step + 1) / warmup_steps"),
     Mistake("lets the cosine go on past total_steps", _schedule("no_clamp"),
-            "past total_steps"),
+            "past total_steps", "past total_steps the rate must stay at min_lr"),
 ]
 
 

@@ -7,10 +7,13 @@ task's check on what you wrote::
 
     yourturn.check_linear(Linear)
 
-It compares your piece with nblib's own on small random inputs and prints
-``PASS``, or ``FAIL`` and the mistake: which gradient, which term, which step
-first differs and by how much.  Where your output matches a mistake that
-students often make, it says which one.  It never raises on your code (a stub
+It compares what your piece gives on small fixed inputs with what nblib's own
+gives there and prints ``PASS``, or ``FAIL`` and the mistake: which gradient,
+which term, which step first differs and by how much.  Where your output matches
+a mistake that students often make, it says which one, in the words of the
+catalogue (``nblib.teaching.mistakes``).  nblib's values and the mistakes' are
+stored expectations (``nblib.teaching.expectations``), recorded when the book is
+built: the check needs no answer on your machine.  It never raises on your code (a stub
 that still raises ``NotImplementedError`` is "not implemented yet"); it returns a
 ``CheckResult`` (truthy when passed).
 
@@ -22,12 +25,13 @@ student's pieces from the notebooks for "your own network" at the end of
 """
 from __future__ import annotations
 
-import functools
 import inspect
 import json
 import math
 import re
+import sys
 import textwrap
+import types
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +44,7 @@ from ..core.linear import Linear
 from ..core.loss import bce_with_logits, sigmoid
 from ..core.module import Module, Param, Sequential
 from ..core.norm import BatchNorm
-from ..core.optim import SGD, Adam
+from ..core.optim import SGD, Adam, Optimizer
 from ..core.schedules import WarmupCosine
 from .selfcheck import (GRAD_TOL, SCHEDULE_LRS, VALUE_TOL, CheckResult,  # noqa: F401
                         CheckTimeout, Fail, as_array, call, first_difference, inputs, kw,
@@ -48,6 +52,8 @@ from .selfcheck import (GRAD_TOL, SCHEDULE_LRS, VALUE_TOL, CheckResult,  # noqa:
                         inverted_dropout, max_difference, rubric_item, time_limit, trajectory,
                         which, within)
 from ..core.training import train_epoch
+from . import STUDENT_BUILD
+from .expectations import Probe
 
 CELL_TIMEOUT = 60.0
 """Seconds one your-turn cell of another notebook may run (``pieces_from_notebook``)."""
@@ -107,6 +113,7 @@ def check_make_spirals(fn, *, verbose=True, seed=None, upto=None):
     """
     _need_callable(fn, "your make_spirals")
     rubric_item(upto, ("arms",))
+    probe = Probe("make_spirals", seed)
 
     def sample(n, noise, data_seed):
         out = _call(f"make_spirals({n}, {noise}, {data_seed})", fn, n, noise, data_seed)
@@ -124,7 +131,8 @@ def check_make_spirals(fn, *, verbose=True, seed=None, upto=None):
 
     def body():
         n = 60
-        C0, C1 = _data.spiral_centres(n)
+        C0, C1 = probe.want("centres 60", lambda: list(_data.spiral_centres(n)))
+        S0, S1 = probe.want("source centres 60", lambda: list(_data.source_spiral_centres(n)))
         base = 0 if seed is None else 1000 + seed % 10**6   # the data seeds the check uses
         X, y = sample(n, 0.0, base)
         def on(points, centres):
@@ -144,7 +152,6 @@ def check_make_spirals(fn, *, verbose=True, seed=None, upto=None):
                         "on arm 0, r (cos t, sin t) with r = t / (4π) at n evenly spaced t in "
                         "[0, 4π] (np.linspace(0, 4 * np.pi, n))")
         if not on(arm1, C1).all():
-            S0, S1 = _data.source_spiral_centres(n)
             if on(arm1, S1).all():
                 raise _Fail("arm 1 lies on arm 0's own curve: you added π to the angle before "
                             "computing the radius (the source chapter's bug). Arm 1 is arm 0 "
@@ -158,7 +165,7 @@ def check_make_spirals(fn, *, verbose=True, seed=None, upto=None):
                         "X and y together with rng.permutation")
 
         noise = 0.01         # few points per arm, far apart: each noisy point's centre is clear
-        C0s, C1s = _data.spiral_centres(8)
+        C0s, C1s = probe.want("centres 8", lambda: list(_data.spiral_centres(8)))
         residuals = []
         for s in range(base + 100, base + 150):
             Xn, yn = sample(8, noise, s)
@@ -214,6 +221,7 @@ def check_linear(cls, *, verbose=True, seed=None, upto=None):
     """
     _need_class(cls, "your Linear")
     rubric_item(upto, ("forward", "backward"))
+    probe = Probe("linear", seed)
 
     def body():
         name = cls.__name__
@@ -225,37 +233,47 @@ def check_linear(cls, *, verbose=True, seed=None, upto=None):
         W.value[...] = rng.normal(size=(3, 5))
         bias.value[...] = rng.normal(size=3)
         x = _x(rng, 6, 5)
+        dout = rng.normal(size=(6, 3))
+        W0, b0 = W.value.copy(), bias.value.copy()
+
+        def run_layer(linear_cls, what):
+            """What ``linear_cls`` gives with the same weights, x and dout."""
+            other = linear_cls(5, 3, rng=_rng(seed, 2))
+            other.weight.value[...], other.bias.value[...] = W0, b0
+            out = other.forward(x.copy())
+            if what == "forward":
+                return np.asarray(out, dtype=float)
+            dx = other.backward(dout.copy())
+            return np.asarray(dx if what == "dx" else
+                              getattr(other, what.partition(".")[0]).grad, dtype=float)
+
         out = _as_array(_call("forward(x)", layer.forward, x.copy()), "forward(x) for x (6, 5)",
                         (6, 3))
-        expected = x @ W.value.T + bias.value
-        if not _matches(out, expected):
-            hint = _which(out, {"you left out the bias": x @ W.value.T,
-                                "you subtracted the bias": x @ W.value.T - bias.value})
-            raise _Fail(f"forward(x) differs from x @ W.T + b (relative error "
-                        f"{rel_error(out, expected):.1e})" + (f": {hint}" if hint else ""))
+        expected = probe.want("forward", lambda: run_layer(Linear, "forward"))
+        if not _matches(out, expected) or probe.recording:
+            hint = probe.mistake("forward", out, lambda wrong: run_layer(wrong, "forward"),
+                                 VALUE_TOL * (1 + np.abs(expected).max()))
+            if not _matches(out, expected):
+                raise _Fail(f"forward(x) differs from x @ W.T + b (relative error "
+                            f"{rel_error(out, expected):.1e})" + (f": {hint}" if hint else ""))
         if upto == "forward":
             return "forward is x @ W.T + b", {}
-        dout = rng.normal(size=(6, 3))
         dx = _as_array(_call("backward(dout)", layer.backward, dout.copy()),
                        "backward(dout) for dout (6, 3)", (6, 5))
-        checks = [
-            ("weight.grad", W.grad, dout.T @ x,
-             {"the gradient of the mean over the batch: weight.grad = dout.T @ x, not divided "
-              "by N (the loss already divides)": dout.T @ x / 6}),
-            ("bias.grad", bias.grad, dout.sum(axis=0),
-             {"the mean over the batch: bias.grad = dout.sum(axis=0)": dout.mean(axis=0),
-              "the sum over the features: sum over the batch, axis 0": dout.sum(axis=1)}),
-            ("the input gradient dx", dx, dout @ W.value, {}),
-        ]
-        for what, got, want, mistakes in checks:
+        for what, got in (("weight.grad", W.grad), ("bias.grad", bias.grad),
+                          ("dx", dx)):
+            want = probe.want(what, lambda: run_layer(Linear, what))
             got = np.asarray(got, dtype=float)
+            label = "the input gradient dx" if what == "dx" else what
             if got.shape != want.shape:
-                raise _Fail(f"{what} has shape {got.shape}, expected {want.shape} (each gradient "
+                raise _Fail(f"{label} has shape {got.shape}, expected {want.shape} (each gradient "
                             "has the shape of what it is the gradient of)")
-            if not _matches(got, want):
-                hint = _which(got, mistakes)
-                raise _Fail(f"{what} is wrong (relative error {rel_error(got, want):.1e})"
-                            + (f": it is {hint}" if hint else ""))
+            if not _matches(got, want) or probe.recording:
+                hint = probe.mistake(what, got, lambda wrong: run_layer(wrong, what),
+                                     VALUE_TOL * (1 + np.abs(want).max()))
+                if not _matches(got, want):
+                    raise _Fail(f"{label} is wrong (relative error {rel_error(got, want):.1e})"
+                                + (f": it is {hint}" if hint else ""))
         errors = _gradient_errors(layer, x, 3)
         _grad_verdict(errors, {"input": "dx"})
         no_bias = _call(f"{name}(5, 3, bias=False)", cls, 5, 3, bias=False,
@@ -266,6 +284,8 @@ def check_linear(cls, *, verbose=True, seed=None, upto=None):
         _call("backward(dout) with bias=False", no_bias.backward, dout.copy())
         if upto == "backward":
             return f"forward and backward are right; gradient check: {_fmt(errors)}", errors
+
+        # the initialisation last: a wrong one costs its own rubric item only
         big = _module_instance(_call(f"{name}(400, 300, rng=...)", cls, 400, 300,
                                      rng=_rng(seed, 0)), name)
         w = _param(big, "weight", (300, 400), name).value
@@ -274,23 +294,25 @@ def check_linear(cls, *, verbose=True, seed=None, upto=None):
             if np.any(b != 0):
                 raise _Fail("the bias must start at zero")
         std, he = float(w.std()), math.sqrt(2 / 400)
-        hints = {math.sqrt(1 / 400): "std sqrt(1 / in_features) (LeCun/Xavier); He "
-                                     "initialisation uses sqrt(2 / in_features) for ReLU",
-                 math.sqrt(2 / 300): "std sqrt(2 / out_features): He uses the fan-in, the number "
+        hints = {math.sqrt(2 / 300): "std sqrt(2 / out_features): He uses the fan-in, the number "
                                      "of inputs",
                  2 / 400: "the variance 2 / in_features as the standard deviation: "
                           "std = sqrt(2 / in_features)",
                  1.0: "a standard normal: scale it by sqrt(2 / in_features)"}
-        if not abs(std / he - 1) < 0.03:
-            hint = next((h for s, h in hints.items() if abs(std / s - 1) < 0.03), "")
-            raise _Fail(f"the initial weights have std {std:.4g}, He initialisation gives "
-                        f"sqrt(2 / in_features) = {he:.4g}" + (f": you used {hint}" if hint else ""))
+        wrong_std = not abs(std / he - 1) < 0.03
+        if wrong_std or probe.recording:
+            hint = probe.mistake("init std", std, lambda wrong: float(
+                wrong(400, 300, rng=_rng(seed, 0)).weight.value.std()), 0.03 * std)
+            hint = hint or next((h for s, h in hints.items() if abs(std / s - 1) < 0.03), "")
+            if wrong_std:
+                raise _Fail(f"the initial weights have std {std:.4g}, He initialisation gives "
+                            f"sqrt(2 / in_features) = {he:.4g}"
+                            + (f": you used {hint}" if hint else ""))
         a = _call(f"{name}(4, 3, rng=seed 5)", cls, 4, 3, rng=_rng(seed, 5))
         b = _call(f"{name}(4, 3, rng=seed 5)", cls, 4, 3, rng=_rng(seed, 5))
         if not np.array_equal(a.weight.value, b.weight.value):
             raise _Fail("two layers built with generators of the same seed have different "
                         "weights: draw them from rng (rng.normal), not np.random")
-
         return (f"He initialisation (std {std:.4f}), forward and backward are right; gradient "
                 f"check: {_fmt(errors)}", dict(init_std=std, **errors))
 
@@ -301,6 +323,7 @@ def check_linear(cls, *, verbose=True, seed=None, upto=None):
 def check_relu(cls, *, verbose=True, seed=None):
     """Check ``ReLU``: forward ``max(x, 0)``, backward ``dout * (x > 0)``."""
     _need_class(cls, "your ReLU")
+    probe = Probe("relu", seed)
 
     def body():
         name = cls.__name__
@@ -309,29 +332,29 @@ def check_relu(cls, *, verbose=True, seed=None):
         x = rng.normal(size=(7, 5))
         x[0, :2] = 0.0                       # exactly zero: the gradient there is 0
         x_before = x.copy()
+        dout = rng.normal(size=x.shape)
+
+        def backward_of(relu_cls):
+            other = relu_cls()
+            other.forward(x_before.copy())
+            return np.asarray(other.backward(dout.copy()), dtype=float)
+
         out = _as_array(_call("forward(x)", layer.forward, x), "forward(x)", x.shape)
         if not np.array_equal(x, x_before):
             raise _Fail("forward(x) changed its input x in place: return a new array "
                         "(np.maximum(x, 0)), the layer below may still need x")
-        if not np.array_equal(out, np.maximum(x, 0)):
-            hint = _which(out, {"abs(x)": np.abs(x), "x * (x < 0), the negative part":
-                                np.minimum(x, 0)})
-            raise _Fail("forward(x) is not max(x, 0)" + (f": it is {hint}" if hint else ""))
-        dout = rng.normal(size=x.shape)
+        want = probe.want("forward", lambda: ReLU().forward(x.copy()))
+        if not np.array_equal(out, want):
+            raise _Fail("forward(x) is not max(x, 0)")
         dx = _as_array(_call("backward(dout)", layer.backward, dout.copy()), "backward(dout)",
                        x.shape)
-        want = dout * (x > 0)
-        if not np.allclose(dx, want):
-            hint = _which(dx, {
-                "(x > 0) alone: multiply by the upstream gradient, dx = dout * (x > 0)":
-                    (x > 0).astype(float),
-                "dout * (dout > 0): the mask must come from forward's input x, not from dout":
-                    dout * (dout > 0),
-                "dout * (x >= 0): at x = 0 the output is flat, so the gradient there is 0":
-                    dout * (x >= 0),
-                "max(dout, 0): the mask must come from x": np.maximum(dout, 0)}, 1e-12)
-            raise _Fail("backward(dout) is not dout * (x > 0)" + (f": it is {hint}" if hint
-                                                                  else ""))
+        want = probe.want("backward", lambda: backward_of(ReLU))
+        wrong = not np.allclose(dx, want)
+        if wrong or probe.recording:
+            says = probe.mistake("backward", dx, backward_of, 1e-12)
+            if wrong:
+                raise _Fail("backward(dout) is not dout * (x > 0)"
+                            + (f": it is {says}" if says else ""))
         return "forward is max(x, 0) and backward passes dout where x > 0", {}
 
     return _run("relu", body, verbose)
@@ -347,6 +370,7 @@ def check_bce_with_logits(fn, *, verbose=True, seed=None, upto=None):
     """
     _need_callable(fn, "your bce_with_logits")
     rubric_item(upto, ("loss",))
+    probe = Probe("bce_with_logits", seed)
 
     def body():
         rng = _rng(seed, 12)
@@ -358,27 +382,27 @@ def check_bce_with_logits(fn, *, verbose=True, seed=None, upto=None):
             raise _Fail(f"bce_with_logits must return the pair (loss, dlogits), got "
                         f"{type(out).__name__}")
         loss, dz = out
-        want_loss, want_dz = bce_with_logits(z, y)
+        want_loss = probe.want("loss", lambda: float(bce_with_logits(z.copy(), y.copy())[0]))
+        want_dz = probe.want("dlogits", lambda: bce_with_logits(z.copy(), y.copy())[1])
         try:
             loss = float(loss)
         except (TypeError, ValueError):
             raise _Fail(f"the loss must be a number (the mean over the batch), got "
                         f"{type(loss).__name__} {np.shape(loss)}") from None
-        if not math.isclose(loss, want_loss, rel_tol=1e-9):
-            s = sigmoid(z[:, 0])
-            per = -(y * np.log(s) + (1 - y) * np.log(1 - s))
-            hint = ""
-            if math.isclose(loss, per.sum(), rel_tol=1e-9):
-                hint = ": that is the sum over the batch; the loss is the mean"
-            elif math.isclose(loss, -per.mean(), rel_tol=1e-9):
-                hint = ": the sign is flipped (the loss is -log of the probability of the label)"
-            raise _Fail(f"loss {loss:.6g}, expected {want_loss:.6g}{hint}")
+        wrong_loss = not math.isclose(loss, want_loss, rel_tol=1e-9)
+        if wrong_loss or probe.recording:
+            says = probe.mistake("loss", loss, lambda wrong: float(
+                _call("", wrong, z.copy(), y.copy())[0]), 1e-9 * (1 + abs(want_loss)))
+            if wrong_loss:
+                raise _Fail(f"loss {loss:.6g}, expected {want_loss:.6g}"
+                            + (f": {says}" if says else ""))
         big = np.array([[-1000.0], [1000.0], [1000.0], [-1000.0]])
         yb = np.array([0, 1, 0, 1])
         with np.errstate(all="ignore"):
             out = _call("bce_with_logits at logits of ±1000", fn, big.copy(), yb.copy())
         big_loss, big_dz = float(out[0]), np.asarray(out[1], dtype=float)
-        want_big, want_big_dz = bce_with_logits(big, yb)
+        want_big = probe.want("big loss", lambda: float(bce_with_logits(big, yb)[0]))
+        want_big_dz = probe.want("big dlogits", lambda: bce_with_logits(big, yb)[1])
         if not math.isfinite(big_loss) or (upto is None and not np.isfinite(big_dz).all()):
             raise _Fail("at logits of ±1000 the loss or gradient is not finite (inf or nan): "
                         "the literal formula overflows; use max(z, 0) - z*y + log(1 + exp(-|z|))")
@@ -389,14 +413,15 @@ def check_bce_with_logits(fn, *, verbose=True, seed=None, upto=None):
         dz = np.asarray(dz, dtype=float)
         if dz.shape != z.shape:
             raise _Fail(f"dlogits must have the shape of logits, {z.shape}, got {dz.shape}")
-        if not _matches(dz, want_dz):
-            s = sigmoid(z)
-            hint = _which(dz, {
-                "sigmoid(z) - y, not divided by N: the loss is a mean over the N examples":
-                    s - y[:, None],
-                "(y - sigmoid(z)) / N: the sign is flipped": (y[:, None] - s) / len(z)})
-            raise _Fail(f"dlogits is wrong (relative error {rel_error(dz, want_dz):.1e}); it "
-                        "must be (sigmoid(z) - y) / N" + (f": yours is {hint}" if hint else ""))
+        wrong_dz = not _matches(dz, want_dz)
+        if wrong_dz or probe.recording:
+            says = probe.mistake("dlogits", dz, lambda wrong: np.asarray(
+                _call("", wrong, z.copy(), y.copy())[1], dtype=float),
+                VALUE_TOL * (1 + np.abs(want_dz).max()))
+            if wrong_dz:
+                raise _Fail(f"dlogits is wrong (relative error {rel_error(dz, want_dz):.1e}); "
+                            "it must be (sigmoid(z) - y) / N" + (f": yours is {says}" if says
+                                                                 else ""))
         if not np.allclose(big_dz, want_big_dz):
             raise _Fail("at logits of ±1000 the gradient is wrong")
         return "loss and gradient match, and stay finite at logits of ±1000", {}
@@ -405,33 +430,47 @@ def check_bce_with_logits(fn, *, verbose=True, seed=None, upto=None):
 
 
 # ----------------------------------------------------------------------------- 02 BatchNorm
-def _batchnorm_mistakes(x, gamma, beta, eps, dout):
-    """Outputs and input gradients of common wrong BatchNorms (training mode)."""
-    n = len(x)
-    mu, var = x.mean(0), x.var(0)
-    std = np.sqrt(var + eps)
-    x_hat = (x - mu) / std
-    row_hat = (x - x.mean(1, keepdims=True)) / np.sqrt(x.var(1, keepdims=True) + eps)
-    unbiased_hat = (x - mu) / np.sqrt(x.var(0, ddof=1) + eps)
-    forward = {
-        "normalised each example over its features (axis 1): BatchNorm normalises each "
-        "feature over the batch (axis 0)": row_hat * gamma + beta,
-        "normalised with the unbiased variance (N - 1): use the biased one (divide by N); the "
-        "unbiased variance is only for running_var": unbiased_hat * gamma + beta,
-        "without eps under the square root": (x - mu) / np.sqrt(var) * gamma + beta,
-        "x_hat without gamma and beta": x_hat,
-    }
-    g = dout * gamma
-    backward = {
-        "missing the path through the variance (the term with sum(dx_hat * x_hat))":
-            (n * g - g.sum(0)) / (n * std),
-        "missing the path through the mean (the term with sum(dx_hat))":
-            (n * g - x_hat * (g * x_hat).sum(0)) / (n * std),
-        "only the direct path gamma * dout / std (no mean, no variance term)": g / std,
-        "missing gamma: dx_hat = dout * gamma":
-            (n * dout - dout.sum(0) - x_hat * (dout * x_hat).sum(0)) / (n * std),
-    }
-    return forward, backward
+def _batchnorm_case(seed, d):
+    """The fixed values of BatchNorm's check, drawn in one order."""
+    rng = _rng(seed, 13)
+    case = {"gamma": rng.normal(1.0, 0.5, d), "beta": rng.normal(1.0, 0.5, d)}
+    case["x"] = _x(rng, 10, d)
+    case["dout"] = rng.normal(size=case["x"].shape)
+    case["gamma_eval"], case["beta_eval"] = rng.normal(1.0, 0.5, d), rng.normal(1.0, 0.5, d)
+    case["batches"] = [_x(rng, 10, d) for _ in range(3)]
+    case["x_eval"] = _x(rng, 3, d)
+    case["dout_eval"] = rng.normal(size=case["x_eval"].shape)
+    return case
+
+
+def _batchnorm_run(bn_cls, case, d):
+    """Everything BatchNorm's check compares, for the class ``bn_cls`` (a reference or a
+    mistake: the student's runs step by step in the check, through ``call``)."""
+    seen = {}
+    try:
+        _batchnorm_steps(bn_cls, case, d, seen)
+    except Exception:  # noqa: BLE001 - a wrong piece may fail at a later step: keep what it gave
+        pass
+    return {k: np.asarray(v, dtype=float) for k, v in seen.items()}
+
+
+def _batchnorm_steps(bn_cls, case, d, seen):
+    layer = bn_cls(d)
+    layer.weight.value[...], layer.bias.value[...] = case["gamma"], case["beta"]
+    seen["forward"] = layer.forward(case["x"].copy())
+    seen["running_mean"] = np.array(layer.running_mean, dtype=float)
+    seen["running_var"] = np.array(layer.running_var, dtype=float)
+    seen["dx"] = layer.backward(case["dout"].copy())
+    seen["bias.grad"], seen["weight.grad"] = layer.bias.grad.copy(), layer.weight.grad.copy()
+    layer = bn_cls(d)
+    layer.weight.value[...] = case["gamma_eval"]
+    layer.bias.value[...] = case["beta_eval"]
+    for xb in case["batches"]:
+        layer.forward(xb.copy())
+    layer.eval()
+    seen["eval forward"] = layer.forward(case["x_eval"].copy())
+    seen["eval running_mean"] = np.array(layer.running_mean, dtype=float)
+    seen["eval dx"] = layer.backward(case["dout_eval"].copy())
 
 
 def check_batchnorm(cls, *, verbose=True, seed=None, upto=None):
@@ -447,9 +486,24 @@ def check_batchnorm(cls, *, verbose=True, seed=None, upto=None):
     """
     _need_class(cls, "your BatchNorm")
     rubric_item(upto, ("training", "param_grads", "input_grad"))
+    probe = Probe("batchnorm", seed)
 
     def body():
         name, d = cls.__name__, 4
+        case = _batchnorm_case(seed, d)
+        reference = {}
+
+        def want(key):
+            def compute():
+                if not reference:
+                    reference.update(_batchnorm_run(BatchNorm, case, d))
+                return reference[key]
+            return probe.want(key, compute)
+
+        def mistake(key, got):
+            return probe.mistake(key, got, lambda wrong: _batchnorm_run(wrong, case, d).get(key),
+                                 VALUE_TOL * (1 + np.abs(want(key)).max()))
+
         layer = _module_instance(_call(f"{name}({d})", cls, d), name)
         gamma = _param(layer, "weight", (d,), name)
         beta = _param(layer, "bias", (d,), name)
@@ -459,45 +513,30 @@ def check_batchnorm(cls, *, verbose=True, seed=None, upto=None):
                 raise _Fail(f"{name}({d}) must keep self.{attr}, an array of shape ({d},)")
             if not np.all(value == start):
                 raise _Fail(f"self.{attr} must start at {start:g}, as in PyTorch")
-        ref = BatchNorm(d)
-        rng = _rng(seed, 13)
-        for p, q in ((gamma, ref.weight), (beta, ref.bias)):
-            p.value[...] = q.value[...] = rng.normal(1.0, 0.5, d)
-        eps = float(getattr(layer, "eps", 1e-5))
-        x = _x(rng, 10, d)
+        gamma.value[...], beta.value[...] = case["gamma"], case["beta"]
+        x = case["x"]
         out = _as_array(_call("forward(x) in training mode", layer.forward, x.copy()),
                         "forward(x)", x.shape)
-        want = ref.forward(x.copy())
-        dout = rng.normal(size=x.shape)
-        wrong_fwd, wrong_bwd = _batchnorm_mistakes(x, gamma.value, beta.value, eps, dout)
-        if not _matches(out, want):
-            hint = _which(out, wrong_fwd)
-            raise _Fail(f"forward(x) in training mode differs from nblib.BatchNorm (relative "
-                        f"error {rel_error(out, want):.1e})" + (f": you {hint}" if hint else ""))
+        if not _matches(out, want("forward")) or probe.recording:
+            hint = mistake("forward", out)
+            if not _matches(out, want("forward")):
+                raise _Fail(f"forward(x) in training mode differs from nblib.BatchNorm (relative "
+                            f"error {rel_error(out, want('forward')):.1e})"
+                            + (f": you {hint}" if hint else ""))
         for attr in ("running_mean", "running_var"):
-            got, exp = getattr(layer, attr), getattr(ref, attr)
-            if not _matches(np.asarray(got, dtype=float), exp):
-                m = 0.1
-                mu, var = x.mean(0), x.var(0)
-                start = 0.0 if attr == "running_mean" else 1.0
-                batch = mu if attr == "running_mean" else var * len(x) / (len(x) - 1)
-                hint = _which(np.asarray(got, dtype=float), {
-                    "not updated: in training mode move it towards the batch statistic":
-                        np.full(d, start),
-                    "updated as momentum * running + (1 - momentum) * batch: PyTorch's momentum "
-                    "weights the new batch, (1 - momentum) * running + momentum * batch":
-                        m * start + (1 - m) * batch,
-                    "updated with the biased batch variance: running_var uses the unbiased one, "
-                    "var * N / (N - 1)": (1 - m) * start + m * var})
-                raise _Fail(f"after one training step self.{attr} is {np.round(got, 4)}, "
-                            f"expected {np.round(exp, 4)}" + (f": it was {hint}" if hint else ""))
+            got, exp = np.asarray(getattr(layer, attr), dtype=float), want(attr)
+            if not _matches(got, exp) or probe.recording:
+                hint = mistake(attr, got)
+                if not _matches(got, exp):
+                    raise _Fail(f"after one training step self.{attr} is {np.round(got, 4)}, "
+                                f"expected {np.round(exp, 4)}" + (f": it was {hint}" if hint
+                                                                  else ""))
         if upto == "training":
             return "the training forward and the running statistics are right", {}
-        dx = _as_array(_call("backward(dout) in training mode", layer.backward, dout.copy()),
-                       "backward(dout)", x.shape)
-        want_dx = ref.backward(dout.copy())
-        for what, got, exp in (("bias.grad", beta.grad, ref.bias.grad),
-                               ("weight.grad", gamma.grad, ref.weight.grad)):
+        dx = _as_array(_call("backward(dout) in training mode", layer.backward,
+                             case["dout"].copy()), "backward(dout)", x.shape)
+        for what, got in (("bias.grad", beta.grad), ("weight.grad", gamma.grad)):
+            exp = want(what)
             if not _matches(np.asarray(got, dtype=float), exp):
                 raise _Fail(f"{what} is wrong (relative error {rel_error(got, exp):.1e}): "
                             + ("sum(dout) over the batch" if what == "bias.grad"
@@ -505,12 +544,13 @@ def check_batchnorm(cls, *, verbose=True, seed=None, upto=None):
         if upto == "param_grads":
             return "the training forward, running statistics, weight.grad and bias.grad " \
                    "are right", {}
-        if not _matches(dx, want_dx):
-            hint = _which(dx, wrong_bwd)
-            raise _Fail(f"weight.grad and bias.grad are right, but the input gradient dx is "
-                        f"wrong (relative error {rel_error(dx, want_dx):.1e})"
-                        + (f": it is {hint}" if hint else ": x reaches the loss through x_hat, "
-                           "through the batch mean and through the batch variance"))
+        if not _matches(dx, want("dx")) or probe.recording:
+            hint = mistake("dx", dx)
+            if not _matches(dx, want("dx")):
+                raise _Fail(f"weight.grad and bias.grad are right, but the input gradient dx is "
+                            f"wrong (relative error {rel_error(dx, want('dx')):.1e})"
+                            + (f": it is {hint}" if hint else ": x reaches the loss through "
+                               "x_hat, through the batch mean and through the batch variance"))
         errors = _gradient_errors(layer, x, 14)
         _grad_verdict(errors, {"input": "dx"})
         if upto == "input_grad":
@@ -518,35 +558,26 @@ def check_batchnorm(cls, *, verbose=True, seed=None, upto=None):
                     f"{_fmt(errors)}", dict(errors))
 
         layer = _call(f"{name}({d})", cls, d)     # fresh: the gradient check ran forward too
-        ref = BatchNorm(d)
-        for p, q in ((layer.weight, ref.weight), (layer.bias, ref.bias)):
-            p.value[...] = q.value[...] = rng.normal(1.0, 0.5, d)
-        gamma, beta = layer.weight, layer.bias
-        for _ in range(3):                   # running statistics from a few batches
-            xb = _x(rng, 10, d)
+        layer.weight.value[...], layer.bias.value[...] = case["gamma_eval"], case["beta_eval"]
+        for xb in case["batches"]:               # running statistics from a few batches
             _call("forward(x)", layer.forward, xb.copy())
-            ref.forward(xb.copy())
         _call("eval()", layer.eval)
-        ref.eval()
-        xe = _x(rng, 3, d)
+        xe = case["x_eval"]
         out_eval = _as_array(_call("forward(x) in evaluation mode", layer.forward, xe.copy()),
                              "forward(x) in evaluation mode", xe.shape)
-        want_eval = ref.forward(xe.copy())
-        if not _matches(out_eval, want_eval):
-            batch_stats = (xe - xe.mean(0)) / np.sqrt(xe.var(0) + eps) * gamma.value + beta.value
-            hint = ": you normalised with the batch's statistics; evaluation uses running_mean " \
-                   "and running_var, so a prediction does not depend on the rest of the batch" \
-                if _matches(out_eval, batch_stats) else ""
-            raise _Fail(f"forward(x) in evaluation mode differs from nblib.BatchNorm (relative "
-                        f"error {rel_error(out_eval, want_eval):.1e}){hint}")
-        if not _matches(np.asarray(layer.running_mean, dtype=float), ref.running_mean):
+        if not _matches(out_eval, want("eval forward")) or probe.recording:
+            hint = mistake("eval forward", out_eval)
+            if not _matches(out_eval, want("eval forward")):
+                raise _Fail(f"forward(x) in evaluation mode differs from nblib.BatchNorm "
+                            f"(relative error {rel_error(out_eval, want('eval forward')):.1e})"
+                            + (f": {hint}" if hint else ""))
+        if not _matches(np.asarray(layer.running_mean, dtype=float), want("eval running_mean")):
             raise _Fail("forward in evaluation mode changed running_mean: only training "
                         "updates the running statistics")
-        dout_e = rng.normal(size=xe.shape)
         dx_e = _as_array(_call("backward(dout) in evaluation mode", layer.backward,
-                               dout_e.copy()), "backward(dout) in evaluation mode", xe.shape)
-        want_dx_e = ref.backward(dout_e.copy())
-        if not _matches(dx_e, want_dx_e):
+                               case["dout_eval"].copy()), "backward(dout) in evaluation mode",
+                         xe.shape)
+        if not _matches(dx_e, want("eval dx")):
             raise _Fail("backward in evaluation mode is wrong: the running statistics are "
                         "constants there, so dx = dout * weight / sqrt(running_var + eps)")
         errors_eval = _gradient_errors(layer, xe, 15)
@@ -626,59 +657,59 @@ def _plain(message):
     return None if message is None else re.sub(r" \(in [\w.<>]+, line \d+\)", "", message)
 
 
-def _optimizer_check(name, cls, reference_cls, settings, catalogue, verbose, seed, accept=()):
+def _optimizer_check(name, cls, reference_cls, settings, catalogue, verbose, seed, accept=(),
+                     keys=None):
     """Six steps with changing rates for each setting must match ``reference_cls``.
 
     Three Params of different shapes, in two parameter groups (OPTIMIZER_SHAPES,
     OPTIMIZER_GROUPS): every Param of every group must move, each with its own state.
-    A wrong update that is one of the usual mistakes of ``catalogue``
-    (``nblib.teaching.mistakes``: each built on ``reference_cls``, run beside the
-    student's) is named in its own words. The mistakes of ``accept`` pass (a rubric item
-    that does not cover them: Adam's moving averages without the bias correction).
+    The reference's trajectories and those of the usual mistakes of ``catalogue``
+    (``nblib.teaching.mistakes``, each built on ``reference_cls``) are the stored
+    expectations (``nblib.teaching.expectations``) of the visible check; a wrong update
+    that is one of them is named in the catalogue's words. The mistakes of ``accept`` pass
+    (a rubric item that does not cover them: Adam's moving averages without the bias
+    correction). ``keys``: the number each setting's values are stored under (its place in
+    the whole check's settings; default 0, 1, ...).
     """
     _need_class(cls, f"your {reference_cls.__name__}")
     shapes = ", ".join(str(s) for s in OPTIMIZER_SHAPES)
+    probe = Probe(name, seed)
 
     def run_one(opt_cls, kwargs, w0, grads, lrs, student):
-        """(trajectory, None), or (None, the FAIL's message) if the code raised."""
+        """(trajectory, None), or (None, the FAIL's message, the class named <cls>)."""
         try:
             return trajectory(opt_cls, kwargs, w0, grads, lrs, student=True,
                               groups=OPTIMIZER_GROUPS), None
         except _Fail as fail:
-            if student:
-                return None, str(fail)
-            return None, str(fail).replace(opt_cls.__name__, cls.__name__)
+            return None, _plain(str(fail)).replace(opt_cls.__name__, "<cls>")
 
     def body():
         w0, grads = _optimizer_case(seed)
         lrs = SCHEDULE_LRS
-        for kwargs in settings:
+        accepted = {m.says for m in accept}
+        for i, kwargs in zip(range(len(settings)) if keys is None else keys, settings):
             got, raised = run_one(cls, kwargs, w0, grads, lrs, True)
-            want = trajectory(reference_cls, kwargs, w0, grads, lrs, student=False,
-                              groups=OPTIMIZER_GROUPS)
+            want = probe.want(f"{i}/trajectory", lambda: trajectory(
+                reference_cls, kwargs, w0, grads, lrs, student=False, groups=OPTIMIZER_GROUPS))
             if raised is None:
                 step, diff = _first_difference(got, want, 1e-10 * (1 + max(
                     np.abs(w).max() for w in w0)))
-                if step is None:
+                if step is None and not probe.recording:
                     continue
-                if any(_first_difference(got, run_one(m.build({reference_cls.__name__:
-                                                                reference_cls}),
-                                                      kwargs, w0, grads, lrs, False)[0] or [],
-                                         1e-10)[0] is None for m in accept):
-                    continue
-            hint = ""
-            for mistake in catalogue:
-                wrong_cls = mistake.build({reference_cls.__name__: reference_cls})
-                wrong, wrong_raised = run_one(wrong_cls, kwargs, w0, grads, lrs, False)
-                same = (_plain(wrong_raised) == _plain(raised) if raised is not None else
-                        wrong is not None and _first_difference(got, wrong, 1e-10)[0] is None)
-                if same:
-                    hint = f"; your update is {mistake.says}"
-                    break
+            hint = probe.mistake(
+                f"{i}/trajectory", raised if raised is not None else got,
+                lambda wrong_cls: (lambda out: out[0] if out[1] is None else out[1])(
+                    run_one(wrong_cls, kwargs, w0, grads, lrs, False)), 1e-10)
+            if raised is None and step is not None and hint and hint in accepted:
+                continue
+            hint = f"; your update is {hint}" if hint else ""
+            if probe.recording and raised is None and step is None:
+                continue
             if raised is not None:
                 if not hint and "broadcast" in raised:
                     hint = (f"; the Params have different shapes ({shapes}): keep each one's "
                             "state apart, in self.state[p]")
+                raised = raised.replace("<cls>", cls.__name__)
                 raise _Fail(f"with {_kw(kwargs)} and three Params of shapes {shapes} in two "
                             f"parameter groups: {raised}{hint}")
             where, still = _which_param(got, want, w0, step)
@@ -709,9 +740,10 @@ def check_sgd(cls, *, verbose=True, seed=None, upto=None):
     settings = [plain[0], dict(lr=0.1, momentum=0.9), dict(lr=0.1, momentum=0.9,
                                                            weight_decay=0.01),
                 dict(lr=0.1, momentum=0.9, nesterov=True), plain[1]]
+    keys = None
     if rubric_item(upto, ("plain",)):
-        settings = plain
-    return _optimizer_check("sgd", cls, SGD, settings, SGD_MISTAKES, verbose, seed)
+        settings, keys = plain, (0, 4)      # stored under their places in the whole check
+    return _optimizer_check("sgd", cls, SGD, settings, SGD_MISTAKES, verbose, seed, keys=keys)
 
 
 def check_adam(cls, *, verbose=True, seed=None, upto=None):
@@ -751,39 +783,37 @@ def check_warmup_cosine(cls, *, verbose=True, seed=None, upto=None):
                 dict(lr=0.02, total_steps=40, warmup_steps=0, min_lr=0.001),
                 dict(lr=1.0, total_steps=7, warmup_steps=3, min_lr=0.1)]
 
+    probe = Probe("warmup_cosine", seed)
+
     def body():
         checked = 0
-        for s in settings:
+        for i, s in enumerate(settings):
             mine = _call(f"{cls.__name__}({_kw(s)})", cls, **s)
-            ref = WarmupCosine(**s)
-            for step in range(s["warmup_steps"] if upto else s["total_steps"] + 5):
-                got = _call(f"lr_at({step})", mine.lr_at, step)
+            steps = range(s["total_steps"] + 5)
+            want = probe.want(f"{i}/lrs", lambda: np.array([
+                WarmupCosine(**s).lr_at(step) for step in steps]))
+            got = []
+            for step in steps[:s["warmup_steps"]] if upto else steps:
+                value = _call(f"lr_at({step})", mine.lr_at, step)
                 try:
-                    got = float(got)
+                    got.append(float(value))
                 except (TypeError, ValueError):
-                    raise _Fail(f"lr_at must return a number, got {got!r:.60}") from None
-                want = ref.lr_at(step)
-                if math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12):
-                    checked += 1
+                    raise _Fail(f"lr_at must return a number, got {value!r:.60}") from None
+                if not math.isclose(got[-1], want[step], rel_tol=1e-9, abs_tol=1e-12):
+                    break
+            else:
+                checked += len(got)
+                if not probe.recording:
                     continue
-                w, total = s["warmup_steps"], s["total_steps"]
-                phase = "warm-up" if step < w else "after the end" if step > total else "cosine"
-                hint = ""
-                if phase == "warm-up" and math.isclose(got, s["lr"] * step / w):
-                    hint = ("; the warm-up must reach lr at step warmup_steps - 1: "
-                            "lr * (step + 1) / warmup_steps")
-                elif phase == "after the end":
-                    hint = "; past total_steps the rate must stay at min_lr"
-                elif phase == "cosine" and w and math.isclose(
-                        got, s["min_lr"] + (s["lr"] - s["min_lr"])
-                        * (1 + math.cos(math.pi * step / total)) / 2):
-                    hint = ("; the cosine must start after the warm-up: use (step - "
-                            "warmup_steps) / (total_steps - warmup_steps)")
-                elif phase == "cosine" and math.isclose(
-                        got, s["lr"] * (1 + math.cos(math.pi * (step - w) / (total - w))) / 2):
-                    hint = "; the cosine must end at min_lr, not at 0"
-                raise _Fail(f"with {_kw(s)}: lr_at({step}) ({phase}) is {got:.6g}, expected "
-                            f"{want:.6g}{hint}", step=step, got=got, expected=want)
+            says = probe.mistake(f"{i}/lrs", np.array(got), lambda wrong: np.array([
+                wrong(**s).lr_at(k) for k in steps]), 1e-9, prefix=True)
+            if probe.recording:
+                continue
+            step, w, total = len(got) - 1, s["warmup_steps"], s["total_steps"]
+            phase = "warm-up" if step < w else "after the end" if step > total else "cosine"
+            raise _Fail(f"with {_kw(s)}: lr_at({step}) ({phase}) is {got[-1]:.6g}, expected "
+                        f"{want[step]:.6g}" + (f"; {says}" if says else ""),
+                        step=step, got=got[-1], expected=float(want[step]))
         return (f"all {checked} learning rates{' of the warm-up' if upto else ''} match "
                 "nblib.WarmupCosine", {"checked": checked})
 
@@ -791,40 +821,85 @@ def check_warmup_cosine(cls, *, verbose=True, seed=None, upto=None):
 
 
 # ----------------------------------------------------------------------------- 03 the loop
-def _record_steps(optimizer, model):
-    """Make ``optimizer.step`` record the rate, the modes and the parameters of every step."""
-    record = {"lrs": [], "modes": [], "after": []}
-    step = optimizer.step
+class _LoopProbe(Module):
+    """The loop check's model, no task's answer: logits = tanh(x) @ w + c."""
 
-    def recording_step():
-        record["lrs"].append(optimizer.lr)
-        record["modes"].append([m.training for m in model.modules()])
-        step()
-        record["after"].append(np.concatenate([p.value.ravel() for p in model.parameters()]))
+    def __init__(self, seed):
+        rng = _rng(seed, 22)
+        self.w = Param(rng.normal(size=2))
+        self.c = Param(np.zeros(1))
 
-    optimizer.step = recording_step          # an instance attribute shadows the method
-    return record
+    def forward(self, x):
+        self.t = np.tanh(x)
+        return (self.t @ self.w.value + self.c.value)[:, None]
+
+    def backward(self, dout):
+        self.w.grad = self.t.T @ dout[:, 0]
+        self.c.grad = np.array([dout.sum()])
+        return dout * (1 - self.t ** 2) * self.w.value
 
 
-def _loop_case(seed):
+class _LoopOptimizer(Optimizer):
+    """The loop check's optimizer: w -= lr * grad, every step recorded."""
+
+    def __init__(self, model):
+        super().__init__(model.parameters(), lr=0.01)
+        self.model, self.record = model, {"lrs": [], "modes": [], "after": []}
+
+    def step(self):
+        self.record["lrs"].append(self.lr)
+        self.record["modes"].append(self.model.training)
+        for p in self.params:
+            p.value = p.value - self.lr * p.grad
+        self.record["after"].append(np.concatenate([p.value.ravel()
+                                                    for p in self.params]))
+
+
+def _loop_loss(logits, y):
+    """The loop check's loss in place of bce_with_logits: mean log cosh(z - y)."""
+    r = logits[:, 0] - y
+    return float(np.mean(np.log(np.cosh(r)))), (np.tanh(r) / len(r))[:, None]
+
+
+def _loop_schedule(step):
+    """The loop check's schedule: a rate that is different at every step."""
+    return 0.05 * 0.9 ** step
+
+
+_LOSS_NAME = "bce_with_logits"
+
+
+def _run_loop(fn, seed, student=True):
+    """Run ``fn`` for one epoch on the loop check's model, data and schedule, with
+    ``_loop_loss`` as the ``bce_with_logits`` it calls; return (record, returned)."""
     rng = _rng(seed, 21)
     X = rng.normal(size=(70, 2))
     y = (X[:, 0] * X[:, 1] > 0).astype(int)
-    init = _rng(seed, 22)
-    model = Sequential(Linear(2, 8, bias=False, rng=init), BatchNorm(8), ReLU(),
-                       Dropout(0.2, rng=_rng(seed, 23)), Linear(8, 1, rng=init))
-    return model, X, y
+    model = _LoopProbe(seed)
+    opt = _LoopOptimizer(model)
+    model.eval()                     # a loop that forgets model.train() trains in eval mode
+    names = getattr(fn, "__globals__", {})
+    found = _LOSS_NAME in names
+    saved = names.get(_LOSS_NAME)
+    if found:
+        names[_LOSS_NAME] = _loop_loss
+    invoke = _call if student else (lambda what, f, *a, **k: f(*a, **k))
+    try:
+        out = invoke(f"{getattr(fn, '__name__', 'train_epoch')}(model, optimizer, X, y, "
+                     "batch_size=16, rng=..., schedule=..., step=5)", fn, model, opt, X, y,
+                     batch_size=16, rng=_rng(seed, 3), schedule=_loop_schedule, step=5)
+    finally:
+        if found:
+            names[_LOSS_NAME] = saved
+    opt.record["own loss"] = found
+    return opt.record, out
 
 
-def _run_loop(fn, model, X, y, schedule, seed, eval_first=True):
-    opt = Adam(model.parameters(), lr=0.01)
-    record = _record_steps(opt, model)
-    if eval_first:
-        model.eval()                 # a loop that forgets model.train() trains in eval mode
-    out = _call(f"{getattr(fn, '__name__', 'train_epoch')}(model, optimizer, X, y, "
-                "batch_size=16, rng=..., schedule=..., step=5)", fn, model, opt, X, y,
-                batch_size=16, rng=_rng(seed, 3), schedule=schedule, step=5)
-    return record, out
+def _loop_value(fn, seed, key):
+    """What the loop check compares under ``key``, for a reference or a wrong loop."""
+    record, out = _run_loop(fn, seed, student=False)
+    return {"steps": len(record["after"]), "lrs": np.array(record["lrs"]),
+            "after": record["after"], "returned": float(out)}[key]
 
 
 def check_train_epoch(fn, *, verbose=True, seed=None, upto=None):
@@ -832,107 +907,86 @@ def check_train_epoch(fn, *, verbose=True, seed=None, upto=None):
 
     One epoch of mini-batch steps in training mode, over a fresh ``rng.permutation`` of
     the rows, with the learning rate ``schedule(step)`` set before each step (counting
-    from ``step``), including a last, smaller batch. Step by step, the parameters must
-    match ``nblib.train_epoch``'s, and it returns the mean of the mini-batch losses. ``upto``
-    stops after a rubric item: "batches" (one step per batch, the last one too, in
-    training mode) or "steps" (the schedule's rates and the shuffled batches: the
-    parameters after every step).
+    from ``step``), including a last, smaller batch. The check runs your loop on its own
+    small model, optimizer, schedule and loss (in place of ``bce_with_logits``), so that
+    it checks the loop alone; step by step, the parameters must match ``nblib.train_epoch``'s,
+    and it returns the mean of the mini-batch losses. ``upto`` stops after a rubric item:
+    "batches" (one step per batch, the last one too, in training mode) or "steps" (the
+    schedule's rates and the shuffled batches: the parameters after every step).
     """
     _need_callable(fn, "your train_epoch")
     rubric_item(upto, ("batches", "steps"))
+    probe = Probe("train_epoch", seed)
+    reference = _tasks()["train_epoch"].reference if seed is not None or probe.recording \
+        else None
+
+    def want(key):
+        return probe.want(key, lambda: _loop_value(reference, seed, key))
+
+    def named(key, got, tol):
+        return probe.mistake(key, got, lambda wrong: _loop_value(wrong, seed, key), tol)
 
     def body():
-        schedule = WarmupCosine(0.05, 40, warmup_steps=4)
-        model, X, y = _loop_case(seed)
-        got, returned = _run_loop(fn, model, X, y, schedule, seed)
-        model_ref, _, _ = _loop_case(seed)
-        losses = []
-        want, _ = _run_loop(functools.partial(_plain_epoch, losses=losses), model_ref, X, y,
-                            schedule, seed)
-        n_steps = len(want['after'])
-        if len(got['after']) != n_steps:
-            why = ""
-            if len(got['after']) == len(X) // 16:
-                why = ": the last, smaller batch is missing (range(0, N, batch_size) covers it)"
-            elif len(got['after']) == 0:
-                why = ": optimizer.step() was never called"
-            raise _Fail(f"{len(got['after'])} optimizer steps for {len(X)} rows in batches of 16, "
-                        f"expected {n_steps}{why}")
-        if not all(all(modes) for modes in got['modes']):
+        got, returned = _run_loop(fn, seed)
+        n_steps = want("steps")
+        if len(got["after"]) != n_steps or probe.recording:
+            why = named("steps", len(got["after"]), 0)
+            if len(got["after"]) != n_steps:
+                why = f": {why}" if why else (": optimizer.step() was never called"
+                                              if not got["after"] else "")
+                raise _Fail(f"{len(got['after'])} optimizer steps for 70 rows in batches of 16, "
+                            f"expected {n_steps}{why}")
+        if not all(got["modes"]):
             raise _Fail("the model was in evaluation mode during the steps: call model.train() "
                         "at the start of the epoch (BatchNorm then uses batch statistics and "
                         "dropout drops)")
         if upto == "batches":
             return f"{n_steps} steps, one per batch, in training mode", {"steps": n_steps}
-        if not np.allclose(got['lrs'], want['lrs'], rtol=1e-12):
-            k = next(i for i, (a, b) in enumerate(zip(got['lrs'], want['lrs'])) if not
-                     math.isclose(a, b, rel_tol=1e-12))
-            hint = ""
-            if np.allclose(got['lrs'], [schedule(5 + i + 1) for i in range(n_steps)]):
-                hint = ": one step ahead; set optimizer.lr = schedule(step) before the step, " \
-                       "then step += 1"
-            elif np.allclose(got['lrs'], [schedule(i) for i in range(n_steps)]):
-                hint = ": the steps must be counted from the `step` argument, not from 0"
-            elif np.allclose(got['lrs'], got['lrs'][0]):
-                hint = ": the schedule was not used; set optimizer.lr = schedule(step) before " \
-                       "each step"
-            raise _Fail(f"the learning rate of step {k + 1} is {got['lrs'][k]:.6g}, expected "
-                        f"{want['lrs'][k]:.6g}{hint}")
-        step, diff = _first_difference(got['after'], want['after'], 1e-10)
-        if step is not None:
-            hint = ""
-            model_u, _, _ = _loop_case(seed)
-            unshuffled, _ = _run_loop(functools.partial(_plain_epoch, shuffle=False), model_u, X,
-                                      y, schedule, seed)
-            if _first_difference(got['after'], unshuffled['after'], 1e-10)[0] is None:
-                hint = ": the rows were not shuffled; take the batches from " \
-                       "rng.permutation(len(X)), a new order every epoch"
-            raise _Fail(f"the parameters first differ from nblib.train_epoch's after step "
-                        f"{step}, by {diff:.2e}{hint}", step=step, difference=diff)
+        want_lrs = want("lrs")
+        if not np.allclose(got["lrs"], want_lrs, rtol=1e-12) or probe.recording:
+            hint = named("lrs", np.array(got["lrs"]), 1e-12)
+            if not np.allclose(got["lrs"], want_lrs, rtol=1e-12):
+                k = next(i for i, (a, b) in enumerate(zip(got["lrs"], want_lrs))
+                         if not math.isclose(a, b, rel_tol=1e-12))
+                if not hint and np.allclose(got["lrs"], [_loop_schedule(i)
+                                                         for i in range(n_steps)]):
+                    hint = "the steps must be counted from the `step` argument, not from 0"
+                elif not hint and np.allclose(got["lrs"], got["lrs"][0]):
+                    hint = "the schedule was not used; set optimizer.lr = schedule(step) " \
+                           "before each step"
+                raise _Fail(f"the learning rate of step {k + 1} is {got['lrs'][k]:.6g}, "
+                            f"expected {want_lrs[k]:.6g}" + (f": {hint}" if hint else ""))
+        want_after = want("after")
+        step, diff = _first_difference(got["after"], want_after, 1e-10)
+        if step is not None or probe.recording:
+            hint = named("after", got["after"], 1e-10)
+            if step is not None:
+                if not hint and not got["own loss"]:
+                    hint = (f"your loop does not call the loss by the name {_LOSS_NAME}, so "
+                            "the check could not put its own loss in its place (it checks the "
+                            "loop alone)")
+                raise _Fail(f"the parameters first differ from nblib.train_epoch's after step "
+                            f"{step}, by {diff:.2e}" + (f": {hint}" if hint else ""),
+                            step=step, difference=diff)
         if upto == "steps":
             return f"all {n_steps} steps match nblib.train_epoch", {"steps": n_steps}
-        mean = float(np.mean(losses))
+        mean = want("returned")
         try:
             value = float(returned)
         except (TypeError, ValueError):
             raise _Fail(f"train_epoch must return the epoch's loss, the mean of the mini-batch "
                         f"losses (a float), got {returned!r:.60}") from None
-        if not _within(abs(value - mean), 1e-9 * (1 + abs(mean))):
-            sizes = [min(16, len(X) - start) for start in range(0, len(X), 16)]
-            hint = ""
-            if math.isclose(value, losses[-1], rel_tol=1e-9):
-                hint = ": that is the last batch's loss; return the mean over every batch"
-            elif math.isclose(value, float(np.average(losses, weights=sizes)), rel_tol=1e-9):
-                hint = (": that is the mean over the rows (each batch weighted by its size); "
-                        "this page's train_epoch returns the mean of the mini-batch losses, "
-                        "each batch counting once, float(np.mean(losses))")
-            elif math.isclose(value, float(np.sum(losses)), rel_tol=1e-9):
-                hint = ": that is the sum of the batch losses; return their mean"
-            raise _Fail(f"train_epoch returned {value:.6g}, expected the mean mini-batch loss "
-                        f"{mean:.6g}{hint}", returned=value, expected=mean)
+        wrong = not _within(abs(value - mean), 1e-9 * (1 + abs(mean)))
+        if wrong or probe.recording:
+            hint = named("returned", value, 1e-9 * (1 + abs(mean)))
+            if wrong:
+                raise _Fail(f"train_epoch returned {value:.6g}, expected the mean mini-batch "
+                            f"loss {mean:.6g}" + (f": {hint}" if hint else ""),
+                            returned=value, expected=mean)
         return (f"all {n_steps} steps match nblib.train_epoch, and it returns the mean "
                 "mini-batch loss", {"steps": n_steps})
 
     return _run("train_epoch", body, verbose)
-
-
-def _plain_epoch(model, optimizer, X, y, *, batch_size, rng, schedule=None, step=0,
-                 shuffle=True, losses=None):
-    """nblib's train_epoch (unshuffled if ``shuffle`` is False) that appends the loss of
-    every batch to ``losses``."""
-    model.train()
-    order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
-    losses = [] if losses is None else losses
-    for start in range(0, len(X), batch_size):
-        batch = order[start:start + batch_size]
-        optimizer.lr = schedule(step)
-        logits = model.forward(X[batch])
-        loss, dlogits = bce_with_logits(logits, y[batch])
-        model.backward(dlogits)
-        optimizer.step()
-        losses.append(loss)
-        step += 1
-    return float(np.mean(losses))
 
 
 # ----------------------------------------------------------------------------- the tasks
@@ -968,7 +1022,11 @@ def pieces_from_notebook(path, *, timeout=CELL_TIMEOUT):
     that raises or runs longer (a loop that never ends) is stopped, and the next cell
     runs.  Returns a dict name -> object; its ``"__errors__"`` lists what went wrong.
     """
-    namespace = {"__name__": f"yourturn:{Path(path).stem}"}
+    # a module of its own (in sys.modules), so that its classes can be pickled by name to
+    # a sweep's worker processes
+    module = types.ModuleType(f"yourturn:{Path(path).stem}")
+    sys.modules[module.__name__] = module
+    namespace = module.__dict__
     errors = []
     for i, source in enumerate(task_cells(path), start=1):
         where = f"{Path(path).name}, your-turn cell {i}"
@@ -981,7 +1039,8 @@ def pieces_from_notebook(path, *, timeout=CELL_TIMEOUT):
     return namespace
 
 
-def collect_pieces(here, page, folder=".", *, verbose=True, timeout=CELL_TIMEOUT):
+def collect_pieces(here, page, folder=".", *, verbose=True, timeout=CELL_TIMEOUT,
+                   own_page=True):
     """Every task's piece: yours where its check passes, nblib's where it does not.
 
     Inputs
@@ -990,9 +1049,15 @@ def collect_pieces(here, page, folder=".", *, verbose=True, timeout=CELL_TIMEOUT
     - page: the running notebook's file name, e.g. "03_training.ipynb"; the pieces of
       the other pages are read from their notebooks in ``folder``, each cell within
       ``timeout`` seconds (``pieces_from_notebook``)
+    - own_page: False reads ``page``'s pieces from its notebook too (``here`` unused): a
+      later page (04, the playground, 05) collects every piece that way
     Returns
     - pieces: dict task id -> the object to use
     - table: list of (task id, "yours" or "nblib's", the check's message)
+
+    In the student build of nblib (``nblib.teaching.STUDENT_BUILD``) nblib has no pieces:
+    a piece that does not pass is "missing", and its stand-in (``missing_piece``) raises
+    NotImplementedError naming the piece and the page where it is written.
     """
     if not isinstance(here, dict):
         raise TypeError(f"here must be a dict (globals()), got {type(here).__name__}")
@@ -1001,7 +1066,7 @@ def collect_pieces(here, page, folder=".", *, verbose=True, timeout=CELL_TIMEOUT
     if page not in pages:
         raise ValueError(f"page must be one of {sorted(pages)}, got {page!r}")
     folder = Path(folder)
-    namespaces = {page: here}
+    namespaces = {page: here} if own_page else {}
     pieces, table = {}, []
     for task_id, task in TASKS.items():
         if task.notebook not in namespaces:
@@ -1018,8 +1083,13 @@ def collect_pieces(here, page, folder=".", *, verbose=True, timeout=CELL_TIMEOUT
             result = CheckResult(task_id, False, why)
         else:
             result = task.check(piece, verbose=False)
-        pieces[task_id] = piece if result.passed else task.reference
-        table.append((task_id, "yours" if result.passed else "nblib's", result.message))
+        if result.passed:
+            pieces[task_id], whose = piece, "yours"
+        elif STUDENT_BUILD:             # nblib has no answers here: nothing can stand in
+            pieces[task_id], whose = missing_piece(task_id, result.message), "missing"
+        else:
+            pieces[task_id], whose = task.reference, "nblib's"
+        table.append((task_id, whose, result.message))
     if verbose:
         width = max(len(t) for t in TASKS)
         indent = " " * (width + 11)
@@ -1027,6 +1097,125 @@ def collect_pieces(here, page, folder=".", *, verbose=True, timeout=CELL_TIMEOUT
             print(textwrap.fill(f"{task_id:<{width}}  {whose:<7}  {message}", 88,
                                 subsequent_indent=indent))
     return pieces, table
+
+
+def install_pieces(pieces):
+    """Put your pieces where nblib's are, so that nblib's own code runs on them.
+
+    ``pieces``: dict task id -> piece (``collect_pieces``). Every name of an nblib module
+    (``nblib.Linear``, ``nblib.core.config.Linear``, ``nblib.core.training.train_epoch``,
+    ...) and every entry of a module's table (``OPTIMIZERS``, ``SCHEDULES``) that holds
+    a task's reference then holds your piece: ``nblib.train_spirals``, ``fit``, the
+    playground and the exercises' experiments train your network. The self-checks keep
+    comparing with the reference (``nblib.teaching`` is left alone). Returns a function
+    that puts nblib's pieces back.
+    """
+    if not isinstance(pieces, dict):
+        raise TypeError(f"pieces must be a dict (task id -> piece), got {type(pieces).__name__}")
+    tasks = _tasks()
+    unknown = sorted(set(pieces) - set(tasks))
+    if unknown:
+        raise ValueError(f"pieces must be keyed by task id ({sorted(tasks)}), got {unknown}")
+    current = {t: _INSTALLED.get(t, tasks[t].reference) for t in pieces}
+    swaps = {id(current[t]): (current[t], piece) for t, piece in pieces.items()
+             if piece is not current[t]}
+    for t, piece in pieces.items():          # a task's helpers (make_spirals' spiral_centres)
+        for dotted, _ in tasks[t].solution:
+            module_name, _, name = dotted.rpartition(".")
+            mine = getattr(_unwrapped(piece), "__globals__", {}).get(name)
+            ours = _INSTALLED.get((t, name), getattr(sys.modules.get(module_name), name, None))
+            if name != tasks[t].name and ours is not None and mine is not None:
+                swaps[id(ours)] = (ours, mine)
+                _INSTALLED[(t, name)] = mine
+    undo = []
+    spaces = [vars(module) for name, module in list(sys.modules.items())
+              if module is not None and (name == "nblib" or name.startswith("nblib."))
+              and not name.startswith("nblib.teaching")]
+    spaces += _own_namespaces(pieces.values())   # a piece's notebook imported nblib's too
+    for names in spaces:
+        for attr, value in list(names.items()):
+            if id(value) in swaps and swaps[id(value)][0] is value:
+                names[attr] = swaps[id(value)][1]
+                undo.append((names, attr, value))
+            elif isinstance(value, dict) and attr.isupper():
+                for key, entry in list(value.items()):
+                    if id(entry) in swaps and swaps[id(entry)][0] is entry:
+                        value[key] = swaps[id(entry)][1]
+                        undo.append((value, key, entry))
+
+    _INSTALLED.update(pieces)
+
+    def restore():
+        for table, key, value in reversed(undo):
+            table[key] = value
+        _INSTALLED.update(current)
+    return restore
+
+
+_INSTALLED = {}
+"""The piece each task's name in nblib holds now, where ``install_pieces`` changed it."""
+
+
+def use_mine(task_id, piece):
+    """After a task's self-check cell: nblib's code on this page (and the next) uses
+    ``piece`` if its check passes; otherwise nblib's reference, or, in the student build,
+    a stand-in that says the piece is missing and where to write it. Prints nothing."""
+    task = _tasks()[task_id]
+    result = task.check(piece, verbose=False)
+    use = piece if result.passed else (missing_piece(task_id, result.message) if STUDENT_BUILD
+                                       else task.reference)
+    install_pieces({task_id: use})
+    return result
+
+
+def _unwrapped(piece):
+    """A function without its decorators (``nblib.core.validate.arguments`` wraps)."""
+    try:
+        return inspect.unwrap(piece) if callable(piece) and not isinstance(piece, type) \
+            else piece
+    except ValueError:
+        return piece
+
+
+def _own_namespaces(pieces):
+    """The global namespaces the pieces' code runs in (each notebook's, not nblib's)."""
+    found = {}
+    for piece in map(_unwrapped, pieces):
+        functions = [piece] if inspect.isfunction(piece) else [
+            f for f in vars(piece).values() if inspect.isfunction(f)] \
+            if isinstance(piece, type) else []
+        for fn in functions:
+            names = fn.__globals__
+            if not str(names.get("__name__", "")).startswith("nblib"):
+                found[id(names)] = names
+    return list(found.values())
+
+
+def use_my_pieces(folder=".", *, verbose=True, timeout=CELL_TIMEOUT):
+    """Collect your pieces from the notebooks of 01 to 03 in ``folder`` and install them
+    (``collect_pieces``, ``install_pieces``): the page then runs on your network. Prints
+    whose piece each task uses; a piece still missing says so, and where to write it, when
+    the page uses it. Returns the table."""
+    pieces, table = collect_pieces({}, "03_training.ipynb", folder, verbose=verbose,
+                                   timeout=timeout, own_page=False)
+    install_pieces(pieces)
+    return table
+
+
+def missing_piece(task_id, why=""):
+    """A stand-in for a task's piece that is not written yet (or fails its check), in the
+    student build of nblib: calling it raises NotImplementedError naming the piece, the
+    page where it is written, and what its self-check said."""
+    task = _tasks()[task_id]
+    message = (f"your {task.name} is missing: write it in {task.notebook} (task {task_id!r}) "
+               f"until its self-check passes" + (f"; the self-check says: {why}" if why else ""))
+
+    def missing(*args, **kwargs):
+        raise NotImplementedError(message)
+
+    missing.__name__ = missing.__qualname__ = task.name
+    missing.missing = message
+    return missing
 
 
 def solution_source(task_id):

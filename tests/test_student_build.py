@@ -1,0 +1,432 @@
+"""The student build of nblib (``teacher/student_build.py``) and the stored expectations.
+
+* ``nblib/teaching/expectations.json`` is what ``python -m nblib.teaching.expectations
+  --write`` records now (a stale file fails here), and the stale-file probe can fail.
+* The student build holds no answer: no line of the body of any reference function or
+  method of a task or exercise, no wrong piece of the mistakes catalogue, no autograder.
+* Against the student build, in a fresh process whose nblib is the student build (the
+  reference absent: each answer there raises NotImplementedError), every self-check
+  passes each correct solution (the notebooks' worked answers) and names each catalogued
+  mistake with its words.
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nblib.teaching import expectations, registry
+from teacher import student_build
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ----------------------------------------------------------------------------- expectations
+def test_the_stored_expectations_are_what_the_reference_gives_now():
+    """Within rounding (another CPU's BLAS may differ in the last bits)."""
+    fresh = json.loads(expectations.dumps(expectations.record()))
+    stale = expectations.differences(json.loads(expectations.STORE.read_text(encoding="utf-8")),
+                                     fresh)
+    assert not stale, ("nblib/teaching/expectations.json is stale (python -m "
+                       f"nblib.teaching.expectations --write): {stale[:10]}")
+
+
+def test_the_comparison_of_recordings_sees_a_value_a_key_and_a_mistakes_words():
+    table = json.loads(expectations.STORE.read_text(encoding="utf-8"))
+    assert expectations.differences(table, json.loads(json.dumps(table))) == []
+    changed = json.loads(json.dumps(table))
+    changed["relu"]["want"]["forward"]["array"][0][0] += 1e-6
+    changed["linear"]["mistakes"]["forward"][0][0] = "other words"
+    del changed["sgd"]["want"]["0/trajectory"]
+    assert len(expectations.differences(table, changed)) == 3
+
+
+def test_the_staleness_probe_can_fail(tmp_path, monkeypatch):
+    table = json.loads(expectations.STORE.read_text(encoding="utf-8"))
+    table["adam"]["want"]["0/trajectory"]["arrays"][0][0] += 1e-3
+    stale = tmp_path / "expectations.json"
+    stale.write_text(expectations.dumps(table), encoding="utf-8")
+    monkeypatch.setattr(expectations, "STORE", stale)
+    assert expectations.main(["--check"]) == 1
+
+
+def test_two_runs_that_record_different_values_under_one_key_are_refused():
+    """A rubric item whose inputs differ from the whole check's needs keys of its own."""
+    with expectations.recording():
+        probe = expectations.Probe("relu", None)
+        probe.want("k", lambda: np.zeros(3))
+        probe.want("k", lambda: np.zeros(3))            # the same value again: fine
+        with pytest.raises(RuntimeError, match="keys? of their own"):
+            expectations.Probe("relu", None).want("k", lambda: np.ones(3))
+
+
+def test_every_task_has_stored_expectations():
+    stored = json.loads(expectations.STORE.read_text(encoding="utf-8"))
+    needs = set(registry.ALL) - {"dropout", "ex_dropout", "ex_hidden_size"}   # property checks
+    assert needs <= set(stored)
+
+
+# ----------------------------------------------------------------------------- no answers
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    out = tmp_path_factory.mktemp("student-build")
+    student_build.write_student_library(out)
+    return out
+
+
+def _body_lines(obj):
+    """The lines of a function's body (its docstring left out), stripped, that say something."""
+    source = textwrap.dedent(inspect.getsource(obj))
+    node = ast.parse(source).body[0]
+    body = node.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    lines = source.splitlines()
+    out = set()
+    for stmt in body:
+        for line in lines[stmt.lineno - 1:stmt.end_lineno]:
+            line = line.split("#")[0].strip()
+            if len(line) >= 12 and line not in {"return out", "return dx"}:
+                out.add(line)
+    return out
+
+
+def _answer_lines():
+    """Every answer's body lines, from the teacher's nblib."""
+    import importlib
+
+    lines = {}
+    for task_id, _, module, name, methods in student_build.answers():
+        obj = getattr(importlib.import_module(module), name)
+        for fn in ([obj] if methods is None else [vars(obj)[m] for m in methods]):
+            for line in _body_lines(fn):
+                lines[line] = f"{task_id}: {name}"
+    return lines
+
+
+def test_the_answer_probe_sees_the_answers_in_nblib():
+    lines = _answer_lines()
+    assert len(lines) > 60
+    text = "\n".join(p.read_text() for p in (ROOT / "nblib").rglob("*.py"))
+    assert sum(line in text for line in lines) == len(lines)
+
+
+def _code_lines(text):
+    """The stripped lines of Python source with its strings and comments left out."""
+    import io
+    import tokenize
+
+    kept = []
+    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        if tok.type not in (tokenize.STRING, tokenize.COMMENT):
+            kept.append(tok)
+    lines = {}
+    for tok in kept:
+        lines.setdefault(tok.start[0], []).append(tok.string)
+    return {_normal(" ".join(parts)) for parts in lines.values()}
+
+
+def _normal(line):
+    """A line as its words and symbols, one space apart (spacing does not hide a line)."""
+    import re
+    return " ".join(re.findall(r"\w+|[^\w\s]", line))
+
+
+GENERIC = {
+    # the shared input checks and loops every layer and optimizer has, not an answer
+    "self.check_input(x)", "self.check_dout(dout)", "for group in self.param_groups:",
+    "rng = np.random.default_rng(rng)", "rng = np.random.default_rng(seed)",
+    "model.backward(dlogits)", "if schedule is not None:", "return self.out",
+    # the stable sigmoid (nblib.core.activations.sigmoid, which predict_proba uses): the
+    # loss's self-check names the trick itself, log(1 + exp(-|z|))
+    "e = np.exp(-np.abs(z))",
+    # nblib.make_source_spirals, the source chapter's generator that 01_data shows as the
+    # bug, shuffles as make_spirals does (the task's text says how: rng.permutation)
+    "order = rng.permutation(2 * n)", "return X[order], y[order]",
+}
+
+
+def test_the_student_build_holds_no_answer_line(library):
+    """No line of an answer's body is code in the student build (its messages, the words
+    of the self-checks, are not looked at: they say what today's self-checks say)."""
+    lines = {_normal(line): where for line, where in _answer_lines().items()
+             if line not in GENERIC and _normal(line).count(" ") >= 3}
+    found = []
+    for path in (library / "nblib").rglob("*.py"):
+        code = _code_lines(path.read_text(encoding="utf-8"))
+        found += [f"{path.relative_to(library)}: {line!r} ({where})"
+                  for line, where in lines.items() if line in code]
+    assert not found, "\n".join(found)
+
+
+def test_the_student_build_has_no_wrong_pieces_and_no_autograder(library):
+    assert not (library / "nblib/teaching/isolated.py").exists()
+    mistakes = (library / "nblib/teaching/mistakes.py").read_text()
+    assert "def " not in mistakes and "class Mistake" in mistakes
+    assert "hidden" in (library / "nblib/teaching/grading.py").read_text()
+    assert (library / "nblib/teaching/expectations.json").exists()
+
+
+def test_the_course_releases_the_student_build_beside_each_notebook(tmp_path, library):
+    from teacher import course
+
+    from conftest import stand_in_executed
+
+    files = course.course_files(tmp_path / "c", course_id="c", exchange=tmp_path / "x",
+                                executed=stand_in_executed(tmp_path / "ran"))
+    built = {rel: data for rel, data in student_build.student_library().items()
+             if rel.startswith("nblib/")}
+    for folder in {rel.split("/")[1] for rel in files if rel.startswith("source/")}:
+        mine = {rel.partition(f"source/{folder}/")[2]: data for rel, data in files.items()
+                if rel.startswith(f"source/{folder}/nblib/")}
+        assert mine == built, folder
+
+
+def test_every_answer_is_a_stub_that_names_its_task_and_page(library):
+    stubbed = {}
+    for rel in {p.relative_to(library).as_posix() for p in (library / "nblib").rglob("*.py")}:
+        text = (library / rel).read_text()
+        for task_id, task in registry.ALL.items():
+            if f"task {task_id!r} in {task.notebook}" in text:
+                stubbed[task_id] = rel
+    wanted = {t for t, task in registry.ALL.items() if task.reference is not None}
+    # an exercise whose reference is a your-turn task's piece is named by that task
+    shared = {"ex_adam_l2", "ex_momentum", "ex_warmup_cosine", "ex_dropout"}
+    assert wanted - shared <= set(stubbed)
+
+
+# ----------------------------------------------------------------------------- self-checks
+_RUN = r'''
+import importlib.util, json, sys
+from pathlib import Path
+import numpy as np
+import nblib
+root, build = Path(sys.argv[1]), Path(sys.argv[2])
+assert Path(nblib.__file__).resolve().is_relative_to(build.resolve()), nblib.__file__
+from nblib.core.module import Module, Param
+from nblib.teaching import checks, registry, yourturn
+from nblib.core.linear import Linear
+try:
+    Linear(2, 3)
+    raise SystemExit("the student build's Linear works: the reference is there")
+except NotImplementedError:
+    pass
+spec = importlib.util.spec_from_file_location("teachers_mistakes",
+                                              root / "nblib/teaching/mistakes.py")
+catalogue = importlib.util.module_from_spec(spec)
+sys.modules["teachers_mistakes"] = catalogue
+spec.loader.exec_module(catalogue)
+solved, pages = {}, {}
+for nb in sorted({t.notebook for t in registry.YOUR_TURN.values()}):
+    pages[nb] = yourturn.pieces_from_notebook(root / "book" / nb)
+    assert not pages[nb]["__errors__"], pages[nb]["__errors__"]
+    solved.update(pages[nb])
+# each piece from the page that writes it (a later page may import nblib's, a stub here)
+solved.update({t.name: pages[t.notebook][t.name] for t in registry.YOUR_TURN.values()})
+cells = json.loads((root / "book/05_exercises.ipynb").read_text())["cells"]
+ex = {"np": np, "nblib": nblib, "Module": Module, "Param": Param, "checks": checks}
+for cell in cells:
+    if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") in registry.EXERCISES:
+        exec("".join(cell["source"]), ex)
+solved.update({t.name: ex[t.name] for t in registry.EXERCISES.values()})
+out = {}
+for task_id, task in registry.ALL.items():
+    result = task.check(solved[task.name], verbose=False)
+    wrong = []
+    for mistake in getattr(catalogue, {
+            "make_spirals": "MAKE_SPIRALS", "linear": "LINEAR", "relu": "RELU",
+            "bce_with_logits": "BCE", "batchnorm": "BATCHNORM", "dropout": "DROPOUT",
+            "sgd": "SGD_MISTAKES", "adam": "ADAM", "warmup_cosine": "WARMUP_COSINE",
+            "train_epoch": "TRAIN_EPOCH", "ex_layernorm": "EX_LAYERNORM",
+            "ex_adam_l2": "EX_ADAM_L2", "ex_hidden_size": "EX_HIDDEN_SIZE",
+            "ex_momentum": "EX_MOMENTUM", "ex_warmup_cosine": "EX_WARMUP_COSINE",
+            "ex_dropout": "EX_DROPOUT", "ex_rmsprop": "RMSPROP"}[task_id]):
+        r = task.check(mistake.build(solved), verbose=False)
+        items = {p.name: task.check(mistake.build(solved), verbose=False,
+                                    **dict(p.options)).passed
+                 for p in task.parts if p.options}
+        wrong.append([mistake.title, mistake.words, mistake.says, r.passed, r.message, items])
+    parts = {}
+    for p in task.parts:
+        if p.options:        # each rubric item's hidden test, as the visible check runs it
+            r = task.check(solved[task.name], verbose=False, **dict(p.options))
+            parts[p.name] = [r.passed, r.message]
+    out[task_id] = {"passed": result.passed, "message": result.message, "mistakes": wrong,
+                    "parts": parts}
+# 03's own network, in a folder holding 01 and 02 as the student left them (no pieces):
+# every piece of 01 and 02 is missing, 03's are the student's
+import shutil, tempfile
+from nblib.teaching import STUDENT_BUILD
+folder = Path(tempfile.mkdtemp())
+here = {t.name: pages["03_training.ipynb"][t.name] for t in registry.YOUR_TURN.values()
+        if t.notebook == "03_training.ipynb"}
+pieces, table = yourturn.collect_pieces(here, "03_training.ipynb", folder, verbose=False)
+try:
+    pieces["linear"](2, 3)
+    said = ""
+except NotImplementedError as err:
+    said = str(err)
+out["__collect__"] = {"student_build": STUDENT_BUILD, "table": table, "linear": said}
+# nblib's own code (the recipe, fit, ...) on the student's pieces
+config = nblib.SpiralConfig(epochs=3)
+try:
+    nblib.train_spirals(config)
+    before = ""
+except NotImplementedError as err:
+    before = str(err)
+restore = yourturn.install_pieces(pieces)          # 01 and 02 missing: they say so
+try:
+    nblib.train_spirals(config)
+    missing = ""
+except NotImplementedError as err:
+    missing = str(err)
+restore()
+mine = {t: solved[task.name] for t, task in registry.YOUR_TURN.items()}
+restore = yourturn.install_pieces(mine)
+result = nblib.train_spirals(nblib.SpiralConfig())
+kinds = sorted({type(m).__name__ + ("/yours" if type(m) in mine.values() else "/nblib")
+                for m in result.model.modules() if type(m) is not nblib.Sequential})
+out["__own__"] = {"before": before, "missing": missing, "kinds": kinds,
+                  "optimizer": type(nblib.make_optimizer(nblib.SpiralConfig(),
+                                                          result.model.parameters())) is mine["adam"],
+                  "accuracy": float(result.history.test_acc[-1])}
+restore()
+print(json.dumps(out))
+'''
+
+
+@pytest.fixture(scope="module")
+def verdicts(library):
+    env = {**os.environ, "PYTHONPATH": str(library), "OPENBLAS_NUM_THREADS": "1"}
+    run = subprocess.run([sys.executable, "-c", _RUN, str(ROOT), str(library)], env=env,
+                         capture_output=True, text=True, timeout=600, cwd=library)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def test_collect_pieces_says_which_piece_is_missing_in_the_student_build(verdicts):
+    """No nblib piece stands in there: a piece not written yet is 'missing', and using it
+    says which piece, on which page."""
+    seen = verdicts["__collect__"]
+    assert seen["student_build"] is True
+    whose = {task_id: who for task_id, who, _ in seen["table"]}
+    assert whose == {t: "yours" if task.notebook == "03_training.ipynb" else "missing"
+                     for t, task in registry.YOUR_TURN.items()}
+    assert "your Linear is missing: write it in 02_network.ipynb" in seen["linear"]
+
+
+def test_nblibs_own_code_runs_on_the_students_pieces_in_the_student_build(verdicts):
+    """``install_pieces``: nblib.train_spirals (the recipe: data, model, Adam, the schedule,
+    fit and train_epoch) on the pieces the notebooks' solutions define; the student
+    build's answers are stubs that raise, so any call of nblib's would fail the run."""
+    own = verdicts["__own__"]
+    assert "is yours to write" in own["before"]                      # nothing installed
+    assert "is missing: write it in 0" in own["missing"]             # 01 and 02 not written
+    assert own["kinds"] and all(k.endswith("/yours") for k in own["kinds"]), own["kinds"]
+    assert own["optimizer"]
+    assert own["accuracy"] > 0.95
+
+
+def test_the_catalogue_the_subprocess_reads_is_the_registrys(verdicts):
+    verdicts = {t: v for t, v in verdicts.items() if not t.startswith("__")}
+    assert {t: len(v["mistakes"]) for t, v in verdicts.items()} == {
+        t: len(task.mistakes) for t, task in registry.ALL.items()}
+
+
+@pytest.mark.parametrize("task_id", list(registry.ALL))
+def test_each_solution_passes_against_the_student_build(task_id, verdicts):
+    assert verdicts[task_id]["passed"], verdicts[task_id]["message"]
+
+
+@pytest.mark.parametrize("task_id", list(registry.ALL))
+def test_each_mistake_is_named_against_the_student_build(task_id, verdicts):
+    for title, words, says, passed, message, _ in verdicts[task_id]["mistakes"]:
+        assert not passed, title
+        assert words in message, (title, message)
+        assert says in message, (title, message)
+
+
+def test_each_rubric_item_passes_each_solution_against_the_student_build(verdicts):
+    """An item's check (``upto=<item>``) reads its values from the stored expectations too."""
+    items = {t: [p.name for p in task.parts if p.options] for t, task in registry.ALL.items()}
+    assert sum(map(len, items.values())) >= 12
+    for task_id, names in items.items():
+        parts = verdicts[task_id]["parts"]
+        assert sorted(parts) == sorted(names), task_id
+        for name, (passed, message) in parts.items():
+            assert passed, (task_id, name, message)
+
+
+def test_an_item_that_does_not_cover_a_mistake_passes_it_against_the_student_build(verdicts):
+    """Adam's first item (moving averages and update) accepts a missing or late bias
+    correction, read from the stored expectations; its second item does not; SGD's plain
+    item does not look at momentum."""
+    items = {title: parts for title, *_, parts in verdicts["adam"]["mistakes"]}
+    for title in ("leaves out the bias correction", "counts the first step as t = 2"):
+        assert items[title] == {"moments": True, "bias_correction": False}, title
+    assert {title for title, parts in items.items()
+            if parts["moments"] and not parts["bias_correction"]} == {
+        "leaves out the bias correction", "counts the first step as t = 2"}
+    sgd = {title: parts["plain"] for title, *_, parts in verdicts["sgd"]["mistakes"]}
+    assert any(sgd.values()) and not all(sgd.values()), sgd
+
+
+# ----------------------------------------------------------------------------- later pages
+LATER_PAGES = ("01_data", "02_network", "03_training", "04_visualisation", "claim",
+               "cmu_benchmark")
+"""The pages that run on the student's pieces in the student build today. Not yet: the
+playground's grid and 05's worked answers use AdamW (nblib's Adam underneath, a stub here)
+and 05's worked answers nblib.LayerNorm (the exercise's reference)."""
+
+_EXECUTE = r'''
+import json, sys, nbformat, nbclient
+from pathlib import Path
+out = {}
+for path in sys.argv[1:]:
+    nb = nbformat.read(path, 4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(
+        "import nblib.teaching\nassert nblib.teaching.STUDENT_BUILD, nblib.__file__"))
+    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+    out[Path(path).stem] = [f"{c.get('id')}: {o['ename']}: {o['evalue'][:300]}"
+                            for c in nb.cells for o in c.get("outputs", [])
+                            if o.get("output_type") == "error"]
+print(json.dumps(out))
+'''
+
+
+@pytest.mark.slow
+def test_the_student_edition_runs_on_the_students_pieces(tmp_path):
+    """The student edition with its library (``student_edition.py --library``), the
+    solutions typed into 01 to 03: its pages run with nblib = the student build, whose
+    answers raise if called (the spy), so every piece they use is the student's."""
+    import nbformat
+
+    from teacher import student_edition
+
+    student_edition.write_student_edition(tmp_path, ROOT, library=True)
+    for page in ("01_data", "02_network", "03_training"):        # the solutions typed in
+        source = nbformat.read(ROOT / "book" / f"{page}.ipynb", as_version=4)
+        typed = {c.id: c.source for c in source.cells
+                 if c.metadata.get("nbgrader", {}).get("solution")}
+        path = tmp_path / "book" / f"{page}.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            cell.source = typed.get(cell.get("id"), cell.source)
+        nbformat.write(nb, path)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "OPENBLAS_NUM_THREADS": "1"}
+    run = subprocess.run([sys.executable, "-c", _EXECUTE,
+                          *(str(tmp_path / "book" / f"{p}.ipynb") for p in LATER_PAGES)],
+                         env=env, capture_output=True, text=True, timeout=1200,
+                         cwd=tmp_path / "book")
+    assert run.returncode == 0, run.stderr[-3000:]
+    errors = json.loads(run.stdout.strip().splitlines()[-1])
+    assert errors == {p: [] for p in LATER_PAGES}

@@ -552,11 +552,14 @@ def assemble_site(teacher_html: Path, student_html: Path, site: Path, python: Pa
     shutil.copytree(teacher_html, site)
     shutil.copytree(student_html, site / "student")
     if branch is not None:
-        for edition, html in editions.items():
-            shutil.copytree(html.parent / "notebooks", branch / edition)
-            shutil.copytree(ROOT / "nblib", branch / edition / "nblib",
-                            ignore=shutil.ignore_patterns("__pycache__"))
-            shutil.copyfile(ROOT / "pyproject.toml", branch / edition / "pyproject.toml")
+        shutil.copytree(teacher_html.parent / "notebooks", branch / "reader")
+        shutil.copytree(ROOT / "nblib", branch / "reader" / "nblib",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copyfile(ROOT / "pyproject.toml", branch / "reader" / "pyproject.toml")
+        # the student's library: the student build of nblib, no answer in it
+        run_or_die([python or PY, ROOT / "teacher" / "student_build.py", branch / "student"])
+        shutil.copytree(student_html.parent / "notebooks", branch / "student",
+                        dirs_exist_ok=True)
     return site
 
 

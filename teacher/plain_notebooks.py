@@ -258,13 +258,15 @@ def plain_book(source, executed, *, nbgrader: bool = False, student: bool | None
     with its executed copies in ``executed``.
 
     ``student`` (default: what ``source`` is, by its ``hide_solutions``) gives the student
-    edition's words (``<!-- student-edition -->`` blocks) and install line; ``nbgrader``
+    edition's words (``<!-- student-edition -->`` blocks), its install line (the student
+    build of nblib, without answers) and the cells that put the student's own pieces in
+    place (``student_edition.with_own_pieces``); ``nbgrader``
     keeps nbgrader's cells and metadata, for a course's source notebooks (teacher/course.py).
     """
     import nbformat
     from sphinx_external_toc.parsing import parse_toc_yaml
 
-    from teacher.student_edition import _edition_blocks, student_config
+    from teacher.student_edition import _edition_blocks, student_config, with_own_pieces
 
     source, executed = Path(source), Path(executed)
     config, edition = read_config(source)
@@ -302,6 +304,8 @@ def plain_book(source, executed, *, nbgrader: bool = False, student: bool | None
            "install": links["install"], "others": others, "exercise_titles": exercise_titles}
     plain = {}
     for docname, nb in notebooks.items():
+        if edition == "student":       # its library has no answers: the pages run on the
+            nb = with_own_pieces(nb)   # student's own pieces (teacher/student_build.py)
         copy = plain_notebook(nb, runs[docname], docname=docname, ctx=ctx, nbgrader=nbgrader)
         if edition == "student":
             for cell in copy.cells:

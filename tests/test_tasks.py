@@ -92,6 +92,10 @@ def test_site_paths_are_relative_to_the_current_folder(tmp_path):
             assert _grade_cells(tmp_path / "branch" / edition / "book" / name) == [], name
     assert (tmp_path / "site" / "student" / "index.html").read_text() == "student"
     assert (tmp_path / "branch" / "student" / "pyproject.toml").is_file()
+    # the student's library has no answers; the reader's is nblib as it is
+    student_linear = (tmp_path / "branch" / "student" / "nblib" / "core" / "linear.py").read_text()
+    reader_linear = (tmp_path / "branch" / "reader" / "nblib" / "core" / "linear.py").read_text()
+    assert "is yours to write" in student_linear and "is yours to write" not in reader_linear
     # a folder that is not a build's HTML is refused, not published as it is
     shutil.rmtree(teacher / "_sources")
     proc = _tasks("site", "T/_build/html", "S/_build/html", "site2", cwd=tmp_path)

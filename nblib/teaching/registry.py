@@ -294,8 +294,8 @@ WRITTEN = {
                            "against the seed-to-seed spread 1; why LayerNorm cannot see a "
                            "point's radius without a bias in front of it 1"),
     "ex_adam_l2-answer-1": Written(
-        "ex_adam_l2", 1, "the experiment: Adam + L2 and AdamW, each weight decay of WDS, "
-                         "each seed"),
+        "ex_adam_l2", 1, "the experiment: Adam + L2 and AdamW with the weight decay "
+                         "WEIGHT_DECAY, on each pair of compare.PAIRS"),
     "ex_adam_l2-answer-2": Written(
         "ex_adam_l2", 1, "the held-out accuracies compared, with the rule of 03_training "
                          "(a difference or no detectable one)"),
@@ -315,14 +315,15 @@ WRITTEN = {
         "ex_momentum", 1, "the experiment: momentum and Adam from the same initial weights, "
                           "held-out loss against the epoch"),
     "ex_momentum-answer-2": Written(
-        "ex_momentum", 1, "which reaches the target accuracy first and which ends lower, and "
-                          "why (Adam's step per weight)"),
+        "ex_momentum", 1, "whether one reaches the target accuracy first and whether one ends "
+                          "lower, by the rule (a difference or no detectable one), and why "
+                          "they could differ (Adam's step per weight)"),
     "ex_warmup_cosine-answer-1": Written(
-        "ex_warmup_cosine", 1, "the experiment: the recipe with each schedule, and the "
-                               "learning rate of each against the step"),
+        "ex_warmup_cosine", 1, "the experiment: each schedule's learning rate against the "
+                               "step, the student's warmup_cosine beside nblib's"),
     "ex_warmup_cosine-answer-2": Written(
-        "ex_warmup_cosine", 1, "the schedules compared by held-out loss and accuracy, and "
-                               "what a low final rate and a warm-up do"),
+        "ex_warmup_cosine", 1, "what 03_training's paired runs find for a constant rate and "
+                               "for no warm-up, and what a low final rate and a warm-up are for"),
     "ex_dropout-answer-1": Written(
         "ex_dropout", 1, "the experiment: the recipe with each rate of DROPOUT_RATES; "
                          "accuracy, training and held-out loss against the rate"),

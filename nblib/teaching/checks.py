@@ -35,7 +35,8 @@ from ..core.optim import SGD, Adam, RMSprop
 from ..core.schedules import WarmupCosine
 from .selfcheck import (GRAD_TOL, VALUE_TOL, Fail, as_array, call, first_difference, inputs,
                         inverted_dropout, kw, largest_difference, need_callable, need_class,
-                        optimizer_case, rubric_item, run, stream, trajectory, within)
+                        optimizer_case, rates_until_wrong, rubric_item, run, stream,
+                        trajectory, within)
 # what notebooks and older code read from here
 from .selfcheck import CheckResult, CheckTimeout, time_limit  # noqa: F401
 
@@ -348,18 +349,12 @@ def warmup_cosine(schedule_fn, *, verbose=True, seed=None, upto=None):
             want = probe.want(f"{i}/lrs", lambda: np.array([WarmupCosine(
                 s["lr"], s["total_steps"], s["warmup_steps"], s["min_lr"])(step)
                 for step in range(s["total_steps"] + 5)]))
-            got = []
-            for step in range(s["warmup_steps"] if upto else s["total_steps"] + 5):
-                value = _call(f"schedule_fn({step}, ...)", schedule_fn, step, s["lr"],
-                              s["total_steps"], warmup_steps=s["warmup_steps"],
-                              min_lr=s["min_lr"])
-                try:
-                    got.append(float(value))
-                except (TypeError, ValueError):
-                    raise _Fail(f"schedule_fn must return a number, got {value!r:.60}") from None
-                if not math.isclose(got[-1], want[step], rel_tol=1e-9, abs_tol=1e-12):
-                    break
-            else:
+            got, all_right = rates_until_wrong(
+                "schedule_fn", lambda step: _call(
+                    f"schedule_fn({step}, ...)", schedule_fn, step, s["lr"], s["total_steps"],
+                    warmup_steps=s["warmup_steps"], min_lr=s["min_lr"]),
+                range(s["warmup_steps"] if upto else s["total_steps"] + 5), want)
+            if all_right:
                 checked += len(got)
                 if not probe.recording:
                     continue

@@ -200,6 +200,23 @@ def rubric_item(upto, items):
     return upto
 
 
+def rates_until_wrong(what, rate_at, steps, want):
+    """A schedule's learning rates, ``rate_at(step)`` for each of ``steps``, up to and
+    including the first that differs from ``want[step]`` (relative 1e-9); returns (the rates
+    as floats, True if every one matched). A rate that is not a number fails, naming
+    ``what`` (the student's function or method)."""
+    got = []
+    for step in steps:
+        value = rate_at(step)
+        try:
+            got.append(float(value))
+        except (TypeError, ValueError):
+            raise Fail(f"{what} must return a number, got {value!r:.60}") from None
+        if not math.isclose(got[-1], want[step], rel_tol=1e-9, abs_tol=1e-12):
+            return got, False
+    return got, True
+
+
 def kw(options):
     """'lr=0.1, momentum=0.9': a dict of options as they are written in a call."""
     return ", ".join(f"{k}={v}" for k, v in options.items())

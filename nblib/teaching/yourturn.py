@@ -49,8 +49,8 @@ from ..core.schedules import WarmupCosine
 from .selfcheck import (GRAD_TOL, SCHEDULE_LRS, VALUE_TOL, CheckResult,  # noqa: F401
                         CheckTimeout, Fail, as_array, call, first_difference, inputs, kw,
                         matches, need_callable, need_class, optimizer_case, run, stream,
-                        inverted_dropout, max_difference, rubric_item, time_limit, trajectory,
-                        which, within)
+                        inverted_dropout, max_difference, rates_until_wrong, rubric_item,
+                        time_limit, trajectory, which, within)
 from ..core.training import train_epoch
 from . import STUDENT_BUILD
 from .expectations import Probe
@@ -792,16 +792,10 @@ def check_warmup_cosine(cls, *, verbose=True, seed=None, upto=None):
             steps = range(s["total_steps"] + 5)
             want = probe.want(f"{i}/lrs", lambda: np.array([
                 WarmupCosine(**s).lr_at(step) for step in steps]))
-            got = []
-            for step in steps[:s["warmup_steps"]] if upto else steps:
-                value = _call(f"lr_at({step})", mine.lr_at, step)
-                try:
-                    got.append(float(value))
-                except (TypeError, ValueError):
-                    raise _Fail(f"lr_at must return a number, got {value!r:.60}") from None
-                if not math.isclose(got[-1], want[step], rel_tol=1e-9, abs_tol=1e-12):
-                    break
-            else:
+            got, all_right = rates_until_wrong(
+                "lr_at", lambda step: _call(f"lr_at({step})", mine.lr_at, step),
+                steps[:s["warmup_steps"]] if upto else steps, want)
+            if all_right:
                 checked += len(got)
                 if not probe.recording:
                     continue

@@ -214,20 +214,24 @@ def with_own_pieces(nb):
     """A student-edition notebook that runs nblib's code on the student's pieces (for the
     student build of nblib, which has no answers to lend): on every page that uses nblib,
     ``use_my_pieces()`` after its first cell that mentions nblib (the pieces are read
-    from the notebooks of 01 to 03 beside it, as saved), and after each task's self-check
-    cell ``yourturn.use_mine(task, piece)`` (the piece as it is now). Each added cell is
+    from the notebooks of 01 to 03 beside it, as saved), and after the self-check cell of
+    each task whose piece nblib's code uses (``yourturn.piece_tasks``: the your-turn tasks,
+    05's MyLayerNorm and MyRMSprop) ``yourturn.use_mine(task, piece)`` (the piece as it is
+    now). Each added cell is
     tagged ``remove-input``."""
     import nbformat
-    from nblib.teaching.registry import YOUR_TURN
+    from nblib.teaching.yourturn import piece_tasks
 
+    tasks = piece_tasks()
     out = nbformat.from_dict(nb)
     cells, added = [], False
     for cell in out.cells:
         cells.append(cell)
         task_id = cell.metadata.get("task")
-        if task_id in YOUR_TURN and "self-check" in cell.metadata.get("tags", []):
-            cells.append(_own_cell(f"mine-{task_id}", f"yourturn.use_mine({task_id!r}, "
-                                                      f"{YOUR_TURN[task_id].name});"))
+        if task_id in tasks and "self-check" in cell.metadata.get("tags", []):
+            cells.append(_own_cell(f"mine-{task_id}", "from nblib.teaching import yourturn\n"
+                                                      f"yourturn.use_mine({task_id!r}, "
+                                                      f"{tasks[task_id].name});"))
         elif not added and cell.cell_type == "code" and "nblib" in cell.source:
             cells.append(_own_cell("mine-all", "from nblib.teaching.yourturn import "
                                                "use_my_pieces\nuse_my_pieces();"))

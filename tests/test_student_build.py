@@ -167,6 +167,41 @@ def test_the_student_build_holds_no_answer_line(library):
     assert not found, "\n".join(found)
 
 
+def _strings(value):
+    """Every string in a JSON value, keys too."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _data_lines(path):
+    """The normalised lines of a data file of the build (a JSON file's strings, split)."""
+    text = path.read_text(encoding="utf-8")
+    texts = list(_strings(json.loads(text))) if path.suffix == ".json" else [text]
+    return {_normal(line) for t in texts for line in t.splitlines()}
+
+
+def test_the_student_builds_data_files_hold_no_answer_line(library):
+    """The files of the build that are not Python (the stored expectations, pyproject):
+    no answer line in any of their strings. The probe sees one planted in a JSON string."""
+    lines = {_normal(line) for line in _answer_lines()
+             if line not in GENERIC and _normal(line).count(" ") >= 3}
+    data = [p for p in library.rglob("*") if p.is_file() and p.suffix != ".py"]
+    assert {p.name for p in data} >= {"expectations.json", "pyproject.toml"}
+    found = [f"{p.relative_to(library)}: {line!r}" for p in data
+             for line in lines & _data_lines(p)]
+    assert not found, "\n".join(found)
+    planted = library.parent / "planted.json"
+    planted.write_text(json.dumps({"k": ["x", "a\n" + sorted(lines)[0] + "\n"]}))
+    assert lines & _data_lines(planted)
+
+
 def test_the_student_build_has_no_wrong_pieces_and_no_autograder(library):
     assert not (library / "nblib/teaching/isolated.py").exists()
     mistakes = (library / "nblib/teaching/mistakes.py").read_text()
@@ -379,12 +414,50 @@ def test_an_item_that_does_not_cover_a_mistake_passes_it_against_the_student_bui
     assert any(sgd.values()) and not all(sgd.values()), sgd
 
 
+def test_nblibs_adamw_runs_on_the_students_adam_once_it_is_installed():
+    """AdamW derives from Adam: with the student's Adam installed, nblib's AdamW (in every
+    module and in config.OPTIMIZERS) is AdamW on the student's Adam, its decay outside
+    Adam's step, and the same numbers as nblib's AdamW; restore() puts nblib's back."""
+    import nblib
+    from nblib.core import config, optim
+    from nblib.teaching import yourturn
+
+    class Adam(optim.Adam):                       # a student's Adam (here: nblib's + a spy)
+        decays = []
+
+        def step(self):
+            type(self).decays.append([g["weight_decay"] for g in self.param_groups])
+            super().step()
+
+    def trained(make):
+        w = nblib.Param(np.linspace(-1.0, 1.0, 6))
+        opt = make([w])
+        for g in (np.ones(6), -0.5 * np.ones(6)):
+            w.grad = g.copy()
+            opt.step()
+        return w.value, opt
+
+    expected, _ = trained(lambda ps: optim.AdamW(ps, lr=0.1, weight_decay=0.5))
+    restore = yourturn.install_pieces({"adam": Adam})
+    try:
+        for where in (nblib, config, optim):
+            assert issubclass(where.AdamW, Adam), where
+        mine, opt = trained(lambda ps: nblib.AdamW(ps, lr=0.1, weight_decay=0.5))
+        assert Adam.decays == [[0.0], [0.0]]         # the decay is AdamW's, not in Adam's step
+        assert opt.param_groups[0]["weight_decay"] == 0.5
+        np.testing.assert_allclose(mine, expected, rtol=0, atol=1e-15)
+        built = config.OPTIMIZERS["adamw"]([nblib.Param(np.ones(2))],
+                                           nblib.SpiralConfig(optimizer="adamw"))
+        assert isinstance(built, Adam)
+    finally:
+        restore()
+    assert nblib.AdamW is optim.AdamW and not issubclass(optim.AdamW, Adam)
+
+
 # ----------------------------------------------------------------------------- later pages
 LATER_PAGES = ("01_data", "02_network", "03_training", "04_visualisation", "claim",
-               "cmu_benchmark")
-"""The pages that run on the student's pieces in the student build today. Not yet: the
-playground's grid and 05's worked answers use AdamW (nblib's Adam underneath, a stub here)
-and 05's worked answers nblib.LayerNorm (the exercise's reference)."""
+               "cmu_benchmark", "playground", "05_exercises")
+"""Every page of the student edition that runs code (teacher_guide is the teacher's)."""
 
 _EXECUTE = r'''
 import json, sys, nbformat, nbclient
@@ -406,14 +479,17 @@ print(json.dumps(out))
 @pytest.mark.slow
 def test_the_student_edition_runs_on_the_students_pieces(tmp_path):
     """The student edition with its library (``student_edition.py --library``), the
-    solutions typed into 01 to 03: its pages run with nblib = the student build, whose
-    answers raise if called (the spy), so every piece they use is the student's."""
+    solutions typed into 01 to 03 and 05: its pages run with nblib = the student build,
+    whose answers raise if called (the spy), so every piece they use is the student's
+    (05's LayerNorm runs on the student's MyLayerNorm, AdamW on the student's Adam)."""
     import nbformat
 
     from teacher import student_edition
 
     student_edition.write_student_edition(tmp_path, ROOT, library=True)
-    for page in ("01_data", "02_network", "03_training"):        # the solutions typed in
+    assert set(LATER_PAGES) == {p.stem for p in (tmp_path / "book").glob("*.ipynb")
+                                if p.stem != "teacher_guide"}
+    for page in ("01_data", "02_network", "03_training", "05_exercises"):   # typed in
         source = nbformat.read(ROOT / "book" / f"{page}.ipynb", as_version=4)
         typed = {c.id: c.source for c in source.cells
                  if c.metadata.get("nbgrader", {}).get("solution")}

@@ -107,9 +107,52 @@ def test_a_background_sweep_fills_the_cache_and_a_later_sweep_waits_instead_of_r
 def test_a_background_error_reaches_the_sweep_that_needs_the_run():
     from nblib.experiments.sweep import start_sweep
     cache = {}
-    start_sweep([tiny(seed=9)], workers=1, run=_boom, cache=cache)
+    job = start_sweep([tiny(seed=9), tiny(seed=3)], workers=1, run=_boom, cache=cache)
     with pytest.raises(RuntimeError, match="boom at seed 9"):
-        nblib.sweep([tiny(seed=9)], workers=1, progress=False, cache=cache)
+        nblib.sweep([tiny(seed=9)], workers=1, progress=False, run=_boom, cache=cache)
+    with pytest.raises(RuntimeError, match="boom at seed"):
+        job.wait()
+
+
+PIECE_WRITTEN = []
+
+
+def _needs_a_piece(config):
+    if not PIECE_WRITTEN:
+        raise NotImplementedError("your LayerNorm is missing")
+    return config.seed
+
+
+def test_a_run_that_failed_in_the_background_is_trained_again_when_asked_for():
+    # the student build: 05 starts its runs before the student's MyLayerNorm exists; the
+    # runs that need it fail in the background, the others go on, and the page's later
+    # sweep trains the failed ones again, with the piece written by then
+    from nblib.experiments.sweep import start_sweep
+    PIECE_WRITTEN.clear()
+    cache, configs = {}, [tiny(seed=s) for s in (1, 2)]
+    job = start_sweep(configs, workers=1, run=_needs_a_piece, cache=cache)
+    with pytest.raises(NotImplementedError, match="LayerNorm is missing"):
+        job.wait()
+    assert set(job.failed) == set(configs) and cache == {}
+    PIECE_WRITTEN.append(True)
+    assert nblib.sweep(configs, workers=1, progress=False, run=_needs_a_piece,
+                       cache=cache) == [1, 2]
+
+
+def test_sweep_collects_errors_into_a_dict_and_trains_the_rest():
+    errors = {}
+    out = nblib.sweep([tiny(seed=9), tiny(seed=4)], workers=1, progress=False,
+                      run=_boom_at_9, errors=errors)
+    assert out == [4] and list(errors) == [tiny(seed=9)]
+    assert "boom at seed 9" in str(errors[tiny(seed=9)])
+    with pytest.raises(TypeError, match="errors must be a dict or None"):
+        nblib.sweep([tiny()], workers=1, progress=False, errors=[])
+
+
+def _boom_at_9(config):
+    if config.seed == 9:
+        raise RuntimeError("boom at seed 9")
+    return config.seed
 
 
 def test_start_sweep_needs_a_cache_and_configs():

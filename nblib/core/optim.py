@@ -145,8 +145,6 @@ class Adam(Optimizer):
 
     option_specs = dict(lr=positive, betas=pair(probability_below_one), eps=positive,
                         weight_decay=nonnegative)
-    decoupled_weight_decay = False   # AdamW: True
-
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
@@ -163,10 +161,8 @@ class Adam(Optimizer):
                     state.update(step=0, exp_avg=np.zeros_like(w), exp_avg_sq=np.zeros_like(w))
                 state["step"] += 1
                 t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-                if weight_decay and self.decoupled_weight_decay:
-                    w *= 1 - lr * weight_decay               # AdamW: shrink w directly
-                elif weight_decay:
-                    g = g + weight_decay * w
+                if weight_decay:
+                    g = g + weight_decay * w                 # L2 penalty, in the gradient
                 # m, v and w change in place, as in torch.optim: state[p] and the layer keep
                 # their arrays, and a step makes few new arrays (fresh memory is slow)
                 m *= beta1
@@ -183,13 +179,26 @@ class AdamW(Adam):
 
     The decay shrinks the weights directly, ``w = w - lr * weight_decay * w``,
     instead of entering the gradient, where Adam's per-weight scaling would
-    weaken it for exactly the weights with large gradients.
+    weaken it for exactly the weights with large gradients. So a step is two steps:
+    the shrink, then Adam's step with no L2 term.
     """
-
-    decoupled_weight_decay = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
         super().__init__(params, lr, betas, eps, weight_decay)
+
+    def step(self):
+        """Shrink every Param that has a gradient, then take Adam's step without L2."""
+        decays = [group["weight_decay"] for group in self.param_groups]
+        for group, decay in zip(self.param_groups, decays):
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.value *= 1 - group["lr"] * decay       # w = w - lr weight_decay w
+            group["weight_decay"] = 0.0                      # Adam's step: no L2 term
+        try:
+            super().step()
+        finally:
+            for group, decay in zip(self.param_groups, decays):
+                group["weight_decay"] = decay
 
 
 class RMSprop(Optimizer):

@@ -36,7 +36,7 @@ def train_quietly(config):
     return train_spirals(config, progress=False)
 
 
-def sweep(configs, workers=2, progress=True, run=train_quietly, cache=None):
+def sweep(configs, workers=2, progress=True, run=train_quietly, cache=None, errors=None):
     """Train every config and return the results, in the order of ``configs``.
 
     Inputs
@@ -48,6 +48,9 @@ def sweep(configs, workers=2, progress=True, run=train_quietly, cache=None):
       ``train_quietly``, that is ``train_spirals(config, progress=False)``)
     - cache: a dict {config: result} or None; configs found in it are not trained
       again, and every new result is added to it (give each ``run`` its own cache)
+    - errors: None raises the first error of a run; a dict collects them instead,
+      {config: exception}, and the other runs go on (their results then leave the list:
+      use ``cache``)
 
     Returns
     - a list with one result per config (``SpiralResult`` for the default ``run``)
@@ -69,6 +72,8 @@ def sweep(configs, workers=2, progress=True, run=train_quietly, cache=None):
         raise TypeError(f"run must be callable, got {type(run).__name__}")
     if cache is not None and not isinstance(cache, dict):
         raise TypeError(f"cache must be a dict or None, got {type(cache).__name__}")
+    if errors is not None and not isinstance(errors, dict):
+        raise TypeError(f"errors must be a dict or None, got {type(errors).__name__}")
 
     done = {} if cache is None else cache
     if cache is not None:
@@ -82,7 +87,7 @@ def sweep(configs, workers=2, progress=True, run=train_quietly, cache=None):
     try:
         if workers == 1 or len(unique) <= 1:
             for config in unique:
-                done[config] = run(config)
+                _collect(done, errors, config, run, config)
                 if bar is not None:
                     bar.update(1)
         else:
@@ -90,13 +95,23 @@ def sweep(configs, workers=2, progress=True, run=train_quietly, cache=None):
                                      initializer=_one_blas_thread) as pool:
                 futures = {pool.submit(run, config): config for config in unique}
                 for future in as_completed(futures):
-                    done[futures[future]] = future.result()   # re-raises a worker's error
+                    _collect(done, errors, futures[future], future.result)  # a worker's error
                     if bar is not None:
                         bar.update(1)
     finally:
         if bar is not None:
             bar.close()
-    return [done[config] for config in configs]
+    return [done[config] for config in configs if config in done]
+
+
+def _collect(done, errors, config, get, *args):
+    """done[config] = get(*args); its error raises, or goes into ``errors`` if a dict."""
+    try:
+        done[config] = get(*args)
+    except Exception as error:
+        if errors is None:
+            raise
+        errors[config] = error
 
 
 class BackgroundSweep:
@@ -104,12 +119,14 @@ class BackgroundSweep:
 
     def __init__(self, configs, workers, run, cache):
         self.configs, self.cache, self.error = set(configs), cache, None
+        self.failed = {}                # {config: its error}: trained again when asked for
         self._thread = threading.Thread(target=self._sweep, args=(configs, workers, run),
                                         daemon=True, name="nblib-background-sweep")
 
     def _sweep(self, configs, workers, run):
         try:
-            sweep(configs, workers=workers, progress=False, run=run, cache=self.cache)
+            sweep(configs, workers=workers, progress=False, run=run, cache=self.cache,
+                  errors=self.failed)
         except BaseException as error:            # handed to whoever waits for a result
             self.error = error
 
@@ -118,10 +135,12 @@ class BackgroundSweep:
         return self._thread.is_alive()
 
     def wait(self):
-        """Block until every run is trained; re-raise a worker's error."""
+        """Block until every run is trained; re-raise a worker's error (the first)."""
         self._thread.join()
         if self.error is not None:
             raise self.error
+        for error in self.failed.values():
+            raise error
 
 
 _BACKGROUND = []   # the BackgroundSweeps started in this process
@@ -133,7 +152,10 @@ def start_sweep(configs, workers=2, run=train_quietly, cache=None):
     The runs are trained in the order given, each result put into ``cache`` as soon as it
     is done, while the notebook goes on.  A later ``sweep`` with the same ``cache`` dict
     waits for the runs it needs that are still in flight instead of training them again;
-    so start the page's runs early, in the order the page uses them.
+    so start the page's runs early, in the order the page uses them. A run that fails
+    does not stop the others: the later ``sweep`` that asks for it trains it again (and
+    raises its error if it fails again), so a run can start before a piece it needs is
+    written (the student build of nblib).
 
     Inputs
     - configs, workers, run: as for ``sweep``
@@ -162,7 +184,7 @@ def _wait_for_background(configs, cache):
         if job.cache is not cache or job._thread is threading.current_thread():
             continue                              # another cache, or the job itself
         needed = [c for c in configs if c in job.configs]
-        while job.running and any(c not in cache for c in needed):
+        while job.running and any(c not in cache and c not in job.failed for c in needed):
             time.sleep(0.02)
         if not job.running:
             _BACKGROUND.remove(job)

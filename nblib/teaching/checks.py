@@ -50,7 +50,7 @@ def _fmt_errors(errors):
 
 # ----------------------------------------------------------------------------- exercise 1
 def layernorm(cls, *, verbose=True, seed=None, upto=None):
-    """Check a LayerNorm class: ``cls(num_features)`` with ``weight``/``bias`` Params.
+    """Check a LayerNorm class: ``cls(normalized_shape)`` with ``weight``/``bias`` Params.
 
     Compares forward with ``nblib.LayerNorm`` (also on a batch of one) and
     gradient-checks backward with ``nblib.check_layer``: the relative error of

@@ -997,6 +997,19 @@ def _tasks():
     return YOUR_TURN
 
 
+def piece_tasks():
+    """The tasks whose piece can take the place of nblib's (``install_pieces``): every
+    your-turn task, and the exercises whose class nblib's own code builds
+    (``DROP_IN_EXERCISES``: ``MyLayerNorm`` for ``SpiralConfig(norm="layer")``)."""
+    from .registry import EXERCISES, YOUR_TURN
+    return {**YOUR_TURN, **{task_id: EXERCISES[task_id] for task_id in DROP_IN_EXERCISES}}
+
+
+DROP_IN_EXERCISES = ("ex_layernorm",)
+"""Exercises whose answer has nblib's signature and takes its place. (``MyRMSprop`` is
+not one: it leaves out weight decay, momentum and parameter groups.)"""
+
+
 def task_cells(path):
     """The source of every cell tagged ``your-turn`` in the notebook at ``path``."""
     nb = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -1106,7 +1119,7 @@ def install_pieces(pieces):
     """
     if not isinstance(pieces, dict):
         raise TypeError(f"pieces must be a dict (task id -> piece), got {type(pieces).__name__}")
-    tasks = _tasks()
+    tasks = piece_tasks()
     unknown = sorted(set(pieces) - set(tasks))
     if unknown:
         raise ValueError(f"pieces must be keyed by task id ({sorted(tasks)}), got {unknown}")
@@ -1125,6 +1138,12 @@ def install_pieces(pieces):
     spaces = [vars(module) for name, module in list(sys.modules.items())
               if module is not None and (name == "nblib" or name.startswith("nblib."))
               and not name.startswith("nblib.teaching")]
+    for names in spaces:                     # nblib's AdamW(Adam) derives from your Adam
+        for value in list(names.values()):
+            if (isinstance(value, type) and id(value) not in swaps
+                    and any(id(base) in swaps for base in value.__bases__)):
+                bases = tuple(swaps[id(b)][1] if id(b) in swaps else b for b in value.__bases__)
+                swaps[id(value)] = (value, _rebased(value, bases))
     spaces += _own_namespaces(pieces.values())   # a piece's notebook imported nblib's too
     for names in spaces:
         for attr, value in list(names.items()):
@@ -1146,6 +1165,22 @@ def install_pieces(pieces):
     return restore
 
 
+def _rebased(cls, bases):
+    """A copy of the class ``cls`` on other ``bases``; its methods' ``super()`` sees the copy."""
+    body = {k: v for k, v in vars(cls).items() if k not in ("__dict__", "__weakref__")}
+    copy = type(cls.__name__, bases, body)
+    for name, value in body.items():
+        if inspect.isfunction(value) and "__class__" in value.__code__.co_freevars:
+            cells = list(value.__closure__)
+            cells[value.__code__.co_freevars.index("__class__")] = types.CellType(copy)
+            method = types.FunctionType(value.__code__, value.__globals__, value.__name__,
+                                        value.__defaults__, tuple(cells))
+            method.__kwdefaults__, method.__doc__ = value.__kwdefaults__, value.__doc__
+            method.__qualname__ = value.__qualname__
+            setattr(copy, name, method)
+    return copy
+
+
 _INSTALLED = {}
 """The piece each task's name in nblib holds now, where ``install_pieces`` changed it."""
 
@@ -1154,7 +1189,7 @@ def use_mine(task_id, piece):
     """After a task's self-check cell: nblib's code on this page (and the next) uses
     ``piece`` if its check passes; otherwise nblib's reference, or, in the student build,
     a stand-in that says the piece is missing and where to write it. Prints nothing."""
-    task = _tasks()[task_id]
+    task = piece_tasks()[task_id]
     result = task.check(piece, verbose=False)
     use = piece if result.passed else (missing_piece(task_id, result.message) if STUDENT_BUILD
                                        else task.reference)
@@ -1200,7 +1235,7 @@ def missing_piece(task_id, why=""):
     """A stand-in for a task's piece that is not written yet (or fails its check), in the
     student build of nblib: calling it raises NotImplementedError naming the piece, the
     page where it is written, and what its self-check said."""
-    task = _tasks()[task_id]
+    task = piece_tasks()[task_id]
     message = (f"your {task.name} is missing: write it in {task.notebook} (task {task_id!r}) "
                f"until its self-check passes" + (f"; the self-check says: {why}" if why else ""))
 

@@ -26,6 +26,8 @@ import pytest
 from nblib.teaching import expectations, registry
 from teacher import student_build
 
+from conftest import early
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -476,33 +478,44 @@ print(json.dumps(out))
 '''
 
 
-@pytest.mark.slow
-def test_the_student_edition_runs_on_the_students_pieces(tmp_path):
+@early
+def students_pages_run(tmp_path_factory):
     """The student edition with its library (``student_edition.py --library``), the
-    solutions typed into 01 to 03 and 05: its pages run with nblib = the student build,
-    whose answers raise if called (the spy), so every piece they use is the student's
-    (05's LayerNorm runs on the student's MyLayerNorm, AdamW on the student's Adam)."""
+    solutions typed into 01 to 03 and 05, every page executed with nblib = the student
+    build (started when the session starts: it runs while the other tests do).
+    Returns (the pages written, {page: [its errors]}, the run's return code and stderr)."""
     import nbformat
 
     from teacher import student_edition
 
-    student_edition.write_student_edition(tmp_path, ROOT, library=True)
-    assert set(LATER_PAGES) == {p.stem for p in (tmp_path / "book").glob("*.ipynb")
-                                if p.stem != "teacher_guide"}
+    out = tmp_path_factory.mktemp("student-pieces")
+    student_edition.write_student_edition(out, ROOT, library=True)
     for page in ("01_data", "02_network", "03_training", "05_exercises"):   # typed in
         source = nbformat.read(ROOT / "book" / f"{page}.ipynb", as_version=4)
         typed = {c.id: c.source for c in source.cells
                  if c.metadata.get("nbgrader", {}).get("solution")}
-        path = tmp_path / "book" / f"{page}.ipynb"
+        path = out / "book" / f"{page}.ipynb"
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
             cell.source = typed.get(cell.get("id"), cell.source)
         nbformat.write(nb, path)
-    env = {**os.environ, "PYTHONPATH": str(tmp_path), "OPENBLAS_NUM_THREADS": "1"}
+    pages = {p.stem for p in (out / "book").glob("*.ipynb") if p.stem != "teacher_guide"}
+    env = {**os.environ, "PYTHONPATH": str(out), "OPENBLAS_NUM_THREADS": "1"}
     run = subprocess.run([sys.executable, "-c", _EXECUTE,
-                          *(str(tmp_path / "book" / f"{p}.ipynb") for p in LATER_PAGES)],
+                          *(str(out / "book" / f"{p}.ipynb") for p in LATER_PAGES)],
                          env=env, capture_output=True, text=True, timeout=1200,
-                         cwd=tmp_path / "book")
-    assert run.returncode == 0, run.stderr[-3000:]
-    errors = json.loads(run.stdout.strip().splitlines()[-1])
+                         cwd=out / "book")
+    errors = json.loads(run.stdout.strip().splitlines()[-1]) if run.returncode == 0 else None
+    return pages, errors, run.returncode, run.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_the_student_edition_runs_on_the_students_pieces(students_pages_run):
+    """The student edition with its library, the solutions typed into 01 to 03 and 05: its
+    pages run with nblib = the student build, whose answers raise if called (the spy), so
+    every piece they use is the student's (05's LayerNorm runs on the student's
+    MyLayerNorm, AdamW on the student's Adam)."""
+    pages, errors, returncode, stderr = students_pages_run
+    assert set(LATER_PAGES) == pages
+    assert returncode == 0, stderr
     assert errors == {p: [] for p in LATER_PAGES}

@@ -35,11 +35,11 @@ class BatchNorm(Module):
             mean = x.mean(axis=0)                                    # (D,)
             x_centred = x - mean                                     # (N, D)
             var = (x_centred**2).mean(axis=0)                        # (D,), biased
-            n, m = len(x), self.momentum
-            # running = (1 - m) running + m batch, written as a step towards the batch
+            n, rho = len(x), self.momentum
+            # running = (1 - rho) running + rho batch, written as a step towards the batch
             # value; PyTorch keeps the unbiased variance, var * n / (n - 1)
-            self.running_mean += m * (mean - self.running_mean)
-            self.running_var += m * (var * (n / (n - 1)) - self.running_var)
+            self.running_mean += rho * (mean - self.running_mean)
+            self.running_var += rho * (var * (n / (n - 1)) - self.running_var)
         else:
             x_centred = x - self.running_mean
             var = self.running_var

@@ -244,7 +244,7 @@ def train_epoch(model, optimizer, X, y, *, batch_size, rng, schedule=None, step=
         batch = order[start:start + batch_size]
         if schedule is not None:
             optimizer.lr = schedule(step)
-        logits = model.forward(X[batch])                        # (B, 1)
+        logits = model.forward(X[batch])                        # (len(batch), 1)
         loss, dlogits = bce_with_logits(logits, y[batch])
         model.backward(dlogits)                 # writes every param.grad
         optimizer.step()                        # moves every param.value

@@ -89,11 +89,13 @@ PRESETS = {
         "source chapter", _SOURCE,
         f"The source chapter's settings ({_network(_SOURCE)}, {_dropout(_SOURCE)}, "
         f"{_SOURCE.optimizer.capitalize()} at a constant {_SOURCE.lr:g}, {_SOURCE.epochs} "
-        f"epochs of batch {_SOURCE.batch_size}): with a rate that never comes down it "
-        f"takes {_steps(_SOURCE)} steps of "
+        f"epochs of batch {_SOURCE.batch_size}): the rate never comes down, so nothing in the "
+        f"schedule says when to stop, and the source stops the run after a budget of "
+        f"{_steps(_SOURCE)} steps of "
         + ("the same network" if (_SOURCE.hidden, _SOURCE.norm) == (_RECIPE.hidden, _RECIPE.norm)
            else f"a network of {_network(_SOURCE)}")
-        + f" where the book's recipe takes {_steps(_RECIPE)}."),
+        + f" where the book's recipe takes {_steps(_RECIPE)}; that budget is its choice, not "
+          f"what the rate needs to pass 95 %."),
 }
 
 

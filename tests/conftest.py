@@ -260,6 +260,8 @@ def pytest_collection_modifyitems(items):
     """Tests that need a book build run last, and those that need an ``early`` fixture just
     before them: the jobs started with the session overlap everything before."""
     def stage(item):
+        if any(f in _AFTER_BUILD for f in item.fixturenames):
+            return 3          # last: their job runs beside the tests that read the build
         if any(f in item.fixturenames for f in BUILD_FIXTURES):
             return 2
         return 1 if any(f in _EARLY for f in item.fixturenames) else 0
@@ -297,6 +299,25 @@ def early(fn):
         return _EARLY_JOBS[fn.__name__].result(fn.__name__)
 
     return fixture
+
+
+_AFTER_BUILD: set = set()   # the ``after_build`` fixtures: the tests that use them run last
+
+
+def after_build(edition: str):
+    """Like ``early``, for a job that needs a book build: ``fn(build, tmp_path_factory)``
+    starts in the background as soon as ``edition``'s build is done (a failed build is
+    handed to it: check ``.ok``), and runs while the tests that read the build do (the
+    browser checks, mostly waiting on Chromium); the tests that use it run last."""
+    def wrap(fn):
+        def job(tmp_path_factory):
+            _start([edition], tmp_path_factory)
+            return fn(_BUILDS[edition].result(edition), tmp_path_factory)
+
+        job.__name__ = fn.__name__
+        _AFTER_BUILD.add(fn.__name__)
+        return early(job)
+    return wrap
 
 
 def _start_early(name: str, tmp_path_factory) -> None:

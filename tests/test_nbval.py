@@ -37,6 +37,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import after_build
 from test_book import require_ok
 
 NOT_RUN = {"teacher_guide"}
@@ -148,14 +149,22 @@ def run_nbval(paths: list[Path], folder: Path, seconds: dict[str, float]):
     return results
 
 
-def test_a_students_run_all_reproduces_every_output_of_the_page(teacher_build, tmp_path, capsys):
+@after_build("teacher")
+def nbval_run(teacher_build, tmp_path_factory):
+    """nbval on the teacher build's plain notebooks, started as soon as the build is done:
+    (the notebooks, [(return code, log)] of its two processes, seconds)."""
     require_ok(teacher_build)
+    folder = tmp_path_factory.mktemp("nbval")
     seconds = {Path(r["docname"]).name: r["seconds"] or 30.0 for r in teacher_build.status}
-    paths = prepare(teacher_build.build_dir, tmp_path)
-    assert len(paths) >= 8, paths
+    paths = prepare(teacher_build.build_dir, folder)
     t0 = time.monotonic()
-    results = run_nbval(paths, tmp_path, seconds)
-    took = time.monotonic() - t0
+    results = run_nbval(paths, folder, seconds)
+    return paths, results, time.monotonic() - t0
+
+
+def test_a_students_run_all_reproduces_every_output_of_the_page(nbval_run, capsys):
+    paths, results, took = nbval_run
+    assert len(paths) >= 8, paths
     passed = sum(int(m) for _, log in results for m in re.findall(r"(\d+) passed", log))
     failed = sum(int(m) for _, log in results for m in re.findall(r"(\d+) failed", log))
     with capsys.disabled():

@@ -170,8 +170,8 @@ def animation_html(anim, *, fps=8, frame_format="jpeg", quality=85, default_mode
                    embed_limit_mb=20.0, alt=None):
     """A self-contained HTML player of ``anim``: ``anim.to_jshtml()`` with a choice of frames.
 
-    ``to_jshtml`` embeds every frame as a PNG; a smooth colour map compresses
-    poorly in PNG and about five times better in JPEG, which keeps the page
+    ``to_jshtml`` embeds every frame as a PNG; a smooth colour map takes fewer bytes
+    in JPEG (04_visualisation measures one frame both ways), which keeps the page
     light.  The player (play, pause, step, speed) is matplotlib's own.
 
     Inputs

@@ -63,7 +63,7 @@ def summary(runs, max_epochs):
     epochs = [r.epochs for r in solved]
     line = f"solved {len(solved)}/{len(runs)}"
     if solved:
-        line += (f", epochs median {np.median(epochs):.0f} (min {min(epochs)}, max {max(epochs)})"
+        line += (f", epochs median {np.median(epochs):g} (min {min(epochs)}, max {max(epochs)})"
                  f", seconds median {np.median([r.seconds for r in solved]):.2f}")
     if len(solved) < len(runs):
         line += f"; not solved within {max_epochs} epochs: {len(runs) - len(solved)}"

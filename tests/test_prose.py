@@ -60,6 +60,15 @@ def test_reading_time_of_a_markdown_page(tmp_path):
     assert (time.words, time.code_lines) == (7, 2)   # the note's fences are markup, not words
 
 
+def test_reading_time_counts_a_fence_indented_in_a_list_item_as_code(tmp_path):
+    # teacher_grading.md's commands sit in list items: their fences are indented
+    page = tmp_path / "page.md"
+    page.write_text("1. Run this:\n\n   ```bash\n   nbgrader autograde ps1 --force\n"
+                    "   ls\n   ```\n\n    ~~~\n    one more\n    ~~~\n")
+    time = reading.reading_time(page)
+    assert (time.words, time.code_lines) == (3, 3)   # "1", "Run", "this"; 3 lines of code
+
+
 def test_the_book_pages_have_a_reading_time(tmp_path):
     scope = reading.book_scope()
     times = {stem: reading.reading_time(f"book/{stem}.ipynb", scope)

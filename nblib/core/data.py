@@ -170,8 +170,8 @@ def bayes_accuracy(n=300, noise=DEFAULT_NOISE, variant="two-spiral", *, samples=
     Draws ``samples`` fresh points from the generator and averages the
     probability that the Bayes classifier (argmax of the exact posterior) is
     right, ``max(p, 1 - p)``: an unbiased estimate whose standard error is the
-    standard deviation of ``max(p, 1 - p)`` over sqrt(samples): about 0.05 point
-    for the default samples and noise (eight seeds give values 0.05 point apart,
+    standard deviation of ``max(p, 1 - p)`` over sqrt(samples): about 0.04 to 0.05
+    point for the default samples and noise (eight seeds give values 0.05 point apart,
     in standard deviation; ``tests/test_compare.py`` checks it is under 0.1).  A tiny noise gives
     ``1 - 1 / (2n)`` (only the origin, where both arms start, is ambiguous), a huge
     one 0.5 (up to 1e300: the sampled points must stay finite numbers).

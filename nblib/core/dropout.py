@@ -11,8 +11,9 @@ class Dropout(Module):
     """Zero each activation with probability ``p`` during training.
 
     Survivors are scaled by ``1 / (1 - p)``, so that the expected activation is
-    unchanged and evaluation is the identity.  The mask comes from ``rng``, a
-    ``np.random.Generator`` owned by the layer, so runs are reproducible.
+    unchanged and evaluation is the identity.  The mask comes from ``rng``, a seeded
+    ``np.random.Generator`` (``build_model`` gives all of a model's Dropout layers the
+    same one), so runs are reproducible.
     """
 
     @arguments(p=probability_below_one, rng=generator)

@@ -78,7 +78,7 @@ MAKE_SPIRALS = [
 
 
 # ----------------------------------------------------------------------------- Linear
-def _linear_xavier(ns):
+def _linear_lecun(ns):
     class Linear(ns["Linear"]):
         def __init__(self, in_features, out_features, *, bias=True, rng=None, dtype=np.float64):
             super().__init__(in_features, out_features, bias=bias, rng=rng, dtype=dtype)
@@ -126,9 +126,9 @@ def _linear_without_bias(ns):
 
 
 LINEAR = [
-    Mistake("initialises with std sqrt(1 / in_features) (LeCun/Xavier) instead of He's",
-            _linear_xavier, "LeCun/Xavier",
-            "std sqrt(1 / in_features) (LeCun/Xavier); He initialisation uses sqrt(2 / "
+    Mistake("initialises with std sqrt(1 / in_features) (LeCun) instead of He's",
+            _linear_lecun, "(LeCun)",
+            "std sqrt(1 / in_features) (LeCun); He initialisation uses sqrt(2 / "
             "in_features) for ReLU"),
     Mistake("takes the mean of dout over the batch for bias.grad", _linear_mean_bias_grad,
             "the mean over the batch",
@@ -197,8 +197,9 @@ RELU = [
             "must come from forward's input",
             "dout * (dout > 0): the mask must come from forward's input x, not from dout"),
     Mistake("lets the gradient through at x = 0 (x >= 0)", _relu_mask_at_zero,
-            "the gradient there is 0",
-            "dout * (x >= 0): at x = 0 the output is flat, so the gradient there is 0"),
+            "taken as 0",
+            "dout * (x >= 0): at x = 0 the gradient is taken as 0, by convention "
+            "(PyTorch's)"),
     Mistake("zeroes the negative inputs in place", _relu_in_place, "in place"),
 ]
 

@@ -61,7 +61,7 @@ class Exponential(Schedule):
 
 
 class WarmupCosine(Schedule):
-    """Linear warm-up from 0 to ``lr`` over ``warmup_steps``, then a cosine down to ``min_lr``.
+    """Linear warm-up from ``lr / warmup_steps`` to ``lr``, then a cosine down to ``min_lr``.
 
     With ``warmup_steps=0`` this is ``torch.optim.lr_scheduler.CosineAnnealingLR``
     with ``T_max=total_steps``; past ``total_steps`` the rate stays at ``min_lr``.

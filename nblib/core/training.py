@@ -230,7 +230,8 @@ def train_epoch(model, optimizer, X, y, *, batch_size, rng, schedule=None, step=
     """One pass over (X, y) in shuffled mini-batches; returns the mean mini-batch loss.
 
     Inputs
-    - X: inputs, of shape (N, D); y: labels in {0, 1}, of shape (N,)
+    - X: the training inputs, of shape (n_train, D); y: their labels in {0, 1}, of shape
+      (n_train,)
     - batch_size: rows per mini-batch (the last one may be smaller)
     - rng: the ``np.random.Generator`` that shuffles the rows
     - schedule: sets the learning rate of every step, ``schedule(step)``; None keeps it
@@ -258,7 +259,8 @@ def fit(model, optimizer, X_train, y_train, X_test, y_test, *, epochs, batch_siz
     """Train ``model`` with ``optimizer`` for ``epochs`` epochs and return its ``History``.
 
     Inputs
-    - X_train (N, D), y_train (N,), X_test (M, D), y_test (M,): data, labels in {0, 1}
+    - X_train (n_train, D), y_train (n_train,), X_test (n_test, D), y_test (n_test,): data,
+      labels in {0, 1}
     - epochs, batch_size: positive ints; the last batch of an epoch may be smaller
     - schedule: the learning rate of each step, ``schedule(step)`` (a ``Schedule``), or None
     - rng: the ``np.random.Generator`` that shuffles the batches

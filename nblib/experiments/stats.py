@@ -41,9 +41,9 @@ def binomial_interval(correct, n, confidence=0.95):
 
         |p̂ - p| <= z sqrt(p (1 - p) / n)
 
-    holds with probability ``confidence``.  Squaring turns it into a quadratic
-    inequality in the unknown p,  (1 + z²/n) p² - (2 p̂ + z²/n) p + p̂² <= 0,
-    whose roots are the interval's ends:
+    holds with probability about ``confidence`` (the normal approximation).
+    Squaring turns it into a quadratic inequality in the unknown p,
+    (1 + z²/n) p² - (2 p̂ + z²/n) p + p̂² <= 0, whose roots are the interval's ends:
 
         p = (p̂ + z²/2n ± z sqrt(p̂ (1 - p̂) / n + z²/4n²)) / (1 + z²/n).
 

@@ -66,12 +66,12 @@ def _dropout(config):
 # What each schedule does to the rate, for the preset's sentence (config.SCHEDULES' names).
 _SCHEDULE_SAYS = {
     "onecycle": "the one-cycle schedule warms up to that rate and then anneals it almost "
-                "to zero, so the boundary stops moving at the end",
-    "cosine": "the schedule warms up to that rate and then lowers it along a cosine, so "
-              "the boundary stops moving at the end",
-    "step": "the schedule divides the rate by ten twice, so the boundary settles at the end",
-    "exponential": "the schedule lowers the rate a hundredfold over the run, so the "
-                   "boundary settles at the end",
+                "to zero, so the last steps are tiny",
+    "cosine": "the schedule warms up to that rate and then lowers it along a cosine to zero, "
+              "so the last steps are tiny",
+    "step": "the schedule divides the rate by ten twice, so the last steps are small",
+    "exponential": "the schedule lowers the rate a hundredfold over the run, so the last "
+                   "steps are small",
     "constant": "the rate stays where it starts",
 }
 

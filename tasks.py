@@ -343,6 +343,21 @@ def notebook_summary(status: list[dict], edition: str) -> str:
 
 
 # ----------------------------------------------------------------------------- execution
+def keep_every_cached_notebook() -> None:
+    """Turn off jupyter-cache's truncation of a cache (in this process and the pool's).
+
+    After caching each notebook, jupyter-cache 1.0 deletes the records beyond its limit:
+    it reads the records to keep, then those to delete, in two queries. With two workers, a
+    record the other one commits between them is deleted before its notebook is written
+    (``KeyError: 'Notebook file does not exist for cache record PK: 2'``), and that notebook
+    is reported as failed (seen here twice, as "the kernel died?"). The build's cache is new
+    each build and far below the limit (1000), so truncating never deletes anything else.
+    """
+    from jupyter_cache.cache.main import JupyterCacheBase
+
+    JupyterCacheBase.truncate_caches = lambda self: None
+
+
 def cmd_execute(args: list[str]) -> int:
     """`tasks.py execute SOURCE OUT [SOURCE OUT ...]`, run by .venv's Python.
 
@@ -389,6 +404,7 @@ def cmd_execute(args: list[str]) -> int:
     from jupyter_cache.executors import load_executor
     from sphinx_external_toc.parsing import parse_toc_yaml
 
+    keep_every_cached_notebook()
     logging.basicConfig(level=logging.WARNING, format="[jupyter-cache] %(message)s")
     logger = logging.getLogger("tasks.execute")
     logger.setLevel(logging.WARNING)      # multiprocessing's own chatter stays quiet too

@@ -291,3 +291,24 @@ def test_course_keeps_an_edited_config_and_updates_the_rest(tmp_path, capsys):
     (folder / notebook).write_text("changed")
     assert course.main([str(folder), "--course-id", "c", "--executed", str(ran)]) == 2
     assert "changed since" in capsys.readouterr().err
+
+
+def test_execute_turns_off_the_cache_truncation_that_races_between_workers(tmp_path, monkeypatch):
+    """jupyter-cache deletes the records beyond its limit after caching each notebook, by two
+    queries; a record the other worker commits between them is picked for deletion before its
+    notebook is written, and caching fails with a KeyError (tasks.py execute then reports that
+    notebook as failed). Here the race's outcome is forced: the pick is made for it."""
+    from jupyter_cache import get_cache
+    from jupyter_cache.cache.db import NbCacheRecord
+    from jupyter_cache.cache.main import JupyterCacheBase
+
+    cache = get_cache(str(tmp_path / "cache"))
+    record = NbCacheRecord.create_record(uri="other.ipynb", hashkey="h", db=cache.db)
+    monkeypatch.setattr(NbCacheRecord, "records_to_delete",
+                        staticmethod(lambda keep, db: [record.pk]))
+    with pytest.raises(KeyError, match="Notebook file does not exist"):
+        cache.truncate_caches()
+    monkeypatch.setattr(JupyterCacheBase, "truncate_caches", JupyterCacheBase.truncate_caches)
+    tasks.keep_every_cached_notebook()          # what tasks.py execute does first
+    cache.truncate_caches()
+    assert [r.pk for r in cache.list_cache_records()] == [record.pk]

@@ -328,8 +328,9 @@ WRITTEN = {
         "ex_dropout", 1, "the experiment: the recipe with each rate of DROPOUT_RATES; "
                          "accuracy, training and held-out loss against the rate"),
     "ex_dropout-answer-2": Written(
-        "ex_dropout", 1, "the best rate here, and why (how little of the held-out loss "
-                         "dropout can win back on this data)"),
+        "ex_dropout", 1, "the rates compared by the rule of 03_training (a difference or "
+                         "no detectable one; a tie called a tie), and why (how little of the "
+                         "held-out loss dropout can win back on this data)"),
     "ex_rmsprop-answer-1": Written(
         "ex_rmsprop", 1, "the experiment: momentum, MyRMSprop and Adam fed the same "
                          "gradients, each weight's steps compared"),

@@ -146,8 +146,9 @@ def uniform_init(model, scale, rng):
     """Redraw every Linear weight from U(-scale, scale), in place: 1980s practice.
 
     He initialisation draws N(0, 2 / fan_in) instead, so that every layer keeps
-    the variance of its input; a fixed small range shrinks the signal (and the
-    gradient) at every layer.  Returns the model.
+    the variance of its input; a fixed range ignores the fan-in: U(-0.5, 0.5), of
+    standard deviation 0.29, is narrower than He's at a layer with 2 inputs (1.0) and
+    wider at one with 128 (0.125).  Returns the model.
     """
     rng = np.random.default_rng(rng)            # a Generator stays itself; a seed makes one
     for layer in model.modules():

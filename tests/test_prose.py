@@ -42,7 +42,10 @@ def test_reading_time_counts_what_the_reader_sees(tmp_path):
     assert (time.words, time.equations, time.figures, time.tasks) == (9, 1, 1, 1)
     assert time.code_lines == 3 + shown
     assert time.minutes == pytest.approx(9 / 200 + (3 + shown) / 10 + (30 + 20) / 60)
-    assert str(time) == f"about {max(5, 5 * round(time.minutes / 5))} minutes"
+    assert str(time) == f"about {max(1, round(time.minutes))} minutes"      # under 10
+    for minutes, said in ((7.4, 7), (0.2, 1), (9.6, 10), (12.4, 10), (12.6, 15), (47, 45)):
+        words = round(minutes * reading.WORDS_PER_MINUTE)
+        assert str(reading.ReadingTime(words, 0, 0, 0)) == f"about {said} minutes", minutes
     assert time.method().endswith("writing the task comes on top")
 
 

@@ -38,7 +38,7 @@ class ReLU(Module):
 
 
 class Sigmoid(Module):
-    """``sigmoid(x)``; its gradient ``s (1 - s)`` vanishes for large |x|."""
+    """``sigmoid(x)``; its gradient ``sigmoid(x) (1 - sigmoid(x))`` vanishes for large |x|."""
 
     def forward(self, x):
         """x: (N, D) -> out: (N, D)"""

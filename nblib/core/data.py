@@ -147,7 +147,7 @@ def bayes_posterior(X, n=300, noise=DEFAULT_NOISE, variant="two-spiral"):
     out = np.empty(len(X))
     for start in range(0, len(X), 4096):  # chunked: (chunk, n) distance tables
         xb = X[start:start + 4096]
-        unit = np.maximum(np.abs(xb).max(axis=1), max(noise, 1.0))[:, None, None]  # (B, 1, 1)
+        unit = np.maximum(np.abs(xb).max(axis=1), max(noise, 1.0))[:, None, None]  # (chunk, 1, 1)
         # Far centres' terms are exp(-huge): they overflow to exp(-inf) or underflow to 0,
         # which is their value, as does the square of a tiny distance; under
         # np.errstate(all="raise") that must not stop the computation.

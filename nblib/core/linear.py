@@ -13,7 +13,7 @@ class Linear(Module):
     ``weight`` W has shape (H, D), PyTorch's layout, and starts as He
     initialisation, N(0, 2 / D): it keeps the variance of ReLU activations
     constant through depth.  ``bias`` b, of shape (H,), starts at zero; pass
-    ``bias=False`` when a normalisation layer follows, which would subtract it.
+    ``bias=False`` when BatchNorm follows, which would subtract it.
     """
 
     input_width = "in_features"    # check_input: x has shape (N, in_features)

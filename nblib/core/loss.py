@@ -25,7 +25,7 @@ def bce_with_logits(logits, y):
     """Mean binary cross-entropy of ``sigmoid(logits)`` against labels ``y``.
 
     Same value as ``torch.nn.functional.binary_cross_entropy_with_logits``.
-    With s = sigmoid(z), ``-y log s - (1 - y) log(1 - s)`` equals
+    ``-y log sigmoid(z) - (1 - y) log(1 - sigmoid(z))`` equals
     ``max(z, 0) - z y + log(1 + exp(-|z|))``, which never exponentiates a
     positive number: |z| = 1e4 gives neither inf nor NaN.
 

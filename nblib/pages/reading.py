@@ -57,8 +57,10 @@ class ReadingTime:
 
     @property
     def rounded(self) -> int:
-        """Minutes, to the nearest 5 (at least 5)."""
-        return max(5, 5 * round(self.minutes / 5))
+        """Minutes: to the nearest minute under 10, to the nearest 5 from there (at least 1)."""
+        if self.minutes < 9.5:
+            return max(1, round(self.minutes))
+        return 5 * round(self.minutes / 5)
 
     def __add__(self, other: "ReadingTime") -> "ReadingTime":
         return ReadingTime(*(a + b for a, b in zip(self._parts(), other._parts())))

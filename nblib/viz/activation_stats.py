@@ -66,7 +66,7 @@ def layer_stats(model, x, *, rng=None):
     Returns
     - dict with "activation_std", the std of each nonlinearity's output, and
       "weight_grad_std", the std of each Linear's weight gradient, both of
-      shape (L,) for L blocks, first block first
+      shape (K,) for K blocks, first block first
     """
     if not isinstance(model, Sequential):
         raise TypeError(f"model must be an nblib Sequential, got {type(model).__name__}")

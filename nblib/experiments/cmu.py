@@ -132,7 +132,7 @@ def solve_cmu(seed=0, max_epochs=2000, **overrides):
                               batch_size=config.batch_size, rng=np.random.default_rng(seed))
 
 
-# --- what made the difference: the 1988 network's parts, for the ablations -------------------
+# --- which parts the network needs: the 1988 network's parts, for the ablations --------------
 
 @arguments(model=instance(Sequential, "an nblib Sequential"))
 def with_sigmoid(model):

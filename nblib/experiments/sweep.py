@@ -1,4 +1,4 @@
-"""Train many configurations at once: one process per core, one progress bar.
+"""Train many configurations at once: two processes by default (workers=2), one progress bar.
 
 ``sweep(configs)`` hands each ``SpiralConfig`` to ``train_spirals`` in a pool of
 worker processes and returns the results in the order of ``configs``.  The

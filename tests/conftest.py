@@ -257,16 +257,14 @@ _BUILDS: dict[str, _Background] = {}      # edition -> the background job that b
 
 
 def pytest_collection_modifyitems(items):
-    """The tests that need nothing started run first, then those that read a book build
-    (the builds finish first of the jobs started with the session), then those that need an
-    ``early`` job, then those of an ``after_build`` job: each job overlaps the tests before
-    its own."""
+    """Tests that need a book build run last, and those that need an ``early`` fixture just
+    before them: the jobs started with the session overlap everything before."""
     def stage(item):
         if any(f in _AFTER_BUILD for f in item.fixturenames):
             return 3          # last: their job runs beside the tests that read the build
-        if any(f in _EARLY for f in item.fixturenames):
-            return 2          # their jobs (nbgrader, the student's pages) finish meanwhile
-        return 1 if any(f in item.fixturenames for f in BUILD_FIXTURES) else 0
+        if any(f in item.fixturenames for f in BUILD_FIXTURES):
+            return 2
+        return 1 if any(f in _EARLY for f in item.fixturenames) else 0
     items.sort(key=stage)
 
 

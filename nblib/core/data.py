@@ -152,7 +152,7 @@ def bayes_posterior(X, n=300, noise=DEFAULT_NOISE, variant="two-spiral"):
         # which is their value, as does the square of a tiny distance; under
         # np.errstate(all="raise") that must not stop the computation.
         with np.errstate(over="ignore", under="ignore"):
-            # the noise in those units, (B, 1); kept off 0, where 0 / 0 would make a NaN
+            # the noise in those units, (chunk, 1); kept off 0, where 0 / 0 would make a NaN
             sigma = np.maximum(noise / unit[:, :, 0], np.finfo(float).tiny)
             d0, d1 = ((((xb[:, None, :] - C[None, :, :]) / unit) ** 2).sum(-1) for C in (C0, C1))
             d_min = np.minimum(d0.min(axis=1), d1.min(axis=1))[:, None]

@@ -504,6 +504,12 @@ def check_batchnorm(cls, *, verbose=True, seed=None, upto=None):
             return probe.mistake(key, got, lambda wrong: _batchnorm_run(wrong, case, d).get(key),
                                  VALUE_TOL * (1 + np.abs(want(key)).max()))
 
+        def compared(key, got):
+            # (got matches, the words of the catalogued mistake it matches or None); while
+            # recording, every mistake's value is stored even where got matches
+            ok = _matches(got, want(key))
+            return ok, (mistake(key, got) if not ok or probe.recording else None)
+
         layer = _module_instance(_call(f"{name}({d})", cls, d), name)
         gamma = _param(layer, "weight", (d,), name)
         beta = _param(layer, "bias", (d,), name)
@@ -517,20 +523,18 @@ def check_batchnorm(cls, *, verbose=True, seed=None, upto=None):
         x = case["x"]
         out = _as_array(_call("forward(x) in training mode", layer.forward, x.copy()),
                         "forward(x)", x.shape)
-        if not _matches(out, want("forward")) or probe.recording:
-            hint = mistake("forward", out)
-            if not _matches(out, want("forward")):
-                raise _Fail(f"forward(x) in training mode differs from nblib.BatchNorm (relative "
-                            f"error {rel_error(out, want('forward')):.1e})"
-                            + (f": you {hint}" if hint else ""))
+        ok, hint = compared("forward", out)
+        if not ok:
+            raise _Fail(f"forward(x) in training mode differs from nblib.BatchNorm (relative "
+                        f"error {rel_error(out, want('forward')):.1e})"
+                        + (f": you {hint}" if hint else ""))
         for attr in ("running_mean", "running_var"):
-            got, exp = np.asarray(getattr(layer, attr), dtype=float), want(attr)
-            if not _matches(got, exp) or probe.recording:
-                hint = mistake(attr, got)
-                if not _matches(got, exp):
-                    raise _Fail(f"after one training step self.{attr} is {np.round(got, 4)}, "
-                                f"expected {np.round(exp, 4)}" + (f": it was {hint}" if hint
-                                                                  else ""))
+            got = np.asarray(getattr(layer, attr), dtype=float)
+            ok, hint = compared(attr, got)
+            if not ok:
+                raise _Fail(f"after one training step self.{attr} is {np.round(got, 4)}, "
+                            f"expected {np.round(want(attr), 4)}"
+                            + (f": it was {hint}" if hint else ""))
         if upto == "training":
             return "the training forward and the running statistics are right", {}
         dx = _as_array(_call("backward(dout) in training mode", layer.backward,
@@ -544,13 +548,12 @@ def check_batchnorm(cls, *, verbose=True, seed=None, upto=None):
         if upto == "param_grads":
             return "the training forward, running statistics, weight.grad and bias.grad " \
                    "are right", {}
-        if not _matches(dx, want("dx")) or probe.recording:
-            hint = mistake("dx", dx)
-            if not _matches(dx, want("dx")):
-                raise _Fail(f"weight.grad and bias.grad are right, but the input gradient dx is "
-                            f"wrong (relative error {rel_error(dx, want('dx')):.1e})"
-                            + (f": it is {hint}" if hint else ": x reaches the loss through "
-                               "x_hat, through the batch mean and through the batch variance"))
+        ok, hint = compared("dx", dx)
+        if not ok:
+            raise _Fail(f"weight.grad and bias.grad are right, but the input gradient dx is "
+                        f"wrong (relative error {rel_error(dx, want('dx')):.1e})"
+                        + (f": it is {hint}" if hint else ": x reaches the loss through "
+                           "x_hat, through the batch mean and through the batch variance"))
         errors = _gradient_errors(layer, x, 14)
         _grad_verdict(errors, {"input": "dx"})
         if upto == "input_grad":
@@ -565,12 +568,11 @@ def check_batchnorm(cls, *, verbose=True, seed=None, upto=None):
         xe = case["x_eval"]
         out_eval = _as_array(_call("forward(x) in evaluation mode", layer.forward, xe.copy()),
                              "forward(x) in evaluation mode", xe.shape)
-        if not _matches(out_eval, want("eval forward")) or probe.recording:
-            hint = mistake("eval forward", out_eval)
-            if not _matches(out_eval, want("eval forward")):
-                raise _Fail(f"forward(x) in evaluation mode differs from nblib.BatchNorm "
-                            f"(relative error {rel_error(out_eval, want('eval forward')):.1e})"
-                            + (f": {hint}" if hint else ""))
+        ok, hint = compared("eval forward", out_eval)
+        if not ok:
+            raise _Fail(f"forward(x) in evaluation mode differs from nblib.BatchNorm "
+                        f"(relative error {rel_error(out_eval, want('eval forward')):.1e})"
+                        + (f": {hint}" if hint else ""))
         if not _matches(np.asarray(layer.running_mean, dtype=float), want("eval running_mean")):
             raise _Fail("forward in evaluation mode changed running_mean: only training "
                         "updates the running statistics")

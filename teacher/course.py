@@ -70,10 +70,18 @@ c.CourseDirectory.root = {course!r}
 # (on a JupyterHub: a folder every user can reach, such as /srv/nbgrader/exchange).
 c.Exchange.root = {exchange!r}
 
-# `nbgrader zip_collect NAME` (submissions downloaded from a learning platform): put each
-# student's notebook, or a zip of it, in downloaded/NAME/archive/, in a folder (or a zip)
-# named by the student's id: downloaded/NAME/archive/alice/NAME.ipynb.
-c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/]+)/(?P<file_id>[^/]+\\.ipynb)$"
+# `nbgrader zip_collect NAME` (submissions downloaded from a learning platform): in
+# downloaded/NAME/archive/, put each student's notebook in a folder named by the student's id
+# (archive/alice/NAME.ipynb), or a zip of it, one per student, named by the id
+# (archive/alice.zip) or in that folder (archive/alice/NAME.zip). zip_collect unzips each zip
+# into a folder named after it, under downloaded/NAME/extracted/; the student's id is the
+# first folder there, whatever lies below it; hidden files and folders (.ipynb_checkpoints,
+# macOS's ._ copies) are skipped. It records no submission time (this expression has no
+# (?P<timestamp>...) group): for a due date, write submitted/<id>/NAME/timestamp.txt yourself
+# after zip_collect (the page "Grading with nbgrader" says how).
+c.FileNameCollectorPlugin.named_regexp = (
+    r".*/downloaded/[^/]+/extracted/(?P<student_id>[^/.][^/]*)/(?:[^/.][^/]*/)*"
+    r"(?P<file_id>[^/.][^/]*\\.ipynb)$")
 
 # `nbgrader autograde` does not run the submitted notebook: each task's hidden test runs in
 # a fresh Python process on its answer cell's source (teacher/nbgrader_isolated.py), with

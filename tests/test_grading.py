@@ -8,8 +8,9 @@
 - ``grade_source`` (a fresh ``python -I`` per task) refuses and names each cheat: frames,
   profile hooks, gc, patches, sockets, a fake verdict, a loop, a fake nblib in the folder;
 - a course folder written by ``teacher/course.py`` goes through nbgrader itself:
-  ``generate_assignment``, ``zip_collect``, ``autograde`` (IsolatedGrades: the notebooks are
-  not run) of five 05 submissions (blank; buggy: a broken LayerNorm backward and a loop;
+  ``generate_assignment``, ``zip_collect`` (the page's folder and zip layouts; no time
+  stamp, one written by hand makes a submission late), ``autograde`` (IsolatedGrades: the
+  notebooks are not run) of five 05 submissions (blank; buggy: a broken LayerNorm backward and a loop;
   cheater: the issue's cheats and a patched nblib/ beside the notebook; correct; gamed),
   ``export`` (a row per student, a column per grade cell) and feedback; and the stage
   notebooks with the issue's wrong answers. The seconds per submission are printed.
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import time
 import types
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -507,6 +509,37 @@ def test_the_course_config_grades_each_task_in_a_fresh_process(tmp_path):
     assert config.IsolatedGrades.time_limit == 7
 
 
+HANDED_IN = {"blank": "archive/blank/05_exercises.ipynb",
+             "buggy": "archive/buggy.zip",
+             "cheater": "archive/cheater/05_exercises.zip",
+             "correct": "archive/correct.zip",
+             "gamed": "archive/gamed/05_exercises.ipynb"}
+"""How each student's submission is downloaded: the layouts teacher_grading.md documents for
+``zip_collect`` (a folder named by the id, a zip named by the id, a zip in the id's folder)."""
+DUE, LATE, LATE_AT = "2026-12-20 23:59:00 UTC", "blank", "2026-12-21 10:00:00 UTC"
+"""The due date given to 05 and the one submission whose time stamp is written by hand after
+``zip_collect`` (10 h 1 min late: 36060 s)."""
+
+
+def _hand_in(archive, student, text, release_text):
+    """Put ``student``'s notebook (``text``) in ``archive`` as HANDED_IN says. The correct
+    student's zip holds a folder, as zipping one's work folder gives, with a Jupyter checkpoint
+    and macOS's ._ copy beside the notebook (the released notebook, had they been collected)."""
+    path = archive.parent / HANDED_IN[student]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".ipynb":
+        path.write_text(text)
+        return
+    with zipfile.ZipFile(path, "w") as zf:
+        if student == "correct":
+            zf.writestr("05_exercises/05_exercises.ipynb", text)
+            zf.writestr("05_exercises/.ipynb_checkpoints/05_exercises-checkpoint.ipynb",
+                        release_text)
+            zf.writestr("__MACOSX/05_exercises/._05_exercises.ipynb", release_text)
+        else:
+            zf.writestr("05_exercises.ipynb", text)
+
+
 @early
 def course(tmp_path_factory):
     """A course folder, the assignment generated, the submissions autograded and exported
@@ -521,11 +554,16 @@ def course(tmp_path_factory):
     seconds = {"generate_assignment": _nbgrader(course, "generate_assignment", "05_exercises")[0]}
     release = nbformat.read(course / "release" / "05_exercises" / "05_exercises.ipynb",
                             as_version=4)
+    archive = course / "downloaded" / "05_exercises" / "archive"
     for student in STUDENTS:
-        folder = course / "downloaded" / "05_exercises" / "archive" / student
-        folder.mkdir(parents=True)
-        nbformat.write(_submission(release, source, student), folder / "05_exercises.ipynb")
+        _hand_in(archive, student, nbformat.writes(_submission(release, source, student)),
+                 nbformat.writes(release))
     seconds["zip_collect"] = _nbgrader(course, "zip_collect", "05_exercises")[0]
+    submitted = course / "submitted"
+    collected = {p.relative_to(submitted).as_posix() for p in submitted.rglob("*") if p.is_file()}
+    # a due date, and one submission's time written by hand (zip_collect writes none)
+    _nbgrader(course, "db", "assignment", "add", "05_exercises", f"--duedate={DUE}")
+    (submitted / LATE / "05_exercises" / "timestamp.txt").write_text(f"{LATE_AT}\n")
     # the cheater hands in a patched nblib beside the notebook (its grade() always passes)
     beside = course / "submitted" / "cheater" / "05_exercises" / "nblib"
     shutil.copytree(ROOT / "nblib", beside, ignore=shutil.ignore_patterns("__pycache__"))
@@ -543,7 +581,8 @@ def course(tmp_path_factory):
     points = {(r["student_id"], key.removeprefix("05_exercises:test-")): float(value)
               for r in rows for key, value in r.items() if key.startswith("05_exercises:test-")}
     return types.SimpleNamespace(root=course, release=release, log=log, seconds=seconds,
-                                 per_student=per_student, rows=rows, points=points)
+                                 per_student=per_student, rows=rows, points=points,
+                                 collected=collected)
 
 
 def _total(course, student):
@@ -745,6 +784,21 @@ def test_feedback_shows_the_hidden_tests_verdicts(course):
     report = (course.root / "feedback" / "buggy" / "05_exercises" / "05_exercises.html")
     text = report.read_text()
     assert "gradient check failed for input" in text and "hidden test, seed" in text
+
+
+def test_zip_collect_files_each_documented_layout_under_its_student(course):
+    """A folder named by the id, a zip named by the id (holding a folder, a checkpoint and
+    macOS's copy) and a zip in the id's folder: each notebook is filed under its student, the
+    hidden files are skipped, and no time stamp is written."""
+    assert course.collected == {f"{s}/05_exercises/05_exercises.ipynb" for s in STUDENTS}
+
+
+def test_a_zip_collected_submission_is_late_only_by_a_timestamp_written_by_hand(course):
+    """zip_collect records no time (above); autograde logs as late the one submission whose
+    timestamp.txt was written after zip_collect, and no other."""
+    late = set(re.findall(r"SubmittedAssignment<05_exercises for (\w+)> is ([\d.]+) seconds "
+                          r"late", course.log))
+    assert late == {(LATE, "36060.0")}, late
 
 
 def test_the_exchange_round_trip(course, tmp_path):

@@ -6,7 +6,8 @@ and every run's fresh-sample accuracy within 1 point of the Bayes ceiling.
     python benchmarks/claim_grid.py --variant dropout=0.15 --data-seeds 20 --seeds 5
 
 The recipe and the 50 data seeds (drawn once at random, never tuned on) come from
-tests/test_claim.py, so the benchmark and CI check the same thing.  Prints the pairs, the
+tests/test_claim.py (the seeds kept in nblib.experiments.stats, where the book's claim page
+reads their counts), so the benchmark and CI check the same thing.  Prints the pairs, the
 minimum and mean held-out accuracy (with the Wilson interval of the worst run), the
 fresh-sample accuracy per data seed against the Bayes ceiling, the training time to pass
 95% on the held-out points, the load average and the wall-clock seconds.
@@ -29,7 +30,8 @@ import numpy as np  # noqa: E402
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
 from nblib import SpiralConfig, bayes_accuracy, sweep, train_spirals  # noqa: E402
-from nblib.experiments.stats import binomial_interval, fresh_accuracy  # noqa: E402
+from nblib.experiments.stats import (CLAIM_GRID_SEEDS, binomial_interval,  # noqa: E402
+                                     fresh_accuracy)
 from test_claim import RANDOM_DATA_SEEDS, book_config  # noqa: E402
 
 
@@ -90,9 +92,11 @@ def report(label, pairs, runs, ceiling):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-seeds", type=int, default=50,
-                        help="how many of the 50 random data seeds (the first N)")
-    parser.add_argument("--seeds", type=int, default=10, help="initialisation seeds 0..N-1")
+    parser.add_argument("--data-seeds", type=int, default=len(RANDOM_DATA_SEEDS),
+                        help=f"how many of the {len(RANDOM_DATA_SEEDS)} random data seeds "
+                             "(the first N)")
+    parser.add_argument("--seeds", type=int, default=CLAIM_GRID_SEEDS,
+                        help="initialisation seeds 0..N-1")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--variant", nargs="*", default=[],
                         help="also train the recipe with these fields changed (field=value)")

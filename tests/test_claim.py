@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from nblib import SpiralConfig, bayes_accuracy, sweep, train_spirals
-from nblib.experiments.stats import fresh_accuracy
+from nblib.experiments.stats import (CLAIM_CI_DATA_SEEDS, CLAIM_CI_SEEDS, CLAIM_DATA_SEEDS,
+                                     fresh_accuracy)
 
 # The book's recipe: the source's network (2 -> 128 -> 128 -> 64 -> 1, BatchNorm) with Adam and
 # a warm-up + cosine learning rate peaking at 0.02; no dropout (benchmarks/claim_grid.py
@@ -26,17 +27,10 @@ RECIPE = dict(dropout=0.0, batch_size=128, epochs=200, schedule="cosine", lr=0.0
 RECIPE_IN_DEFAULTS = True
 
 # Drawn once by np.random.default_rng(11).integers(0, 2**31 - 1, size=50); see the first test.
-RANDOM_DATA_SEEDS = (
-    287335974, 276102407, 1711717682, 1072191044, 1267085885, 1291707886, 1529378280,
-    61609175, 1042610374, 317668847, 862198697, 1993317992, 1176290585, 151227035,
-    1165533626, 278687433, 1620142123, 2036519845, 2103343575, 1335484845, 1864733255,
-    792406698, 312974493, 1098201708, 952911210, 1423444400, 2135758728, 591221179,
-    1837640958, 296284179, 746780222, 1692302142, 531772011, 1439588391, 985682912,
-    1100332638, 2021383040, 1753928139, 1802104654, 1179130160, 2109403546, 2106495999,
-    290167535, 439180723, 662211860, 1189126898, 1769230732, 1038576127, 2112619244,
-    758651973)
-CI_DATA_SEEDS = RANDOM_DATA_SEEDS[:10]
-CI_SEEDS = range(3)
+# Kept in nblib, where the book's claim page reads their counts.
+RANDOM_DATA_SEEDS = CLAIM_DATA_SEEDS
+CI_DATA_SEEDS = CLAIM_CI_DATA_SEEDS
+CI_SEEDS = CLAIM_CI_SEEDS
 
 
 def book_config(**changes):

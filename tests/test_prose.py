@@ -55,6 +55,26 @@ def test_reading_time_needs_the_namespace_of_shown_source(tmp_path):
         reading.reading_time(nb)
 
 
+def test_reading_time_counts_the_text_that_hidden_cells_write(tmp_path):
+    # teacher_guide's tables are written by remove-input cells: not in the source
+    nb = _notebook(tmp_path / "page.ipynb", [
+        ("markdown", "Four words of prose.\n", []),
+        ("code", "show(table)\n", ["remove-input"]),
+    ])
+    table = "| task | says |\n|---|---|\n| `Adam` | PASS: $x$ |"
+    plain = reading.reading_time(nb)
+    time = reading.reading_time(nb, generated=[table, "Three more words."])
+    # task says --- --- `Adam` PASS x: 7 words, and 3
+    assert (plain.words, plain.generated_words) == (4, 0)
+    assert (time.words, time.generated_words) == (4 + 10, 10)
+    assert time.minutes == pytest.approx(14 / reading.WORDS_PER_MINUTE)
+    assert time.method().startswith("14 words, 10 of them in the tables and text that the "
+                                    "page's code writes, at 200 a minute, ")
+    assert "of them" not in plain.method()
+    both = time + plain
+    assert (both.words, both.generated_words) == (18, 10)
+
+
 def test_reading_time_of_a_markdown_page(tmp_path):
     page = tmp_path / "page.md"
     page.write_text("# Title\n\nFour words of prose.\n\n```bash\npip install x\nls\n```\n\n"

@@ -11,6 +11,10 @@ A page's reading time is the sum of four parts, each at a stated rate:
 - its figures, ``SECONDS_PER_FIGURE`` each (a cell that calls ``plt.show()`` or displays
   a figure object or an animation).
 
+The text that a hidden cell writes (a table computed when the book is built) is not in the
+page's source: a page that shows such text passes it as ``generated``, and its words are
+counted with the prose, at the same rate (``generated_words`` says how many of them).
+
 Folded cells (tags ``hide-input``, ``hide-cell``), removed ones and the solutions (nbgrader
 answer cells, folded in the book) are not counted: a reader opens them at will. Writing the "your turn" tasks is not reading, and
 is counted apart (``tasks``).
@@ -48,6 +52,7 @@ class ReadingTime:
     code_lines: int
     figures: int
     tasks: int = 0
+    generated_words: int = 0       # of ``words``: those of the text the page's code writes
 
     @property
     def minutes(self) -> float:
@@ -66,14 +71,19 @@ class ReadingTime:
         return ReadingTime(*(a + b for a, b in zip(self._parts(), other._parts())))
 
     def _parts(self):
-        return (self.words, self.equations, self.code_lines, self.figures, self.tasks)
+        return (self.words, self.equations, self.code_lines, self.figures, self.tasks,
+                self.generated_words)
 
     def __str__(self) -> str:
         return f"about {self.rounded} minutes"
 
     def method(self) -> str:
         """How the time was measured, in one sentence."""
-        text = (f"{self.words:,} words of prose at {WORDS_PER_MINUTE} a minute, "
+        words = f"{self.words:,} words of prose"
+        if self.generated_words:
+            words = (f"{self.words:,} words, {self.generated_words:,} of them in the tables and "
+                     f"text that the page's code writes,")
+        text = (f"{words} at {WORDS_PER_MINUTE} a minute, "
                 f"{self.code_lines} lines of code at {CODE_LINES_PER_MINUTE} a minute, "
                 f"{self.figures} figures at {SECONDS_PER_FIGURE} s and "
                 f"{self.equations} displayed equations at {SECONDS_PER_EQUATION} s each")
@@ -128,21 +138,29 @@ def _shown_source_lines(src: str, namespace: dict | None) -> int:
     return sum(len(inspect.getsource(eval(e, scope)).splitlines()) for e in expressions)
 
 
-def reading_time(path, namespace: dict | None = None) -> ReadingTime:
+def _words(markdown: str) -> int:
+    """The words of a markdown text, without the math and the markup of fences (a role or
+    an inline formula is one word, the code in back-ticks too)."""
+    prose = _INLINE_MATH.sub(" x ", _DISPLAY_MATH.sub(" ", markdown))
+    prose = _ROLE.sub(" x ", _FENCE_LINE.sub("", prose))    # fences are markup
+    return len(re.findall(r"[\w`'’-]+", prose))
+
+
+def reading_time(path, namespace: dict | None = None, generated=()) -> ReadingTime:
     """The reading time of the notebook or markdown page at ``path``.
 
     ``namespace``: where the objects that the page's ``show_source(...)`` calls name are
-    found (the notebook's ``globals()``).
+    found (the notebook's ``globals()``). ``generated``: the markdown texts that the page's
+    hidden cells display (not in its source), read as prose.
     """
     words = equations = code_lines = figures = tasks = 0
+    generated_words = sum(_words(text) for text in generated)
     for kind, src, tags in _cells(Path(path)):
         if "solution" in tags and not tags & TASK_TAGS:
             continue
         if kind == "markdown":
             equations += len(_DISPLAY_MATH.findall(src))
-            prose = _INLINE_MATH.sub(" x ", _DISPLAY_MATH.sub(" ", src))
-            prose = _ROLE.sub(" x ", _FENCE_LINE.sub("", prose))    # fences are markup
-            words += len(re.findall(r"[\w`'’-]+", prose))
+            words += _words(src)
             continue
         if kind != "code":
             continue
@@ -156,19 +174,22 @@ def reading_time(path, namespace: dict | None = None) -> ReadingTime:
         code_lines += sum(1 for line in src.splitlines()
                           if line.strip() and "show_source(" not in line)
         code_lines += _shown_source_lines(src, namespace)
-    return ReadingTime(words, equations, code_lines, figures, tasks)
+    return ReadingTime(words + generated_words, equations, code_lines, figures, tasks,
+                       generated_words)
 
 
-def glue_reading_time(path, namespace: dict | None = None, *, key: str | None = None):
+def glue_reading_time(path, namespace: dict | None = None, *, key: str | None = None,
+                      generated=()):
     """Glue ``<key>`` ("about 45 minutes") and ``<key>_method`` (how it was measured) for
-    ``{glue:text}``; the key defaults to ``reading_<file stem>``. Returns the ReadingTime, or
-    None where nothing is glued (no myst-nb: a copy whose prose already holds the times)."""
+    ``{glue:text}``; the key defaults to ``reading_<file stem>``; ``generated`` as for
+    ``reading_time``. Returns the ReadingTime, or None where nothing is glued (no myst-nb: a
+    copy whose prose already holds the times)."""
     from .glue import building, glue
 
     if not building():
         return None
 
-    time = reading_time(path, namespace)
+    time = reading_time(path, namespace, generated)
     key = key or f"reading_{Path(path).stem}"
     glue(key, str(time), display=False)
     glue(f"{key}_method", time.method(), display=False)

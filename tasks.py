@@ -25,9 +25,10 @@ Paths are relative to the current folder. Every build, into a clean OUT, has thr
 Ctrl+C or SIGTERM stops a build and every process it started (kernels included).
 
 Environment setup (every command): create .venv (or repair one left without pip), then
-`pip install -r requirements.txt` and `pip install -e .`, skipped while a stamp in .venv
-(a hash of requirements.txt, pyproject.toml and the Python version) matches. `test` also
-installs torch==2.13.0 (a test-only reference) and Debian's Chromium (when run as root).
+`pip install -r requirements.txt -e .`, skipped while a stamp in .venv (a hash of
+requirements.txt, pyproject.toml and the Python version) matches. `test` also installs
+torch==2.13.0 (a test-only reference) into .venv/torch-reference, by a second pip running
+beside the first, and Debian's Chromium (when run as root).
 
 Environment variables: BOOK_CHROMIUM (browser for the browser tests, default
 /usr/bin/chromium), TORCH_INDEX_URL (extra index for the torch install only), CI (if set,
@@ -232,22 +233,62 @@ def ensure_venv() -> None:
         return
     make_venv()                       # a .venv left without pip is repaired before installing
     t0 = time.monotonic()
-    run_or_die([PY, "-m", "pip", "install", "--disable-pip-version-check", "-r", req])
-    run_or_die([PY, "-m", "pip", "install", "--disable-pip-version-check", "-e", ROOT])
+    run_or_die([PY, "-m", "pip", "install", "--disable-pip-version-check", "-r", req, "-e", ROOT])
     stamp.write_text(digest + "\n")
     say(f"environment ready in {time.monotonic() - t0:.0f} s")
 
 
-def ensure_test_extras() -> None:
-    stamp = VENV / ".tasks-test-extras"
-    if _stamp_ok(stamp, TORCH):
+TORCH_STAMP = VENV / ".tasks-test-extras"
+TORCH_DIR = VENV / "torch-reference"   # torch and its dependencies, in a folder of their own
+
+
+def start_torch_install() -> subprocess.Popen | None:
+    """Start installing torch (a test-only reference) into TORCH_DIR, a folder of its own
+    that a .pth file adds to the environment's path behind its own packages. It runs while
+    ensure_venv's pip installs the requirements: the two never write the same file (the
+    torch wheel alone takes about as long as the requirements). None if it is installed."""
+    if _stamp_ok(TORCH_STAMP, TORCH):
         say(f"{TORCH} already installed")
-    else:
-        # Elsewhere (e.g. GitHub Actions) set TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
-        # so that pip takes the CPU build instead of PyPI's CUDA one.
-        extra = ["--extra-index-url", os.environ["TORCH_INDEX_URL"]] if os.environ.get("TORCH_INDEX_URL") else []
-        run_or_die([PY, "-m", "pip", "install", "--disable-pip-version-check", *extra, TORCH])
-        stamp.write_text(TORCH + "\n")
+        return None
+    make_venv()
+    # Elsewhere (e.g. GitHub Actions) set TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+    # so that pip takes the CPU build instead of PyPI's CUDA one.
+    extra = ["--extra-index-url", os.environ["TORCH_INDEX_URL"]] if os.environ.get("TORCH_INDEX_URL") else []
+    cmd = [PY, "-m", "pip", "install", "--disable-pip-version-check", "--upgrade", "--target",
+           TORCH_DIR, *extra, TORCH]
+    say(f"$ {' '.join(str(c) for c in cmd)}  (in the background, log in {TORCH_DIR}.log)")
+    log = open(f"{TORCH_DIR}.log", "w")
+    try:
+        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    finally:
+        log.close()                    # the child holds its own copy
+
+
+def finish_torch_install(proc: subprocess.Popen | None) -> None:
+    """Wait for start_torch_install's pip, then put TORCH_DIR on the environment's path."""
+    if proc is None:
+        return
+    if proc.wait() != 0:
+        print(Path(f"{TORCH_DIR}.log").read_text()[-4000:], flush=True)
+        die(f"installing {TORCH} failed with exit code {proc.returncode}", proc.returncode)
+    site = subprocess.run([PY, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    # appended to sys.path after site-packages: the environment's own packages come first
+    (Path(site) / "torch-reference.pth").write_text(f"{TORCH_DIR}\n")
+    TORCH_STAMP.write_text(TORCH + "\n")
+    say(f"{TORCH} installed in {TORCH_DIR}")
+
+
+def ensure_test_extras() -> None:
+    """The environment of the tests: the requirements (ensure_venv), torch and Chromium."""
+    torch = start_torch_install()
+    try:
+        ensure_venv()
+        finish_torch_install(torch)
+    finally:
+        if torch is not None and torch.poll() is None:      # ensure_venv died: stop it too
+            torch.terminate()
+            torch.wait()
     ensure_chromium()
 
 
@@ -593,7 +634,6 @@ def cmd_site(args: list[str]) -> int:
 
 
 def cmd_test(args: list[str]) -> int:
-    ensure_venv()
     ensure_test_extras()
     t0 = time.monotonic()
     rc = run([PY, "-m", "pytest", *args])

@@ -62,12 +62,13 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 browser = pytest.mark.browser
 
-# Opens every folded cell, toggle and dropdown (a reader may open them all).
+# Opens every folded cell, toggle and dropdown (a reader may open them all). The buttons first:
+# a click toggles, so clicking one whose element is already unfolded would fold it again.
 JS_UNFOLD = """() => {
     document.querySelectorAll('details').forEach(d => { d.open = true; });
-    document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
     document.querySelectorAll('button.toggle-button').forEach(b => {
         if (b.getAttribute('aria-expanded') === 'false') b.click(); });
+    document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
 }"""
 
 JS_AXE = """async (tags) => {

@@ -26,8 +26,9 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from nblib import SpiralConfig, build_model, make_optimizer  # noqa: E402
-from nblib.experiments.cmu import (CMU_RECIPE, cmu_spirals, solve_cmu, train_until_solved,  # noqa: E402
-                       uniform_init, with_sigmoid)
+from nblib.experiments.cmu import (BENCHMARK_ABLATION_SEEDS, BENCHMARK_MAX_EPOCHS,  # noqa: E402
+                                   CMU_RECIPE, cmu_spirals, solve_cmu, train_until_solved,
+                                   uniform_init, with_sigmoid)
 
 # name: (what changes, config overrides, sigmoid units, uniform initialisation)
 ABLATIONS = {
@@ -73,8 +74,10 @@ def summary(runs, max_epochs):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20, help="seeds of the chapter's network")
-    parser.add_argument("--ablation-seeds", type=int, default=5, help="seeds per ablation")
-    parser.add_argument("--max-epochs", type=int, default=3000, help="give up after this many")
+    parser.add_argument("--ablation-seeds", type=int, default=BENCHMARK_ABLATION_SEEDS,
+                        help="seeds per ablation")
+    parser.add_argument("--max-epochs", type=int, default=BENCHMARK_MAX_EPOCHS,
+                        help="give up after this many")
     args = parser.parse_args(argv)
     print(f"load average before: {os.getloadavg()}")
     for name, (label, *_rest) in ABLATIONS.items():

@@ -25,21 +25,26 @@ The properties, one test each:
   legends) drawn at 10 pt, 13.9 px at the inline backend's 100 dpi, so 70 % keeps it at about
   9.7 px; the playground's figure is drawn at 80 dpi, so its legends are checked on their own
   (``test_playground_legends_readable``);
+* **figures described**: every such figure has an alt text, and not a file path (myst-nb
+  writes the image's path when a cell's ``mystnb.image.alt`` metadata is missing, which
+  axe-core's image-alt rule accepts);
 * **no bookkeeping on show**: no code block on the page contains a ``glue(`` call;
 * **accessible**: axe-core reports no violation;
 * **no console errors**.
 
 ``test_layout_checks_catch_problems`` proves that each check can fail: it injects a wide
 code block, a wide table, a wide widget, a shrunken figure with text, a figure that cannot be
-opened full size, an element wider than a phone, an image without alt text, an unnamed input,
-a console error and a ``glue(`` call into a copy of a built page, and every check must report
-its own problem there, and none on the page as built.
+opened full size, an element wider than a phone, an image without alt text, a figure whose
+alt text is a file path, an unnamed input, a console error and a ``glue(`` call into a copy
+of a built page, and every check must report its own problem there, and none on the page as
+built.
 """
 from __future__ import annotations
 
 import base64
 import contextlib
 import io
+import re
 import shutil
 import time
 from pathlib import Path
@@ -58,17 +63,20 @@ HEIGHT = 900
 MIN_FIGURE_SCALE = 0.7
 MIN_FIGURE_NATURAL_WIDTH = 120      # smaller images are icons, not figures
 MIN_TEXT_PX = 9.0
+# An alt text that is one word holding a "/" or an image file's extension: a path, not a description.
+PATH_LIKE_ALT = re.compile(r"^\S*(?:/|\.(?:png|jpe?g|gif|svg|webp)\b)\S*$", re.IGNORECASE)
 AXE_JS = Path(__file__).resolve().parents[1] / "book" / "vendor" / "axe" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 browser = pytest.mark.browser
 
-# Opens every folded cell, toggle and dropdown (a reader may open them all).
+# Opens every folded cell, toggle and dropdown (a reader may open them all). The buttons first:
+# a click toggles, so clicking one whose element is already unfolded would fold it again.
 JS_UNFOLD = """() => {
     document.querySelectorAll('details').forEach(d => { d.open = true; });
-    document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
     document.querySelectorAll('button.toggle-button').forEach(b => {
         if (b.getAttribute('aria-expanded') === 'false') b.click(); });
+    document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
 }"""
 
 JS_AXE = """async (tags) => {
@@ -191,6 +199,18 @@ def problems_figures(m: dict) -> list[str]:
     return out
 
 
+def problems_alt(m: dict) -> list[str]:
+    out = []
+    for f in m["widths"][AXE_WIDTH]["figures"]:
+        alt = (f["alt"] or "").strip()
+        if not alt:
+            out.append(f"figure without alt text: {f['src']}")
+        elif PATH_LIKE_ALT.match(alt):
+            out.append(f"figure whose alt text is a file path, {alt!r} (give its cell "
+                       f"mystnb.image.alt metadata): {f['src']}")
+    return out
+
+
 def problems_glue(m: dict) -> list[str]:
     return [f"a glue( call in the code on show: {line}" for line in m["widths"][AXE_WIDTH]["glue"]]
 
@@ -206,6 +226,7 @@ def problems_console(m: dict) -> list[str]:
 
 CHECKS = {"no_sideways_scrolling": problems_scrolling,
           "figures_readable": problems_figures,
+          "figures_described": problems_alt,
           "no_glue_on_show": problems_glue,
           "accessible": problems_axe,
           "no_console_errors": problems_console}
@@ -329,6 +350,9 @@ x = {long_line}
 </div></div>
 <div class="cell_output docutils container"><div class="output text_html">
 <img id="shrunk-figure" alt="a figure" src="data:image/png;base64,{png}"></div></div>
+<div class="cell_output docutils container"><div class="output text_html">
+<img id="path-alt" alt="../_images/0123abcd.png" src="data:image/png;base64,{png_small}">
+<img id="empty-alt" alt="" src="data:image/png;base64,{png_small}"></div></div>
 <div class="output text_html"><img id="fixed-figure" alt="a figure that does not open"
  src="data:image/png;base64,{png_small}"></div>
 <div class="highlight"><pre id="glue-code">total = 3
@@ -376,6 +400,9 @@ def test_layout_checks_catch_problems(teacher_build, browser_context, tmp_path):
     # the 600 px figure outside a cell's output cannot be opened: too small on a phone
     assert any(f.startswith("390 px") and "of its 600 px" in f and "does not open" in f
                for f in figures), figures
+    described = problems_alt(bad)
+    assert any("'../_images/0123abcd.png'" in p for p in described), described   # path-alt
+    assert any(p.startswith("figure without alt text") for p in described), described  # empty-alt
     assert problems_glue(bad) == [
         'a glue( call in the code on show: glue("canary_total", total, display=False)']
     axe = "\n".join(problems_axe(bad))

@@ -38,6 +38,11 @@ benchmark: full batch, one weight update per epoch like the batch methods of the
 (Quickprop, RPROP, Cascade-Correlation); a constant learning rate (the run has no fixed
 length for a schedule to span); no dropout (the task is to fit these 194 points, not to
 generalise beyond them)."""
+BENCHMARK_ABLATION_SEEDS = 5
+"""benchmarks/cmu_benchmark.py's default number of seeds per ablation (``--ablation-seeds``)."""
+BENCHMARK_MAX_EPOCHS = 3000
+"""benchmarks/cmu_benchmark.py's default cap (``--max-epochs``): a run not solved within it
+is reported as not solved."""
 
 
 def cmu_spirals():

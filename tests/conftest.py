@@ -304,15 +304,15 @@ def early(fn):
 _AFTER_BUILD: set = set()   # the ``after_build`` fixtures: the tests that use them run last
 
 
-def after_build(edition: str):
-    """Like ``early``, for a job that needs a book build: ``fn(build, tmp_path_factory)``
-    starts in the background as soon as ``edition``'s build is done (a failed build is
-    handed to it: check ``.ok``), and runs while the tests that read the build do (the
-    browser checks, mostly waiting on Chromium); the tests that use it run last."""
+def after_build(*editions: str):
+    """Like ``early``, for a job that needs book builds: ``fn(*builds, tmp_path_factory)``,
+    one build per edition named, starts in the background as soon as they are done (a
+    failed build is handed to it: check ``.ok``), and runs beside the other jobs and the
+    tests still running; the tests that use it run last."""
     def wrap(fn):
         def job(tmp_path_factory):
-            _start([edition], tmp_path_factory)
-            return fn(_BUILDS[edition].result(edition), tmp_path_factory)
+            _start(list(editions), tmp_path_factory)
+            return fn(*(_BUILDS[e].result(e) for e in editions), tmp_path_factory)
 
         job.__name__ = fn.__name__
         _AFTER_BUILD.add(fn.__name__)

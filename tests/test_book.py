@@ -43,6 +43,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -54,7 +55,7 @@ from urllib.parse import urlparse
 import pytest
 
 import tasks
-from conftest import ANSI, BookBuild, build_book, early
+from conftest import ANSI, BookBuild, after_build, build_book, early
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path(os.environ.get("BOOK_CHROMIUM", "/usr/bin/chromium"))
@@ -273,25 +274,48 @@ def serve(directory: Path, wait_s: float = 15.0):
 
 
 # ----------------------------------------------------------------------------- browser
-@pytest.fixture(scope="module")  # closed before other modules start their own Playwright
-def browser_context(tmp_path_factory):
+def need_chromium() -> None:
+    """Skip (the caller's test) where the browser tests cannot run."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not found: install Debian's Chromium (apt-get install -y "
                     "chromium, done by `python3 tasks.py test` as root) or set BOOK_CHROMIUM")
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright.sync_api  # noqa: F401
     except ImportError:
         pytest.skip("playwright is not installed (pip install -r requirements.txt)")
-    user_dir = tmp_path_factory.mktemp("chromium-profile")
+
+
+# The background jobs that drive a browser take turns: one Chromium at a time beside the
+# notebooks that the other jobs execute, so no page waits past its time-outs on a busy machine.
+BROWSER_TURN = threading.Semaphore(1)
+
+
+@contextlib.contextmanager
+def chromium(user_dir: Path, **options):
+    """Debian's Chromium under Playwright, one persistent context: a Playwright of its own,
+    so a background job's thread can hold one beside the main thread's."""
+    from playwright.sync_api import sync_playwright
+    need_chromium()
     with sync_playwright() as p:
         ctx = p.chromium.launch_persistent_context(
-            str(user_dir), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        # Nothing may leave the machine: abort every request not addressed to our server
-        # (each one is still recorded by the "request" listener and fails the page).
-        ctx.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
-        ctx.set_default_timeout(30_000)
+            str(user_dir), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+            **options)
+        try:
+            # Nothing may leave the machine: abort every request not addressed to our server
+            # (each one is still recorded by the "request" listener and fails the page).
+            ctx.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]).*"),
+                      lambda route: route.abort())
+            ctx.set_default_timeout(30_000)
+            yield ctx
+        finally:
+            ctx.close()
+
+
+@pytest.fixture(scope="module")  # closed before other modules start their own Playwright
+def browser_context(tmp_path_factory):
+    need_chromium()
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as ctx:
         yield ctx
-        ctx.close()
 
 
 @dataclass
@@ -446,17 +470,15 @@ def visit_page(ctx, url: str) -> Visit:
     return visit
 
 
-@pytest.fixture(scope="session")
-def book_server(teacher_build):
+@after_build("teacher")
+def book_visits(teacher_build, tmp_path_factory):
+    """One visit per toc page, shared by the checks below: made in the background as soon
+    as the build is done (a Chromium and a server of its own), beside the other jobs."""
+    need_chromium()
     require_ok(teacher_build)
-    with serve(teacher_build.html) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def book_visits(book_server, browser_context):
-    """One visit per toc page, shared by the checks below."""
-    return {d: visit_page(browser_context, f"{book_server}/{d}.html") for d in BOOK_DOCNAMES}
+    with BROWSER_TURN, serve(teacher_build.html) as base, \
+            chromium(tmp_path_factory.mktemp("chromium-visits")) as ctx:
+        return {d: visit_page(ctx, f"{base}/{d}.html") for d in BOOK_DOCNAMES}
 
 
 # ---- checks, one function per property; each returns a list of problems (empty = fine)

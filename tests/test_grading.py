@@ -450,7 +450,11 @@ def _nbgrader(course, *args, timeout=900):
     proc = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course, env=env, text=True,
                           capture_output=True, timeout=timeout)
     log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{log[-4000:]}"
+    if proc.returncode != 0:        # the first traceback (nbgrader logs it before going on)
+        first = log.find("Traceback")
+        where = log[max(first - 1500, 0):first + 5000] if first >= 0 else ""
+        pytest.fail(f"nbgrader {' '.join(args)} failed (exit code {proc.returncode}):\n"
+                    f"{where}\n...\n{log[-2500:]}", pytrace=False)
     return time.monotonic() - t0, log
 
 

@@ -36,7 +36,8 @@ from pathlib import Path
 
 import pytest
 
-from test_book import CHROMIUM, CHROMIUM_ARGS
+from conftest import after_build
+from test_book import BROWSER_TURN, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
@@ -243,32 +244,36 @@ def problems(result: dict) -> dict[str, list[str]]:
             "page": [result["error"]] if "error" in result else []}
 
 
-@pytest.fixture(scope="module")
-def lab_root(tmp_path_factory, teacher_build, student_build):
-    """Both editions' plain notebooks under one folder: reader/book/..., student/book/..."""
+@after_build("teacher", "student")
+def jupyterlab_inspection(teacher_build, student_build, tmp_path_factory):
+    """Both editions' plain notebooks under one folder (reader/book/..., student/book/...),
+    each opened in JupyterLab: in the background as soon as the builds are done, beside the
+    other jobs. Returns ({path: findings}, seconds, the screenshots' folder)."""
     from test_book import require_ok
+    _need_browser()
     root = tmp_path_factory.mktemp("lab-root")
     for edition, build in (("reader", teacher_build), ("student", student_build)):
         require_ok(build)
         shutil.copytree(build.build_dir / "notebooks", root / edition)
-    return root
-
-
-def test_every_notebook_reads_like_its_page_in_jupyterlab(lab_root, tmp_path_factory, capsys):
-    _need_browser()
     folder = tmp_path_factory.mktemp("jupyterlab")
-    paths = sorted(p.relative_to(lab_root).as_posix() for p in lab_root.rglob("*.ipynb")
+    shots = Path(tmp_path_factory.getbasetemp()) / "jupyterlab"
+    paths = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.ipynb")
                    if ".ipynb_checkpoints" not in p.parts)
-    assert len(paths) >= 16, paths
-    lab = JupyterLab(lab_root, folder)
-    try:
-        t0 = time.monotonic()
-        found = inspect_notebooks(lab, paths, Path(tmp_path_factory.getbasetemp()) / "jupyterlab",
-                                  folder / "profile")
-        seconds = time.monotonic() - t0
-        lab.stop_kernels()
-    finally:
-        lab.close()
+    with BROWSER_TURN:
+        lab = JupyterLab(root, folder)
+        try:
+            t0 = time.monotonic()
+            found = inspect_notebooks(lab, paths, shots, folder / "profile")
+            seconds = time.monotonic() - t0
+            lab.stop_kernels()
+        finally:
+            lab.close()
+    return found, seconds, shots
+
+
+def test_every_notebook_reads_like_its_page_in_jupyterlab(jupyterlab_inspection, capsys):
+    found, seconds, shots = jupyterlab_inspection
+    assert len(found) >= 16, sorted(found)
     report, failures = [], []
     for edition in ("reader", "student"):
         counts = {}
@@ -279,11 +284,12 @@ def test_every_notebook_reads_like_its_page_in_jupyterlab(lab_root, tmp_path_fac
                 counts[kind] = counts.get(kind, 0) + len(items)
                 failures += [f"{path}: {kind}: {item}" for item in items[:5]]
         notebooks = sum(p.startswith(f"{edition}/") for p in found)
+        assert notebooks >= 8, f"{edition}: {notebooks} notebooks opened"
         report.append(f"[jupyterlab] {edition}: {notebooks} notebooks, "
                       + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
     with capsys.disabled():
         print("\n" + "\n".join(report) + f"\n[jupyterlab] {len(found)} notebooks opened in "
-              f"{seconds:.0f} s; screenshots in {Path(tmp_path_factory.getbasetemp()) / 'jupyterlab'}")
+              f"{seconds:.0f} s; screenshots in {shots}")
     assert not failures, "\n".join(failures[:40])
 
 

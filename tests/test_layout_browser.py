@@ -51,8 +51,9 @@ from pathlib import Path
 
 import pytest
 
-from test_book import (BOOK_DOCNAMES, JS_ALL_VIEWS_RENDERED, book_server,  # noqa: F401
-                       browser_context, page, require_ok, serve)
+from conftest import after_build
+from test_book import (BOOK_DOCNAMES, BROWSER_TURN, JS_ALL_VIEWS_RENDERED,  # noqa: F401
+                       browser_context, chromium, need_chromium, page, require_ok, serve)
 
 WIDTHS = (1440, 1280, 1024, 768, 390)
 DESKTOP = (1440, 1280)          # every figure at MIN_FIGURE_SCALE here
@@ -233,20 +234,19 @@ EDITIONS = ("teacher", "student")
 _SECONDS: dict[str, float] = {}
 
 
-@pytest.fixture(scope="module")
-def student_server(student_build):
-    require_ok(student_build)
-    with serve(student_build.html) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def layouts(book_server, student_server, browser_context):  # noqa: F811
-    """Every page of both editions, measured once (one visit each)."""
+@after_build("teacher", "student")
+def layouts(teacher_build, student_build, tmp_path_factory):
+    """Every page of both editions, measured once (one visit each), in the background as
+    soon as the builds are done (a Chromium and servers of its own), beside the other jobs."""
+    need_chromium()
+    for build in (teacher_build, student_build):
+        require_ok(build)
     t0 = time.monotonic()
-    out = {(e, d): measure(browser_context, f"{base}/{d}.html")
-           for e, base in (("teacher", book_server), ("student", student_server))
-           for d in BOOK_DOCNAMES}
+    with BROWSER_TURN, serve(teacher_build.html) as teacher, serve(student_build.html) as student, \
+            chromium(tmp_path_factory.mktemp("chromium-layout")) as ctx:
+        out = {(e, d): measure(ctx, f"{base}/{d}.html")
+               for e, base in (("teacher", teacher), ("student", student))
+               for d in BOOK_DOCNAMES}
     _SECONDS["layouts"] = time.monotonic() - t0
     _SECONDS["axe"] = sum(m["axe_seconds"] for m in out.values())
     return out

@@ -312,3 +312,49 @@ def test_execute_turns_off_the_cache_truncation_that_races_between_workers(tmp_p
     tasks.keep_every_cached_notebook()          # what tasks.py execute does first
     cache.truncate_caches()
     assert [r.pk for r in cache.list_cache_records()] == [record.pk]
+
+
+# ------------------------------------------------------------------ installs: uv, else pip
+PIP_CONFIG = """\
+:env:.cert='/etc/ssl/certs/ca.crt'
+:env:.find-links='/opt/wheels'
+global.constraint='/etc/pip/constraints.txt'
+global.extra-index-url='file:///opt/a/simple file:///opt/b/simple'
+global.find-links='/opt/wheels'
+global.timeout='60'
+"""
+
+
+def test_pip_settings_become_uvs_options(monkeypatch):
+    """uv reads neither pip's configuration files nor PIP_* variables: pip's indexes, wheel
+    folders, constraints and certificate are handed to it (each once, in pip's order)."""
+    monkeypatch.setattr(tasks.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(
+        a[0], 0, stdout=PIP_CONFIG, stderr=""))
+    options, env = tasks.pip_settings()
+    assert options == ["--find-links", "/opt/wheels", "--constraint", "/etc/pip/constraints.txt",
+                       "--extra-index-url", "file:///opt/a/simple",
+                       "--extra-index-url", "file:///opt/b/simple"]
+    assert env == {"SSL_CERT_FILE": "/etc/ssl/certs/ca.crt"}
+
+
+@pytest.mark.parametrize("uv_rc, expected", [(0, ["uv"]), (2, ["uv", "pip"]), (None, ["pip"])])
+def test_install_uses_uv_and_falls_back_to_pip(monkeypatch, uv_rc, expected):
+    """The same arguments go to uv (with pip's settings) and, if uv is missing or fails, to pip."""
+    calls = []
+    monkeypatch.setattr(tasks, "uv", lambda: None if uv_rc is None else Path("/venv/bin/uv"))
+    monkeypatch.setattr(tasks, "pip_settings", lambda: (["--find-links", "/w"], {"X": "1"}))
+
+    def fake_run(cmd, **kwargs):
+        calls.append(("uv" if str(cmd[0]).endswith("uv") else "pip", cmd, kwargs))
+        return uv_rc if calls[-1][0] == "uv" else 0
+
+    monkeypatch.setattr(tasks, "run", fake_run)
+    tasks.install("-r", "requirements.txt")
+    assert [c[0] for c in calls] == expected
+    for who, cmd, kwargs in calls:
+        assert cmd[-2:] == ["-r", "requirements.txt"]
+        if who == "uv":
+            assert cmd[1:3] == ["pip", "install"] and "--find-links" in cmd
+            assert kwargs["extra_env"] == {"X": "1"}
+        else:
+            assert cmd[1:4] == ["-m", "pip", "install"]

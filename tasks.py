@@ -257,10 +257,10 @@ def install(*args) -> None:
     tool = uv()
     if tool is not None:
         options, env = pip_settings()
-        # pip takes the best match from all its indexes; uv, by default, only the first
-        # index that has the package
+        # pip takes the best match from all its indexes (uv, by default, only the first
+        # index that has the package), and compiles the bytecode as it installs
         rc = run([tool, "pip", "install", "--python", PY, "--index-strategy",
-                  "unsafe-best-match", *options, *args], extra_env=env)
+                  "unsafe-best-match", "--compile-bytecode", *options, *args], extra_env=env)
         if rc == 0:
             return
         say(f"uv failed (exit code {rc}): pip installs instead")

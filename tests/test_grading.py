@@ -955,6 +955,27 @@ ISOLATED_CHEATS = {
 }
 
 
+def test_an_import_without_its_bytecode_is_not_a_write_by_the_student(tmp_path):
+    """A correct answer that imports a module with no compiled .pyc yet (an environment
+    installed without bytecode, as uv installs by default, or a fresh copy) still passes:
+    the import system's write of that .pyc is not the student's. The interpreter here keeps
+    its bytecode in an empty folder (-X pycache_prefix), so every import lacks its .pyc."""
+    import nbformat
+    from nblib.teaching.isolated import grade_source
+    from teacher.nbgrader_isolated import imports_of, task_cells
+    python = tmp_path / "python"
+    python.write_text(f"#!/bin/sh\nexec {sys.executable} -X pycache_prefix={tmp_path / 'pyc'} "
+                      '"$@"\n')
+    python.chmod(0o755)
+    source = nbformat.read(ROOT / "book" / "01_data.ipynb", as_version=4)
+    _, task_id, part, answer, before = next(t for t in task_cells(source)
+                                            if t[1] == "make_spirals")
+    verdict = grade_source(task_id, "import fractions\n" + answer.source, part=part,
+                           prelude=imports_of(before), seed=3, python=str(python),
+                           time_limit=60)
+    assert verdict.passed, verdict.message
+
+
 @pytest.mark.parametrize("what", list(ISOLATED_CHEATS))
 def test_isolated_grading_refuses_and_names_each_cheat(what, solutions):
     from nblib.teaching.isolated import grade_source
@@ -977,3 +998,39 @@ def test_isolated_grading_passes_the_solutions_and_ignores_the_current_folder(tm
                                part=part)
         assert verdict.passed, verdict.message
         assert verdict.seconds < 15
+
+
+def test_unloading_a_fresh_copy_survives_imports_in_another_thread():
+    """grade() unloads its fresh copy of nblib by name while another thread may be importing
+    (the playground's training thread in a kernel, a test session's background jobs)."""
+    import threading
+    import types
+
+    from nblib.teaching.grading import _unload
+    stop, errors = threading.Event(), []
+
+    def importing():
+        i = 0
+        while not stop.is_set():
+            sys.modules[f"_unload_probe_{i % 50}"] = types.ModuleType("probe")
+            sys.modules.pop(f"_unload_probe_{(i + 25) % 50}", None)
+            i += 1
+
+    thread = threading.Thread(target=importing)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)               # the threads take turns as often as they can
+    thread.start()
+    try:
+        for _ in range(3000):
+            sys.modules["_unload_fresh.copy"] = types.ModuleType("copy")
+            _unload("_unload_fresh")
+            assert "_unload_fresh.copy" not in sys.modules
+    except RuntimeError as err:
+        errors.append(err)
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(interval)
+        for name in [k for k in list(sys.modules) if k.startswith("_unload_probe_")]:
+            del sys.modules[name]
+    assert not errors, errors

@@ -182,8 +182,10 @@ class _FreshCopy:
 
 
 def _unload(prefix):
-    for key in [k for k in sys.modules if k == prefix or k.startswith(prefix + ".")]:
-        del sys.modules[key]
+    # list() copies the names at once: another thread may import while this one looks
+    # (a kernel's background training, a test session's jobs)
+    for key in [k for k in list(sys.modules) if k == prefix or k.startswith(prefix + ".")]:
+        sys.modules.pop(key, None)
 
 
 def _fingerprints(module, names=None):

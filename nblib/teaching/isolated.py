@@ -121,7 +121,10 @@ def grade_source(task_id, source, *, prelude="", seed=None, time_limit=TIME_LIMI
     request = dict(token=token, root=str(ROOT), task_id=task_id, source=source,
                    prelude=prelude, seed=seed, part=part)
     what = f"{task_id}{'' if part is None else ' ' + part} (hidden test, seed {seed})"
-    command = [*_network_off(), python or sys.executable, "-I", "-X", "utf8",
+    # -B: no bytecode written. An import the answer's code makes (numpy's lazily loaded
+    # parts) would otherwise write its .pyc where none was compiled (an install by uv, a
+    # fresh copy), and the audit hook refuses a write with the student's code on the stack.
+    command = [*_network_off(), python or sys.executable, "-I", "-B", "-X", "utf8",
                str(Path(__file__).resolve())]
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="nblib-grade-") as work:

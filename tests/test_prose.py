@@ -35,13 +35,18 @@ def test_reading_time_counts_what_the_reader_sees(tmp_path):
          ["hide-input"]),                                                 # a figure, folded
         ("code", "def f():\n    pass\n", ["your-turn", "hide-input"]),    # a task
         ("code", "show_source(nblib.Sequential)\n", []),                  # the shown source
+        ("code", "show_source(nblib.Sequential)\n", ["hide-output"]),     # a listing folded: read
+        ("code", "show_source(nblib.Sequential)\n", ["hide-input"]),      # its cell folded: not
+        # an exercise's solution (nbgrader's solution flag is read as this tag): nothing counted
+        ("markdown", "A written answer.\n", ["solution"]),
+        ("code", "a = 1\nplt.show()\n", ["solution"]),
     ])
     time = reading.reading_time(nb, {"nblib": nblib})
     shown = len(inspect.getsource(nblib.Sequential).splitlines())
     # words: One two three with `code` and x and x -> 9 (roles and inline math are one word)
     assert (time.words, time.equations, time.figures, time.tasks) == (9, 1, 1, 1)
-    assert time.code_lines == 3 + shown
-    assert time.minutes == pytest.approx(9 / 200 + (3 + shown) / 10 + (30 + 20) / 60)
+    assert time.code_lines == 3 + 2 * shown      # as the intro says: "How long it takes"
+    assert time.minutes == pytest.approx(9 / 200 + (3 + 2 * shown) / 10 + (30 + 20) / 60)
     assert str(time) == f"about {max(1, round(time.minutes))} minutes"      # under 10
     for minutes, said in ((7.4, 7), (0.2, 1), (9.6, 10), (12.4, 10), (12.6, 15), (47, 45)):
         words = round(minutes * reading.WORDS_PER_MINUTE)

@@ -504,6 +504,20 @@ def test_schedule_matches_torch(name):
     assert len(np.unique(ours)) > 2
 
 
+@pytest.mark.parametrize("name", ["cosine", "cosine-min-lr"])
+def test_cosine_past_total_steps_stays_where_torch_rises_again(name):
+    # WarmupCosine's docstring: the same as CosineAnnealingLR from step 0 to total_steps
+    # (the test above); past it min_lr, where PyTorch's climbs back to lr at 2 * total_steps
+    make_nb, make_t, lr, steps = SCHEDULE_CASES[name]
+    schedule, total = make_nb(), steps - 1
+    ours = np.array([schedule(k) for k in range(2 * total + 1)])
+    theirs = _torch_lrs(make_t, 2 * total + 1, lr)
+    np.testing.assert_allclose(ours[:total + 1], theirs[:total + 1], rtol=1e-12, atol=1e-300)
+    assert np.all(ours[total:] == schedule.min_lr)
+    assert np.all(np.diff(theirs[total:]) > 0)
+    assert theirs[2 * total] == pytest.approx(lr, rel=1e-12)
+
+
 # --- nblib stands alone ---------------------------------------------------------------------
 
 def test_nblib_never_imports_torch():

@@ -63,8 +63,10 @@ class Exponential(Schedule):
 class WarmupCosine(Schedule):
     """Linear warm-up from ``lr / warmup_steps`` to ``lr``, then a cosine down to ``min_lr``.
 
-    With ``warmup_steps=0`` this is ``torch.optim.lr_scheduler.CosineAnnealingLR``
-    with ``T_max=total_steps``; past ``total_steps`` the rate stays at ``min_lr``.
+    With ``warmup_steps=0`` this is ``torch.optim.lr_scheduler.CosineAnnealingLR`` with
+    ``T_max=total_steps`` and ``eta_min=min_lr`` from step 0 to step ``total_steps``; past
+    ``total_steps`` the rate stays at ``min_lr``, where PyTorch's rises again along the
+    cosine (back to ``lr`` at step ``2 * total_steps``).
     """
 
     @arguments(lr=positive, total_steps=positive_int,

@@ -7,7 +7,8 @@ A page's reading time is the sum of four parts, each at a stated rate:
 - its displayed equations, ``SECONDS_PER_EQUATION`` each;
 - the code the reader sees, at ``CODE_LINES_PER_MINUTE``: the lines of the code cells
   that are neither removed nor folded, and the lines of the source that ``show_source``
-  displays;
+  displays, also where the cell's output is folded (``hide-output``: the page points the
+  reader to the listing);
 - its figures, ``SECONDS_PER_FIGURE`` each (a cell that calls ``plt.show()`` or displays
   a figure object or an animation).
 

@@ -90,3 +90,12 @@ def test_ablation_helpers():
         uniform_init(model, 0.0, np.random.default_rng(0))
     with pytest.raises(TypeError, match="model must be an nblib Sequential"):
         with_sigmoid(Linear(2, 1))
+
+
+def test_train_until_solved_stops_a_diverging_run_not_solved():
+    # SGD at a huge rate without BatchNorm overflows within a few epochs: the run stops
+    # there and says "not solved", as the docstring and the loop's comment promise; it does
+    # not raise FloatingPointError
+    run = solve_cmu(seed=0, max_epochs=30, optimizer="sgd", lr=1e3, norm=None)
+    assert isinstance(run, BenchmarkRun)
+    assert not run.solved and 1 <= run.epochs < 30 and 0 <= run.right < 194

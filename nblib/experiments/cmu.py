@@ -81,9 +81,9 @@ class BenchmarkRun:
     """One attempt at the benchmark."""
 
     solved: bool        # all 194 points right under 40-20-40
-    epochs: int         # epochs trained (the epoch it was solved in, if solved)
+    epochs: int         # epochs trained (the epoch it was solved or diverged in, if so)
     seconds: float      # wall time of the training loop, checks included
-    right: int          # points right under 40-20-40 after the last epoch
+    right: int          # points right under 40-20-40 after the last epoch that finished
     model: Module
 
 
@@ -103,21 +103,23 @@ def train_until_solved(model, optimizer, X, y, *, max_epochs=2000, batch_size=No
     - max_epochs: give up after this many epochs
     - batch_size: rows per step (None: all N, one step per epoch)
     - rng: the Generator that shuffles the batches
-    Returns a ``BenchmarkRun``.
+    Returns a ``BenchmarkRun``.  A run that diverges (a floating-point overflow or a
+    NaN) stops in that epoch, not solved.
     """
     rng = np.random.default_rng(rng)            # a Generator stays itself; a seed makes one
     y = check_labels(y, "y", len(X))
     batch_size = len(X) if batch_size is None else check_int(batch_size, "batch_size", minimum=1)
     start = time.perf_counter()
     right = 0
-    with np.errstate(over="raise", invalid="raise", divide="raise"):
-        for epoch in range(1, max_epochs + 1):
-            loss = train_epoch(model, optimizer, X, y, batch_size=batch_size, rng=rng)
-            if not np.isfinite(loss):
-                break                                   # diverged: not solved
-            right = int(right_40_20_40(predict_proba(model, X), y).sum())
-            if right == len(X):
-                return BenchmarkRun(True, epoch, time.perf_counter() - start, right, model)
+    for epoch in range(1, max_epochs + 1):
+        try:
+            with np.errstate(over="raise", invalid="raise", divide="raise"):
+                train_epoch(model, optimizer, X, y, batch_size=batch_size, rng=rng)
+                right = int(right_40_20_40(predict_proba(model, X), y).sum())
+        except FloatingPointError:              # an overflow or a NaN: diverged, not solved
+            break
+        if right == len(X):
+            return BenchmarkRun(True, epoch, time.perf_counter() - start, right, model)
     return BenchmarkRun(False, epoch, time.perf_counter() - start, right, model)
 
 

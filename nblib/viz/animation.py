@@ -180,7 +180,7 @@ def animation_html(anim, *, fps=8, frame_format="jpeg", quality=85, default_mode
     - quality: JPEG quality, 1..95; default_mode: "loop", "once" or "reflect"
     - embed_limit_mb: frames beyond this many megabytes are dropped (with a warning)
     - alt: what the frames show, for a screen reader (default: ``anim.alt_text``, which
-      ``animate_boundary`` sets, else "an animation of N frames")
+      ``animate_boundary`` sets, else "an animation")
     Returns the HTML as a string: the frame has that alt text, the frame slider is named.
     """
     from pathlib import Path

@@ -117,8 +117,10 @@ def label_correlation(activations, y):
 
 
 def dead_units(model, X):
-    """Units that output exactly 0 for every row of ``X``: they never pass a gradient.
+    """Units that output exactly 0 for every row of ``X``, in evaluation mode.
 
+    Such a unit passes no gradient for these inputs if it is also 0 in training mode
+    (with BatchNorm, training uses each mini-batch's statistics; this does not check it).
     Returns a list of L bool arrays, the l-th of shape (H_l,).
     """
     return [np.all(a == 0, axis=0) for a in hidden_activations(model, X)]

@@ -105,6 +105,39 @@ def test_the_book_pages_have_a_reading_time(tmp_path):
     assert sum(t.tasks for t in times.values()) >= 10        # the your-turn tasks and exercises
 
 
+def test_the_intros_total_reading_time_is_the_sum_of_its_table(monkeypatch):
+    """The intro's headline total ("about N minutes of reading (measured below)") is the sum
+    of the page times its table shows, each rounded on its own."""
+    import re
+    from pathlib import Path
+
+    from nblib.pages import glue as glue_module
+
+    glued = {}
+    monkeypatch.setattr(glue_module, "_myst_nb_glue",
+                        lambda name, value, display=True: glued.__setitem__(name, value))
+    reading.glue_book_reading_time("book")
+    intro = Path("book/intro.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| \{doc\}`(\w+)` \| \{glue:text\}`01_data\.ipynb::(\w+):s` \|$",
+                      intro, re.M)
+    assert [stem for stem, _ in rows] == list(reading.READER_PAGES), rows
+    assert all(key == f"book_reading_{stem}" for stem, key in rows), rows
+    assert "`01_data.ipynb::book_reading_total:s` of reading (measured below)" in intro
+    said = ("rounded to the nearest 5 minutes (to the nearest minute under 10), and the total at\n"
+            "the top of this page is the sum of the rounded times in the table")
+    assert said in intro                       # the rule that ReadingTime.rounded applies:
+    for minutes_, rounded in ((9.4, 9), (9.6, 10), (16.8, 15), (17.6, 20)):
+        words = round(minutes_ * reading.WORDS_PER_MINUTE)
+        assert reading.ReadingTime(words, 0, 0, 0).rounded == rounded, minutes_
+
+    def minutes(text):
+        number, = re.fullmatch(r"about (\d+) minutes", text).groups()
+        return int(number)
+
+    shown = sum(minutes(glued[key]) for _, key in rows)
+    assert minutes(glued["book_reading_total"]) == shown, (glued["book_reading_total"], shown)
+
+
 def test_presets_describe_their_own_configs():
     recipe, source = PRESETS["book recipe"], PRESETS["source chapter"]
     assert recipe.config == SpiralConfig() and source.config == SpiralConfig.source()

@@ -227,10 +227,18 @@ def book_scope(namespace: dict | None = None) -> dict:
     return {"nblib": nblib, **_submodules(nblib), **vars(nblib), **(namespace or {})}
 
 
+def book_total(times: dict) -> str:
+    """The book's reading time, "about N minutes": N is the sum of the pages' rounded times
+    (``ReadingTime.rounded``), so that it is the sum of the rows of the intro's table. (The
+    unrounded sum, rounded once, can differ from it by several minutes.)"""
+    return f"about {sum(time.rounded for time in times.values())} minutes"
+
+
 def glue_book_reading_time(folder=".", namespace: dict | None = None):
     """Glue the reading time of every reader's page (``book_reading_<stem>``) and of all of
-    them (``book_reading_total``, ``book_reading_tasks``...), for the
-    intro. Returns {stem: ReadingTime}, or {} where nothing is glued (no myst-nb)."""
+    them (``book_reading_total``: the sum of the pages' rounded times, ``book_total``;
+    ``book_reading_tasks``...), for the intro. Returns {stem: ReadingTime}, or {} where
+    nothing is glued (no myst-nb)."""
     from .glue import building, glue
 
     if not building():
@@ -242,7 +250,7 @@ def glue_book_reading_time(folder=".", namespace: dict | None = None):
     total = sum(times.values(), ReadingTime(0, 0, 0, 0, 0))
     for stem, time in times.items():
         glue(f"book_reading_{stem}", str(time), display=False)
-    glue("book_reading_total", str(total), display=False)
+    glue("book_reading_total", book_total(times), display=False)
     glue("book_reading_tasks", total.tasks, display=False)
     exercises = times["05_exercises"].tasks if "05_exercises" in times else 0
     glue("book_reading_your_turn", total.tasks - exercises, display=False)   # the stage pages

@@ -21,7 +21,9 @@ that still raises ``NotImplementedError`` is "not implemented yet"); it returns 
 each lives in, the name the piece has there, its check and nblib's version of it);
 the machinery every check shares is ``nblib.teaching.selfcheck``; ``collect_pieces`` gathers a
 student's pieces from the notebooks for "your own network" at the end of
-03_training, falling back to nblib's piece wherever a check fails.
+03_training, falling back to nblib's piece wherever a check fails (in the student build
+of nblib, which has no pieces, to a stand-in that raises NotImplementedError naming the
+task and its page: ``missing_piece``).
 """
 from __future__ import annotations
 

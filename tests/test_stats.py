@@ -1,4 +1,5 @@
 """nblib.experiments.stats: the binomial interval, fresh samples and errors by radius."""
+import inspect
 import math
 
 import numpy as np
@@ -224,3 +225,22 @@ def test_held_out_text_is_the_accuracy_and_its_wilson_interval():
     assert held_out_text(result) == f"{result.test_accuracy:.1%} ({low:.0%}–{high:.0%})"
     with pytest.raises(TypeError, match="result"):
         held_out_text(0.95)
+
+
+def test_accuracy_plot_legend_gives_the_sizes_it_was_handed():
+    """The legend's point counts come from the runs' held-out sets and the fresh sample's
+    size (fresh_accuracy's default unless given), not typed in."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from nblib.experiments.stats import FRESH_SAMPLES, fresh_accuracy, plot_accuracy_intervals
+    config = SpiralConfig(n=50, epochs=2, test_fraction=0.3)
+    result = train_spirals(config, progress=False)
+    ax, _ = plot_accuracy_intervals([result], [0.9], 0.97)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert f"held-out ({len(result.y_test):,} points), 95% interval" in legend
+    assert f"fresh sample ({FRESH_SAMPLES:,} points)" in legend
+    assert inspect.signature(fresh_accuracy).parameters["samples"].default == FRESH_SAMPLES
+    ax, _ = plot_accuracy_intervals([result], [0.9], 0.97, samples=500)
+    assert "fresh sample (500 points)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    with pytest.raises(ValueError, match="samples"):
+        plot_accuracy_intervals([result], [0.9], 0.97, samples=0)

@@ -15,7 +15,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from ..core.validate import (arguments, array, check_labels, instance, integer,
+from ..core.validate import (arguments, array, check_int, check_labels, instance, integer,
                       nonnegative, positive_int, real)
 from ..core.config import SpiralConfig
 from ..core.experiment import SpiralResult
@@ -25,6 +25,8 @@ from ..core.training import predict_logits
 
 FRESH_SEED = 12345
 """Seed of the fresh sample: ``bayes_accuracy``'s, so both are measured on the same points."""
+FRESH_SAMPLES = 20_000
+"""The fresh points ``fresh_accuracy`` draws by default (its standard error about 0.1 point)."""
 RADIUS_EDGES = np.round(np.arange(0.0, 1.25, 0.05), 2)
 """Rings of width 0.05 from the origin to radius 1.2 (the arms end at radius 1)."""
 
@@ -136,7 +138,7 @@ def _config(config):
 @arguments(model=instance(Module, "an nblib Module"),
            config=instance((SpiralConfig, type(None)), "a SpiralConfig or None"),
            samples=positive_int, seed=integer(minimum=0))
-def fresh_accuracy(model, config=None, samples=20_000, seed=FRESH_SEED):
+def fresh_accuracy(model, config=None, samples=FRESH_SAMPLES, seed=FRESH_SEED):
     """Accuracy of ``model`` on ``samples`` fresh points of ``config``'s generator.
 
     This estimates the model's true accuracy: with 20,000 points its standard
@@ -241,17 +243,24 @@ def plot_errors_by_radius(radius_errors, ax=None, *, title="Where the errors are
 
 
 def plot_accuracy_intervals(results, fresh, ceiling, ax=None, *, labels=None,
-                            title="Held-out and fresh-sample accuracy"):
+                            title="Held-out and fresh-sample accuracy",
+                            samples=FRESH_SAMPLES):
     """Each run's held-out accuracy with its 95% Wilson interval, and its fresh-sample accuracy.
 
     Inputs
     - results: SpiralResults (the runs); fresh: their fresh-sample accuracies, same length
     - ceiling: the Bayes accuracy, drawn as a line; labels: one x tick label per run
+    - samples: the size of the fresh sample ``fresh`` was measured on (the legend says it;
+      ``fresh_accuracy``'s default unless given)
     Returns (ax, (held_out_bars, fresh_points)).
     """
     results, fresh = list(results), np.asarray(fresh, dtype=float)
     if not results or not all(isinstance(r, SpiralResult) for r in results):
         raise TypeError("results must be a non-empty list of SpiralResults")
+    samples = check_int(samples, "samples", minimum=1)
+    held_out = sorted({len(r.y_test) for r in results})
+    held_out = f"{held_out[0]:,} points" if len(held_out) == 1 else \
+        f"{held_out[0]:,} to {held_out[-1]:,} points"
     if fresh.shape != (len(results),):
         raise ValueError(f"fresh must hold one accuracy per run ({len(results)}), "
                          f"got shape {fresh.shape}")
@@ -262,9 +271,9 @@ def plot_accuracy_intervals(results, fresh, ceiling, ax=None, *, labels=None,
     acc = np.array([r.test_accuracy for r in results])
     low, high = np.array([held_out_interval(r) for r in results]).T
     bars = ax.errorbar(x, 100 * acc, yerr=100 * np.vstack([acc - low, high - acc]), fmt="o",
-                       color="#2c3e50", capsize=3, label="held-out (120 points), 95% interval")
+                       color="#2c3e50", capsize=3, label=f"held-out ({held_out}), 95% interval")
     points = ax.plot(x, 100 * fresh, "D", color="#e67e22", ms=5,
-                     label="fresh sample (20,000 points)")[0]
+                     label=f"fresh sample ({samples:,} points)")[0]
     ax.axhline(100 * ceiling, color="#27ae60", lw=1.2, label="Bayes ceiling")
     ax.axhline(95, color="gray", ls="--", lw=1, label="95% goal")
     ax.set(ylabel="accuracy (%)", title=title, xticks=x)

@@ -132,8 +132,7 @@ LINEAR = [
             "in_features) for ReLU"),
     Mistake("takes the mean of dout over the batch for bias.grad", _linear_mean_bias_grad,
             "the mean over the batch",
-            "yours is the mean over the batch; bias.grad = dout.sum(axis=0), not divided by "
-            "N"),
+            "the mean over the batch; bias.grad = dout.sum(axis=0), not divided by N"),
     Mistake("draws the weights from np.random instead of rng", _linear_global_init,
             "draw them from rng"),
     Mistake("divides weight.grad by the batch size", _linear_weight_grad_over_n,

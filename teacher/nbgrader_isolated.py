@@ -86,10 +86,10 @@ class IsolatedGrades(NbGraderPreprocessor):
     seed = Integer(-1, help="The hidden inputs' seed (-1: a new one for each task, "
                             "printed in the verdict)").tag(config=True)
 
-    def _verdict(self, task_id, part, answer, before):
+    def _verdict(self, task_id, part, answer, prelude):
         if answer is None:
             return False, f"{task_id}: the notebook has no answer cell {task_id!r}"
-        verdict = grade_source(task_id, answer.source, prelude=imports_of(before), part=part,
+        verdict = grade_source(task_id, answer.source, prelude=prelude, part=part,
                                seed=None if self.seed < 0 else self.seed,
                                time_limit=self.time_limit)
         self.log.info("%s: %s (%.1f s)", task_id, "PASS" if verdict.passed else "FAIL",
@@ -98,9 +98,13 @@ class IsolatedGrades(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         tasks = task_cells(nb)
+        # the preludes are parsed here, in one thread: CPython 3.11's ast.parse is not safe in
+        # several threads at once ("AST constructor recursion depth mismatch")
+        jobs = [(task_id, part, answer, imports_of(before))
+                for _, task_id, part, answer, before in tasks]
         workers = self.workers if self.workers > 0 else (os.cpu_count() or 1)
         with ThreadPoolExecutor(max_workers=workers) as pool:     # each task: its own process
-            verdicts = list(pool.map(lambda t: self._verdict(*t[1:]), tasks))
+            verdicts = list(pool.map(lambda job: self._verdict(*job), jobs))
         for (cell, *_), (passed, message) in zip(tasks, verdicts):
             cell.execution_count = None
             if passed:

@@ -1034,3 +1034,34 @@ def test_unloading_a_fresh_copy_survives_imports_in_another_thread():
         for name in [k for k in list(sys.modules) if k.startswith("_unload_probe_")]:
             del sys.modules[name]
     assert not errors, errors
+
+
+def test_isolated_grades_parses_the_answers_imports_in_one_thread(monkeypatch):
+    """IsolatedGrades grades the tasks in a pool of threads, but parses the cells before each
+    answer (for its imports) in the calling thread: CPython 3.11's ast.parse is not safe in
+    several threads at once (CI saw "AST constructor recursion depth mismatch")."""
+    import threading
+
+    import nbformat
+
+    from nblib.teaching.isolated import Verdict
+    from teacher import nbgrader_isolated
+    parsed_in, graded = set(), []
+    real = nbgrader_isolated.imports_of
+
+    def imports_of(cells):
+        parsed_in.add(threading.current_thread().name)
+        return real(cells)
+
+    def grade_source(task_id, source, **kw):
+        graded.append((task_id, kw["prelude"]))
+        return Verdict(task_id, True, "ok")
+
+    monkeypatch.setattr(nbgrader_isolated, "imports_of", imports_of)
+    monkeypatch.setattr(nbgrader_isolated, "grade_source", grade_source)
+    nb = nbformat.read(ROOT / "book" / "03_training.ipynb", as_version=4)
+    tasks = nbgrader_isolated.task_cells(nb)
+    assert len(tasks) > 2
+    nbgrader_isolated.IsolatedGrades(workers=2).preprocess(nb, {})
+    assert parsed_in == {threading.current_thread().name}
+    assert len(graded) == len(tasks) and all("import" in prelude for _, prelude in graded)

@@ -33,7 +33,7 @@ from ..core.module import Module, Param
 from ..core.norm import LayerNorm
 from ..core.optim import SGD, Adam, RMSprop
 from ..core.schedules import WarmupCosine
-from .selfcheck import (GRAD_TOL, VALUE_TOL, Fail, as_array, call, first_difference, inputs,
+from .selfcheck import (GRAD_TOL, VALUE_TOL, Fail, as_array, built_with, call, first_difference, inputs,
                         inverted_dropout, kw, largest_difference, need_callable, need_class,
                         optimizer_case, rates_until_wrong, rubric_item, run, stream,
                         trajectory, within)
@@ -468,7 +468,7 @@ def rmsprop(cls, *, verbose=True, seed=None):
             if probe.recording:
                 continue
             size = "NaN or inf" if not math.isfinite(diff) else f"{diff:.2e}"
-            raise _Fail(f"with {_kw(options)}: the weights first differ from "
+            raise _Fail(f"{built_with(options, lrs)}: the weights first differ from "
                         f"nblib.core.optim.RMSprop's at step {step}, by {size}{hint}",
                         step=step, difference=diff)
         return (f"{len(settings)} settings x {len(lrs)} steps of two Params match "

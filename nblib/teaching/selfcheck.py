@@ -222,6 +222,14 @@ def kw(options):
     return ", ".join(f"{k}={v}" for k, v in options.items())
 
 
+def built_with(options, lrs):
+    """How an optimizer check ran its optimizer: the options it was built with, and the
+    rates ``trajectory`` set before its steps, as a schedule does (so a message's sizes
+    can be worked out again)."""
+    return (f"built with {kw(options)}, its rate then set to "
+            f"{', '.join(f'{lr:g}' for lr in lrs)} before its {len(lrs)} steps")
+
+
 # ----------------------------------------------------------------------------- inputs
 def stream(seed, k):
     """The k-th random generator of a check: the visible check's (``seed=None``) or,

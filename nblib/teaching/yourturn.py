@@ -49,7 +49,8 @@ from ..core.norm import BatchNorm
 from ..core.optim import SGD, Adam, Optimizer
 from ..core.schedules import WarmupCosine
 from .selfcheck import (GRAD_TOL, SCHEDULE_LRS, VALUE_TOL, CheckResult,  # noqa: F401
-                        CheckTimeout, Fail, as_array, call, first_difference, inputs, kw,
+                        CheckTimeout, Fail, as_array, built_with, call, first_difference,
+                        inputs, kw,
                         matches, need_callable, need_class, optimizer_case, run, stream,
                         inverted_dropout, max_difference, rates_until_wrong, rubric_item,
                         time_limit, trajectory, which, within)
@@ -714,14 +715,14 @@ def _optimizer_check(name, cls, reference_cls, settings, catalogue, verbose, see
                     hint = (f"; the Params have different shapes ({shapes}): keep each one's "
                             "state apart, in self.state[p]")
                 raised = raised.replace("<cls>", cls.__name__)
-                raise _Fail(f"with {_kw(kwargs)} and three Params of shapes {shapes} in two "
-                            f"parameter groups: {raised}{hint}")
+                raise _Fail(f"{built_with(kwargs, lrs)}, with three Params of shapes "
+                            f"{shapes} in two parameter groups: {raised}{hint}")
             where, still = _which_param(got, want, w0, step)
             if still and not hint:
                 hint = ("; that Param never moved: step() must update every Param of every "
                         "group (for group in self.param_groups: for p in group['params'])")
             size = f"{diff:.2e}" if math.isfinite(diff) else "NaN or inf"
-            raise _Fail(f"with {_kw(kwargs)}: the weights first differ from nblib's "
+            raise _Fail(f"{built_with(kwargs, lrs)}: the weights first differ from nblib's "
                         f"{reference_cls.__name__} at step {step}, by {size},{where}{hint}",
                         step=step, difference=diff)
         return (f"{len(settings)} settings x 6 steps of three Params in two groups match "

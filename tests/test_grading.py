@@ -36,7 +36,7 @@ import pytest
 
 import nblib
 from nblib import Module, Param
-from nblib.teaching import checks
+from nblib.teaching import checks, yourturn
 from nblib.teaching.grading import GradingError, grade
 
 from conftest import early, stand_in_executed
@@ -232,6 +232,133 @@ def test_every_task_table_has_distinct_ids_and_hidden_inputs():
     for task_id, task in checks.EXERCISES.items():
         assert "seed" in inspect.signature(task.check).parameters, task_id
         assert task.points >= 1
+
+
+def registry_your_turn():
+    from nblib.teaching import registry
+    return registry.YOUR_TURN
+
+
+def registry_part():
+    from nblib.teaching.registry import Part
+    return Part("whole", 0)
+
+
+def _digest(obj) -> str:
+    """A short fingerprint of a call's arguments (arrays by their bytes, a Generator by its
+    state, a Param by its value and gradient)."""
+    import hashlib
+    h = hashlib.sha1()
+
+    def feed(o):
+        if isinstance(o, np.ndarray):
+            h.update(f"{o.dtype}{o.shape}".encode())
+            h.update(np.ascontiguousarray(o).tobytes())
+        elif isinstance(o, np.random.Generator):
+            h.update(repr(o.bit_generator.state).encode())
+        elif isinstance(o, (list, tuple)):
+            h.update(b"[")
+            for x in o:
+                feed(x)
+            h.update(b"]")
+        elif isinstance(o, dict):
+            for k in sorted(o):
+                h.update(str(k).encode())
+                feed(o[k])
+        elif isinstance(o, Param):
+            feed(o.value)
+            feed(o.grad)
+        else:
+            h.update(f"{type(o).__name__}:{o!r}"[:200].encode())
+    feed(obj)
+    return h.hexdigest()[:16]
+
+
+def _spy(task, calls: list):
+    """The task's reference, recording every call the check makes to it: a function's
+    arguments; a class's constructor arguments, and each public method's arguments with
+    the constructor's (a lookup table keyed by what the piece is given could answer them)."""
+    import inspect
+    ref = task.reference
+    if task.answer == "function":
+        # defined in a copy of the reference's globals, so that a check that puts its own
+        # helpers into the piece's globals (train_epoch's loss) reaches the reference's code
+        scope = dict(ref.__globals__)
+        inner = types.FunctionType(ref.__code__, scope, ref.__name__, ref.__defaults__,
+                                   ref.__closure__)
+        inner.__kwdefaults__ = ref.__kwdefaults__
+        scope.update(_inner=inner, _calls=calls, _digest=_digest)
+        exec(f"def {ref.__name__}(*a, **k):\n"
+             f"    _calls.append(_digest([a, k]))\n    return _inner(*a, **k)", scope)
+        return scope[ref.__name__]
+
+    class Spy(ref):
+        def __init__(self, *a, **k):
+            object.__setattr__(self, "_spy_made", _digest([a, k]))
+            calls.append(("__init__", self._spy_made))
+            super().__init__(*a, **k)
+
+        def __getattribute__(self, name):
+            attr = super().__getattribute__(name)
+            if name.startswith("_") or not inspect.ismethod(attr):
+                return attr
+
+            def call(*a, **k):
+                calls.append((name, self._spy_made, _digest([a, k])))
+                return attr(*a, **k)
+            return call
+    Spy.__name__ = Spy.__qualname__ = ref.__name__
+    return Spy
+
+
+@pytest.mark.parametrize("seed", [3, 271828])
+@pytest.mark.parametrize("task_id,options", [
+    pytest.param(t, dict(p.options), id=f"{t}-{p.name}") for t, task in registry_your_turn().items()
+    for p in (task.parts or (registry_part(),))])
+def test_a_hidden_test_gives_the_piece_inputs_the_self_check_does_not(task_id, options, seed):
+    """A hard-coded answer (a table of what the visible self-check asks and the reference's
+    answers) must fail the hidden test: so every hidden test, of the whole task and of each
+    rubric item, calls the piece at least once on inputs the visible check never gives it.
+    (warmup_cosine's hidden test once used the visible check's three settings: a table of
+    its 162 rates earned both rubric items.) The exercises' hidden inputs are tested by their
+    gamed answers (GAMED)."""
+    from nblib.teaching import registry
+    task = registry.YOUR_TURN[task_id]
+    visible, hidden = [], []
+    assert task.check(_spy(task, visible), verbose=False, **options).passed
+    assert task.check(_spy(task, hidden), verbose=False, seed=seed, **options).passed
+    assert visible and hidden
+    assert set(hidden) - set(visible), f"{task_id} {options}: the hidden test at seed={seed} " \
+        "calls the piece only on the visible self-check's inputs"
+
+
+def test_a_table_of_the_visible_learning_rates_scores_0_in_the_hidden_test():
+    """The case that showed the hole: a WarmupCosine that looks its rates up in a table of
+    the visible self-check's settings passes the self-check, and fails the hidden test and
+    each of its rubric items."""
+    table = {}
+    settings = [dict(lr=0.1, total_steps=100, warmup_steps=10, min_lr=0.0),
+                dict(lr=0.02, total_steps=40, warmup_steps=0, min_lr=0.001),
+                dict(lr=1.0, total_steps=7, warmup_steps=3, min_lr=0.1)]
+    for s in settings:
+        for step in range(s["total_steps"] + 5):
+            table[tuple(sorted(s.items())), step] = nblib.WarmupCosine(**s).lr_at(step)
+
+    class TableCosine:
+        def __init__(self, lr, total_steps, warmup_steps=0, min_lr=0.0):
+            self.key = tuple(sorted(dict(lr=lr, total_steps=total_steps,
+                                         warmup_steps=warmup_steps, min_lr=min_lr).items()))
+
+        def lr_at(self, step):
+            return table.get((self.key, step), 0.0)
+
+    assert yourturn.check_warmup_cosine(TableCosine, verbose=False).passed
+    for seed in (1, 987654):
+        assert not yourturn.check_warmup_cosine(TableCosine, verbose=False, seed=seed).passed
+        assert not yourturn.check_warmup_cosine(TableCosine, verbose=False, seed=seed,
+                                                upto="warmup").passed
+    with pytest.raises(GradingError):
+        grade("warmup_cosine", TableCosine, seed=4242)
 
 
 def test_every_grade_cell_is_worth_its_rubric_items_points():

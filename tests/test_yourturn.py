@@ -410,3 +410,25 @@ def test_task_cells_regroups_a_tasks_grade_cells_into_its_rubric_items(tmp_path)
               .startswith("test-linear")]
     assert [(g["grade_id"], g["points"]) for g in graded] == [
         ("test-linear--forward", 1), ("test-linear--backward", 1), ("test-linear--init", 1)]
+
+
+def test_an_optimizers_fail_gives_the_size_of_the_param_it_names():
+    """The first Param that differs is named, with its own difference: here Param 1 is off
+    by 1e-3 and Param 3 by 1.0 at the first step, so the message must say Param 1 and 1e-3
+    (it once gave the largest difference over all Params, 1.0, beside Param 1)."""
+    class OffSGD(nblib.SGD):
+        def step(self):
+            first = not hasattr(self, "_stepped")
+            super().step()
+            self._stepped = True
+            if first:
+                params = [p for group in self.param_groups for p in group["params"]]
+                params[0].value += 1e-3
+                params[2].value += 1.0
+
+    result = yourturn.check_sgd(OffSGD, verbose=False)
+    assert not result.passed
+    assert re.search(r"at step 1, in Param 1 of 3 \(shape \(3, 4\), parameter group 1\), "
+                     r"by 1\.00e-03", result.message), result.message
+    hidden = yourturn.check_sgd(OffSGD, verbose=False, seed=5)
+    assert "in Param 1 of 3" in hidden.message and "by 1.00e-03" in hidden.message, hidden.message

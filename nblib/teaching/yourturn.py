@@ -640,7 +640,8 @@ def _optimizer_case(seed):
 
 
 def _which_param(got, want, w0, step):
-    """'in Param 2 of 3 (shape (4,), group 1)', and whether that Param never moved."""
+    """(' in Param 2 of 3 (shape (4,), parameter group 1)', the largest difference in that
+    Param at ``step``, whether that Param never moved): the first Param that differs."""
     sizes = np.cumsum([0] + [np.size(w) for w in w0])
     first = 0
     bounds = list(zip(sizes[:-1], sizes[1:]))
@@ -654,7 +655,7 @@ def _which_param(got, want, w0, step):
     group = 1 if first < OPTIMIZER_GROUPS[0][0] else 2
     where = (f" in Param {first + 1} of {len(w0)} (shape {np.shape(w0[first])}, parameter "
              f"group {group})")
-    return where, still
+    return where, _max_difference(got[step - 1][a:b], want[step - 1][a:b]), still
 
 
 def _plain(message):
@@ -717,13 +718,13 @@ def _optimizer_check(name, cls, reference_cls, settings, catalogue, verbose, see
                 raised = raised.replace("<cls>", cls.__name__)
                 raise _Fail(f"{built_with(kwargs, lrs)}, with three Params of shapes "
                             f"{shapes} in two parameter groups: {raised}{hint}")
-            where, still = _which_param(got, want, w0, step)
+            where, diff, still = _which_param(got, want, w0, step)
             if still and not hint:
                 hint = ("; that Param never moved: step() must update every Param of every "
                         "group (for group in self.param_groups: for p in group['params'])")
             size = f"{diff:.2e}" if math.isfinite(diff) else "NaN or inf"
             raise _Fail(f"{built_with(kwargs, lrs)}: the weights first differ from nblib's "
-                        f"{reference_cls.__name__} at step {step}, by {size},{where}{hint}",
+                        f"{reference_cls.__name__} at step {step},{where}, by {size}{hint}",
                         step=step, difference=diff)
         return (f"{len(settings)} settings x 6 steps of three Params in two groups match "
                 f"nblib's {reference_cls.__name__}", {"settings": len(settings)})
@@ -787,6 +788,13 @@ def check_warmup_cosine(cls, *, verbose=True, seed=None, upto=None):
     settings = [dict(lr=0.1, total_steps=100, warmup_steps=10, min_lr=0.0),
                 dict(lr=0.02, total_steps=40, warmup_steps=0, min_lr=0.001),
                 dict(lr=1.0, total_steps=7, warmup_steps=3, min_lr=0.1)]
+    if seed is not None:        # the hidden test: settings of its own, drawn from the seed
+        rng = _rng(seed, 12)
+        settings = []
+        for warmup in (0, int(rng.integers(1, 8)), int(rng.integers(8, 16))):
+            lr, total = float(rng.uniform(0.01, 1.0)), warmup + int(rng.integers(5, 50))
+            settings.append(dict(lr=lr, total_steps=total, warmup_steps=warmup,
+                                 min_lr=float(rng.uniform(0, lr / 5))))
 
     probe = Probe("warmup_cosine", seed)
 

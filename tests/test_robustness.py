@@ -222,6 +222,12 @@ class TestNoNaN:
             acc = bayes_accuracy(50, noise, samples=2000)
         assert acc == pytest.approx(1 - 1 / (2 * 50), abs=0.01)   # only the origin is a toss-up
 
+    @pytest.mark.parametrize("noise", [5e-324, 1e-155, 1e-6])
+    def test_tiny_noise_gives_1_for_the_source_variant(self, noise):
+        with np.errstate(all="raise"):
+            acc = bayes_accuracy(50, noise, variant="source", samples=2000)
+        assert acc == 1.0            # its arms share no point: arm 1 starts at radius 1/4
+
     @pytest.mark.parametrize("noise", [1e10, 1e200, 1e300])
     def test_huge_noise_gives_a_coin_toss(self, noise):
         with np.errstate(all="raise"):

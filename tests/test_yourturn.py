@@ -69,6 +69,18 @@ def test_solution_cells_are_nblibs_source():
     assert task_cells.stale_cells() == []
 
 
+def test_every_function_a_student_writes_has_a_docstring_in_its_starter():
+    """The intro and the teacher guide: a starter is the signature and a docstring."""
+    missing = []
+    for task_id, task in registry.YOUR_TURN.items():
+        for dotted, methods in task.solution:
+            obj = task_cells._resolve(dotted)
+            for fn in ([obj] if methods is None else [vars(obj)[m] for m in methods]):
+                if not (fn.__doc__ or "").strip():       # its own, not one inherited
+                    missing.append(f"{task_id}: {fn.__qualname__}")
+    assert missing == []
+
+
 def _imports(source):
     """(module, name) of every import in ``source``; name None for ``import module``."""
     out = []

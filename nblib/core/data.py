@@ -172,9 +172,11 @@ def bayes_accuracy(n=300, noise=DEFAULT_NOISE, variant="two-spiral", *, samples=
     right, ``max(p, 1 - p)``: an unbiased estimate whose standard error is the
     standard deviation of ``max(p, 1 - p)`` over sqrt(samples): about 0.04 to 0.05
     point for the default samples and noise (eight seeds give values 0.05 point apart,
-    in standard deviation; ``tests/test_compare.py`` checks it is under 0.1).  A tiny noise gives
-    ``1 - 1 / (2n)`` (only the origin, where both arms start, is ambiguous), a huge
-    one 0.5 (up to 1e300: the sampled points must stay finite numbers).
+    in standard deviation; ``tests/test_compare.py`` checks it is under 0.1).  A tiny noise gives,
+    for the two-spiral variant, ``1 - 1 / (2n)`` (only the origin, where both arms start,
+    is ambiguous), and for the source's, 1 (its arm 1 starts at radius 1/4, and its points
+    lie between arm 0's, so no two points of different arms coincide); a huge noise gives
+    0.5 (up to 1e300: the sampled points must stay finite numbers).
     """
     rng = np.random.default_rng(seed)
     C0, C1 = CENTRES[variant](n)

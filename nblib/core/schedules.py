@@ -77,6 +77,7 @@ class WarmupCosine(Schedule):
                                                                      warmup_steps, min_lr)
 
     def lr_at(self, step):
+        """step: an int >= 0 -> the learning rate at that step, a float"""
         if step < self.warmup_steps:
             return self.lr * (step + 1) / self.warmup_steps
         t = min(step - self.warmup_steps, self.total_steps - self.warmup_steps)

@@ -26,7 +26,8 @@ from ..core.training import predict_logits
 FRESH_SEED = 12345
 """Seed of the fresh sample: ``bayes_accuracy``'s, so both are measured on the same points."""
 FRESH_SAMPLES = 20_000
-"""The fresh points ``fresh_accuracy`` draws by default (its standard error about 0.1 point)."""
+"""The fresh points ``fresh_accuracy`` draws by default (its standard error: about 0.1 point
+near 97 % accuracy, at most 0.35 point, at 50 %)."""
 RADIUS_EDGES = np.round(np.arange(0.0, 1.25, 0.05), 2)
 """Rings of width 0.05 from the origin to radius 1.2 (the arms end at radius 1)."""
 
@@ -141,8 +142,10 @@ def _config(config):
 def fresh_accuracy(model, config=None, samples=FRESH_SAMPLES, seed=FRESH_SEED):
     """Accuracy of ``model`` on ``samples`` fresh points of ``config``'s generator.
 
-    This estimates the model's true accuracy: with 20,000 points its standard
-    error is about 0.1 point, against 1.6 points on 120 held-out points.
+    This estimates the model's true accuracy, with standard error
+    ``sqrt(a * (1 - a) / samples)`` at a true accuracy ``a``: with 20,000 points,
+    about 0.1 point near 97 % (against 1.6 points on 120 held-out points), and at
+    most 0.35 point, at 50 % (against 4.6 points on 120).
 
     Inputs
     - model: maps (N, 2) to (N, 1) logits; config: gives n and noise (None: the defaults)

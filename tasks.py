@@ -250,21 +250,25 @@ def uv() -> Path | None:
     return tool if tool.exists() else None
 
 
-def install(*args) -> None:
+def install(*args, compile_bytecode: bool = True) -> None:
     """``pip install ARGS`` into .venv, done by uv where it can be had (it installs the same
     packages from the same indexes, in parallel: about 5 s for requirements.txt instead of
-    pip's 35 s), else, or if uv fails, by pip itself."""
+    pip's 35 s), else, or if uv fails, by pip itself. ``compile_bytecode=False``: uv leaves
+    the bytecode to be compiled by the first import of each module (for torch, of which the
+    tests import a small part: compiling its 2,300 files took 11 s of CPU)."""
     tool = uv()
     if tool is not None:
         options, env = pip_settings()
         # pip takes the best match from all its indexes (uv, by default, only the first
         # index that has the package), and compiles the bytecode as it installs
+        compile_option = ["--compile-bytecode"] if compile_bytecode else []
         rc = run([tool, "pip", "install", "--python", PY, "--index-strategy",
-                  "unsafe-best-match", "--compile-bytecode", *options, *args], extra_env=env)
+                  "unsafe-best-match", *compile_option, *options, *args], extra_env=env)
         if rc == 0:
             return
         say(f"uv failed (exit code {rc}): pip installs instead")
-    run_or_die([PY, "-m", "pip", "install", "--disable-pip-version-check", *args])
+    run_or_die([PY, "-m", "pip", "install", "--disable-pip-version-check",
+                *([] if compile_bytecode else ["--no-compile"]), *args])
 
 
 def ensure_venv() -> None:
@@ -295,7 +299,7 @@ def ensure_test_extras() -> None:
         # Elsewhere (e.g. GitHub Actions) set TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
         # so that pip takes the CPU build instead of PyPI's CUDA one.
         extra = ["--extra-index-url", os.environ["TORCH_INDEX_URL"]] if os.environ.get("TORCH_INDEX_URL") else []
-        install(*extra, TORCH)
+        install(*extra, TORCH, compile_bytecode=False)
         stamp.write_text(TORCH + "\n")
     ensure_chromium()
 

@@ -358,3 +358,26 @@ def test_install_uses_uv_and_falls_back_to_pip(monkeypatch, uv_rc, expected):
             assert kwargs["extra_env"] == {"X": "1"}
         else:
             assert cmd[1:4] == ["-m", "pip", "install"]
+
+
+@pytest.mark.parametrize("uv_rc", [0, 2])
+def test_torch_is_installed_without_compiling_its_bytecode(monkeypatch, uv_rc):
+    """requirements.txt's packages are compiled as they install (as pip does); torch's 2,300
+    files are not (the tests import a small part of them, compiled on first import), by uv
+    and by pip's fallback alike."""
+    calls = []
+    monkeypatch.setattr(tasks, "uv", lambda: Path("/venv/bin/uv"))
+    monkeypatch.setattr(tasks, "pip_settings", lambda: ([], {}))
+    monkeypatch.setattr(tasks, "run", lambda cmd, **kw: calls.append(cmd) or uv_rc)
+    monkeypatch.setattr(tasks, "run_or_die", lambda cmd, **kw: calls.append(cmd) or 0)
+    monkeypatch.setattr(tasks, "ensure_chromium", lambda: None)
+    monkeypatch.setattr(tasks, "VENV", Path("/nonexistent-venv"))
+    monkeypatch.setattr(tasks, "_stamp_ok", lambda stamp, value: False)
+    monkeypatch.setattr(Path, "write_text", lambda self, text: None)
+    tasks.install("-r", "requirements.txt")
+    assert "--compile-bytecode" in calls[0]
+    calls.clear()
+    tasks.ensure_test_extras()
+    assert tasks.TORCH in calls[0] and "--compile-bytecode" not in calls[0]
+    if uv_rc:                                               # uv failed: pip installs torch
+        assert calls[1][1:4] == ["-m", "pip", "install"] and "--no-compile" in calls[1]

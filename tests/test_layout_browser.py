@@ -3,7 +3,9 @@ a screen reader.
 
 Every page of ``_toc.yml``, in both editions (the teacher's book and the student edition), is
 opened once in Debian's Chromium (the setup of tests/test_book.py, reused by import), with
-every folded cell and dropdown opened, since a reader may open them. Then:
+every folded cell and dropdown opened, since a reader may open them; a student page whose
+article is the reader's page's, byte for byte (a page without tasks), is measured once, on
+the reader's. Then:
 
 * axe-core (book/vendor/axe/, served from this machine) checks the page against WCAG 2.0,
   2.1 and 2.2 A and AA at 1280 px, and every console error is recorded (none is allowed);
@@ -232,6 +234,7 @@ CHECKS = {"no_sideways_scrolling": problems_scrolling,
           "no_console_errors": problems_console}
 EDITIONS = ("teacher", "student")
 _SECONDS: dict[str, float] = {}
+_MEASURED_ONCE: list[str] = []     # the student pages measured as the reader's (same article)
 
 
 @after_build("teacher", "student")
@@ -242,14 +245,30 @@ def layouts(teacher_build, student_build, tmp_path_factory):
     for build in (teacher_build, student_build):
         require_ok(build)
     t0 = time.monotonic()
+    builds = {"teacher": teacher_build, "student": student_build}
+    # A student page whose article is the reader's, byte for byte (a page without a task),
+    # is measured once: what differs between the editions' pages (the header, the sidebar,
+    # the scripts) is measured on the student pages that have tasks.
+    same = {d for d in BOOK_DOCNAMES if article(page(teacher_build, d)) == article(
+        page(student_build, d))}
     with BROWSER_TURN, serve(teacher_build.html) as teacher, serve(student_build.html) as student, \
             chromium(tmp_path_factory.mktemp("chromium-layout")) as ctx:
-        out = {(e, d): measure(ctx, f"{base}/{d}.html")
-               for e, base in (("teacher", teacher), ("student", student))
-               for d in BOOK_DOCNAMES}
+        bases = {"teacher": teacher, "student": student}
+        out = {(e, d): measure(ctx, f"{bases[e]}/{d}.html")
+               for e in builds for d in BOOK_DOCNAMES if e == "teacher" or d not in same}
     _SECONDS["layouts"] = time.monotonic() - t0
     _SECONDS["axe"] = sum(m["axe_seconds"] for m in out.values())
+    _MEASURED_ONCE[:] = sorted(same)
+    out.update({("student", d): out["teacher", d] for d in same})
     return out
+
+
+def article(path: Path) -> str:
+    """The page's article element (the chapter's text, code, outputs and figures)."""
+    text = path.read_text(encoding="utf-8")
+    start, end = text.find("<article"), text.find("</article>")
+    assert 0 <= start < end, f"{path}: no <article> element"
+    return text[start:end]
 
 
 @browser
@@ -301,8 +320,13 @@ def test_layout_report(layouts, capsys):
     scroll sideways and the figures shown below MIN_FIGURE_SCALE (with or without a tap to
     open them); axe-core's violations; console errors. Fails if the measure found no page."""
     assert len(layouts) == len(EDITIONS) * len(BOOK_DOCNAMES)
+    from nblib.teaching import registry
+    with_tasks = {f"book/{Path(t.notebook).stem}" for t in registry.ALL.values()}
+    assert not with_tasks & set(_MEASURED_ONCE), "a page with tasks has the reader's article"
+    once = len(_MEASURED_ONCE)
     lines = [f"{len(layouts)} pages (both editions) measured in {_SECONDS['layouts']:.1f} s "
-             f"(axe-core: {_SECONDS['axe']:.1f} s)"]
+             f"(axe-core: {_SECONDS['axe']:.1f} s); {once} of the student edition's have the "
+             f"reader's article, measured once: {', '.join(_MEASURED_ONCE) or 'none'}"]
     for width in WIDTHS:
         ws = [m["widths"][width] for m in layouts.values()]
         small = [f for w in ws for f in w["figures"]

@@ -139,7 +139,7 @@ def solve_cmu(seed=0, max_epochs=2000, **overrides):
                               batch_size=config.batch_size, rng=np.random.default_rng(seed))
 
 
-# --- which parts the network needs: the 1988 network's parts, for the ablations --------------
+# --- the ablations: the 1988 network's parts, put into the chapter's network one at a time
 
 @arguments(model=instance(Sequential, "an nblib Sequential"))
 def with_sigmoid(model):

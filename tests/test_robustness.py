@@ -228,6 +228,14 @@ class TestNoNaN:
             acc = bayes_accuracy(50, noise, variant="source", samples=2000)
         assert acc == 1.0            # its arms share no point: arm 1 starts at radius 1/4
 
+    @pytest.mark.parametrize("n", [5, 21, 301])
+    def test_tiny_noise_source_variant_where_its_arms_share_points(self, n):
+        """n - 1 a multiple of 4: arm 1's angles (arm 0's plus π) land on arm 0's own
+        points for the 3(n - 1)/4 + 1 of them on the shared stretch, each a toss-up."""
+        shared = 3 * (n - 1) // 4 + 1
+        acc = bayes_accuracy(n, 1e-6, variant="source", samples=4000)
+        assert acc == pytest.approx(1 - shared / (2 * n), abs=0.01)
+
     @pytest.mark.parametrize("noise", [1e10, 1e200, 1e300])
     def test_huge_noise_gives_a_coin_toss(self, noise):
         with np.errstate(all="raise"):

@@ -175,8 +175,9 @@ def bayes_accuracy(n=300, noise=DEFAULT_NOISE, variant="two-spiral", *, samples=
     in standard deviation; ``tests/test_compare.py`` checks it is under 0.1).  A tiny noise gives,
     for the two-spiral variant, ``1 - 1 / (2n)`` (only the origin, where both arms start,
     is ambiguous), and for the source's, 1 (its arm 1 starts at radius 1/4, and its points
-    lie between arm 0's, so no two points of different arms coincide); a huge noise gives
-    0.5 (up to 1e300: the sampled points must stay finite numbers).
+    lie between arm 0's) unless ``n - 1`` is a multiple of 4: then ``k = 3(n - 1)/4 + 1``
+    of arm 1's points coincide with arm 0's, and it gives ``1 - k / (2n)``, about 5/8; a
+    huge noise gives 0.5 (up to 1e300: the sampled points must stay finite numbers).
     """
     rng = np.random.default_rng(seed)
     C0, C1 = CENTRES[variant](n)

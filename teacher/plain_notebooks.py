@@ -217,6 +217,8 @@ def plain_notebook(nb, executed, *, docname: str, ctx: dict, nbgrader: bool = Fa
     cell and its metadata stay, and only the Markdown and the hidden cells change."""
     import nbformat
 
+    from teacher.student_edition import is_stub
+
     out = nbformat.from_dict(nb)
     if not nbgrader:
         out.cells = [c for c in out.cells if not (c.metadata.get("nbgrader", {}).get("grade")
@@ -234,6 +236,8 @@ def plain_notebook(nb, executed, *, docname: str, ctx: dict, nbgrader: bool = Fa
             continue
         cell.outputs, cell.execution_count = [], None
         cell.source = _INSTALL.sub(lambda m: m[1] + ctx["install"] + m[2], cell.source)
+        if is_stub(cell):               # the student's to write: in sight, not folded
+            continue
         jupyter = dict(cell.metadata.get("jupyter", {}))
         if tags & _HIDE_SOURCE:
             jupyter["source_hidden"] = True
@@ -266,7 +270,8 @@ def plain_book(source, executed, *, nbgrader: bool = False, student: bool | None
     import nbformat
     from sphinx_external_toc.parsing import parse_toc_yaml
 
-    from teacher.student_edition import _edition_blocks, student_config, with_own_pieces
+    from teacher.student_edition import (_edition_blocks, solution_bookkeeping, student_config,
+                                         with_own_pieces)
 
     source, executed = Path(source), Path(executed)
     config, edition = read_config(source)
@@ -306,6 +311,7 @@ def plain_book(source, executed, *, nbgrader: bool = False, student: bool | None
     for docname, nb in notebooks.items():
         if edition == "student":       # its library has no answers: the pages run on the
             nb = with_own_pieces(nb)   # student's own pieces (teacher/student_build.py)
+            nb.cells = [c for c in nb.cells if not solution_bookkeeping(c)]   # the teacher's
         copy = plain_notebook(nb, runs[docname], docname=docname, ctx=ctx, nbgrader=nbgrader)
         if edition == "student":
             for cell in copy.cells:

@@ -15,7 +15,10 @@ release, with nbgrader's own preprocessors:
 Then, for a book that builds (``jupyter-book build OUTDIR -W``) and shows nothing
 a student could not use:
 
-- the autograder's grade cells are dropped (they are nbgrader's, not the reader's);
+- the autograder's grade cells are dropped (they are nbgrader's, not the reader's), and so
+  is a solution's hidden bookkeeping (an nbgrader solution cell tagged ``remove-cell``: the
+  glue and asserts that follow a worked experiment), which is not the student's to write
+  (``solution_bookkeeping``);
 - a cell that is now only a stub is tagged ``remove-cell`` (and, if code,
   ``raises-exception``): it stays in the notebook, for the student's answer, but
   not on the page;
@@ -77,6 +80,21 @@ def _stubs():
     return stub.code_stub["python"], stub.text_stub
 
 
+def solution_bookkeeping(cell) -> bool:
+    """Whether ``cell`` is a solution's hidden bookkeeping: an nbgrader solution cell that
+    the page hides (``remove-cell``), e.g. the glue and asserts after a worked experiment.
+    A release would turn it into a stub that raises, hidden, after the student's own
+    experiment; the student editions and the course's notebooks leave it out."""
+    return bool(_nbgrader(cell).get("solution")) and \
+        "remove-cell" in cell.get("metadata", {}).get("tags", [])
+
+
+def is_stub(cell) -> bool:
+    """Whether ``cell`` is what nbgrader leaves of a solution: the student's to write."""
+    code_stub, text_stub = _stubs()
+    return cell.source.strip() in (code_stub.strip(), text_stub.strip())
+
+
 def student_notebook(nb, where="notebook", *, reader=False):
     """A copy of ``nb`` (an nbformat NotebookNode) as the student edition shows it
     (``reader=True``: as the reader's edition shows it, solutions kept)."""
@@ -106,6 +124,8 @@ def student_notebook(nb, where="notebook", *, reader=False):
         meta = _nbgrader(cell)
         if meta.get("grade") and not meta.get("solution"):
             continue                                   # an autograder test cell
+        if not reader and solution_bookkeeping(cell):
+            continue                                   # the teacher's, not the student's
         tags = list(cell.metadata.get("tags", []))
         if reader:
             cells.append(cell)

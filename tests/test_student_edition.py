@@ -146,6 +146,8 @@ def test_stubs_are_tagged_and_starters_unfolded(student, sources):
             starter = by_id[cell.get("id")]                      # shown, with its stubs
             assert "hide-input" not in _tags(starter)
             assert "raise NotImplementedError()" in starter.source
+        elif student_edition.solution_bookkeeping(cell):
+            assert cell.get("id") not in by_id                   # the teacher's bookkeeping
         elif meta.get("solution"):
             stub = by_id[cell.get("id")]                         # kept for the answer, hidden
             assert "remove-cell" in _tags(stub)
@@ -468,3 +470,60 @@ def test_the_student_edition_has_no_button_to_the_sources(student_build):
     page = (student_build.html / "book" / "02_network.html").read_text()
     assert "github.com/nn-from-scratch/spiral-book\"" not in page.replace("/issues", "")
     assert "Source repository" not in page
+
+
+def _stub_problems(nb, where):
+    """What is wrong with the stubs of a notebook a student opens: a stub folded or titled
+    as bookkeeping (the student's own work out of sight), a stub after which nothing is
+    the student's (a solution's hidden bookkeeping released as a stub that raises)."""
+    code_stub = student_edition._stubs()[0].strip()
+    problems = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or code_stub not in cell.source:
+            continue
+        hidden = cell.metadata.get("jupyter", {}).get("source_hidden")
+        if hidden or cell.source.startswith("# @title"):
+            problems.append(f"{where} {cell.get('id')}: a stub folded as bookkeeping")
+    return problems
+
+
+def test_students_write_their_experiments_in_sight_and_no_bookkeeping_is_theirs(tmp_path):
+    """A worked experiment of 05 is the student's to write: in the student edition's
+    notebook and in the course's release, its stub is in sight, not folded under the
+    bookkeeping title; and the hidden bookkeeping that follows it in the book (glue and
+    asserts on the teacher's results, nbgrader solution cells) is left out, where it was
+    once released as a folded stub that raised after the student's own experiment."""
+    from nbgrader.preprocessors import ClearSolutions
+
+    from conftest import stand_in_executed
+    from teacher.plain_notebooks import plain_book
+
+    source = nbformat.read(BOOK / "05_exercises.ipynb", as_version=4)
+    bookkeeping = [c.id for c in source.cells if student_edition.solution_bookkeeping(c)]
+    work = [c.id for c in source.cells if c.cell_type == "code"
+            and c.metadata.get("nbgrader", {}).get("solution")
+            and not student_edition.solution_bookkeeping(c) and "starter" not in
+            c.metadata.get("tags", []) and "hide-input" not in c.metadata.get("tags", [])]
+    assert len(bookkeeping) >= 7 and len(work) >= 7, (bookkeeping, work)
+
+    executed = stand_in_executed(tmp_path / "ran")
+    course = plain_book(ROOT, executed, nbgrader=True, student=True)["book/05_exercises.ipynb"]
+    release, _ = ClearSolutions().preprocess(nbformat.from_dict(course), {})
+    edition = tmp_path / "student"
+    student_edition.write_student_edition(edition, ROOT)
+    (tmp_path / "ran-student").symlink_to(executed, target_is_directory=True)
+    student = plain_book(edition, executed, student=True)["book/05_exercises.ipynb"]
+    for where, nb in (("release", release), ("student edition", student)):
+        ids = {c.get("id") for c in nb.cells}
+        assert not ids & set(bookkeeping), (where, sorted(ids & set(bookkeeping)))
+        assert set(work) <= ids, (where, sorted(set(work) - ids))
+        assert _stub_problems(nb, where) == []
+        stubs = [c for c in nb.cells if c.get("id") in work]
+        assert all("NotImplementedError" in c.source for c in stubs), where
+
+
+def test_the_stub_check_sees_a_folded_stub():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "# @title Hidden\n" + student_edition._stubs()[0], metadata={
+            "jupyter": {"source_hidden": True}})])
+    assert _stub_problems(nb, "x")

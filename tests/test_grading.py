@@ -453,8 +453,7 @@ GAMED = {
 MyLayerNorm = nblib.LayerNorm
 
 # and make every visible check say PASS
-for _name in ("layernorm", "adam_l2", "best_hidden_size", "sgd_momentum", "warmup_cosine",
-              "dropout", "rmsprop"):
+for _name in ''' + repr(tuple(t.check.__name__ for t in checks.EXERCISES.values())) + ''':
     setattr(nblib.teaching.checks, _name, lambda *a, **k: print("PASS") or nblib.teaching.checks.CheckResult(
         "x", True, "PASS"))
 nblib.LayerNorm.forward = lambda self, x: x

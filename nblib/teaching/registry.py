@@ -3,8 +3,9 @@
 - ``YOUR_TURN``: the "your turn" tasks of the stage notebooks (01 to 03), whose
   solution is nblib's own code (``Task.solution`` names the objects and the methods
   the student writes; ``teacher/task_cells.py`` copies them into the solution cell);
-- ``EXERCISES``: the exercises of 05_exercises, whose solution is written in the
-  notebook's answer cell (an exercise asks for a piece in another form than nblib's);
+- ``EXERCISES``: the exercises of 05_exercises, whose solution is written by hand in the
+  notebook's answer cell, not copied from nblib (a plain function, or a class of the
+  student's own);
 - ``WRITTEN``: the exercises' written answers, graded by hand (points and rubric).
 
 A task's rubric is its items (``Task.parts``, each a grade cell of its own, so that the
@@ -15,8 +16,9 @@ Everything else is derived from these: the self-check and grade cells of the
 notebooks (``teacher/task_cells.py``), the hidden tests (``nblib.teaching.grading``),
 ``yourturn.TASKS`` and ``checks.EXERCISES``, the catalogue of usual mistakes
 (``Task.mistakes``, from ``nblib.teaching.mistakes``), the teacher guide's tables (objective,
-points, rubric, session, mistakes) and the tests. A new task is one entry here, its
-check and its reference code, and its cells in the notebook.
+points, rubric, session, mistakes) and most of the tests. A new task is one entry here, its
+check, its reference code and its cells in the notebook, and a few more steps: the
+teacher guide's "Adding a task" (``book/teacher_guide.ipynb``) lists them all.
 """
 from __future__ import annotations
 
@@ -69,7 +71,7 @@ class Task:
 
     notebook: str        # the notebook holding the task, e.g. "05_exercises.ipynb"
     name: str            # the name of the student's piece in that notebook
-    check: object        # check(piece, *, verbose=True, seed=None) -> CheckResult
+    check: object        # check(piece, *, verbose=True, seed=None[, upto=None]) -> CheckResult
     reference: object    # nblib's version of the piece (None if nblib has none)
     points: int          # for the autograder (nbgrader)
     answer: str = "class"        # what the student hands in: "class" or "function"

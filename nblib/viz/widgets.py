@@ -1,9 +1,12 @@
 """The playground's controls: ipywidgets mapped onto a ``nblib.viz.playground.Playground``.
 
-Everything the playground *does* lives in ``Playground`` (and its frame in
-``PlaygroundFigure``); this module only turns widget events into calls on it
-and copies its state back into the widgets.  ipywidgets is imported inside the
-functions, so ``import nblib`` works without it.
+The training and its state live in ``Playground``, and the drawing of a frame in
+``PlaygroundFigure``.  This module turns widget events into calls on them and
+copies the state back into the widgets; beyond that it runs the training in a
+background thread (as the next paragraph explains), draws at most ``max_fps``
+frames a second, shows the status line and puts a control back when
+``Playground`` refuses its value.
+ipywidgets is imported inside the functions, so ``import nblib`` works without it.
 
 Staying responsive.  A button's click handler runs in the kernel's main thread,
 and while it runs the kernel handles no other message, so a Stop click would

@@ -517,6 +517,62 @@ def students_pages_run(tmp_path_factory):
     return pages, errors, run.returncode, run.stderr[-3000:]
 
 
+_RUN_ALL = r'''
+import json, sys, nbformat, nbclient
+from pathlib import Path
+out = {}
+for path in sys.argv[1:]:
+    nb = nbformat.read(path, 4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(
+        "import nblib.teaching\nassert nblib.teaching.STUDENT_BUILD, nblib.__file__", id="probe"))
+    try:           # Run All as JupyterLab does it: it stops at the first cell that raises
+        nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                                resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+        out[Path(path).stem] = None
+    except nbclient.exceptions.CellExecutionError:
+        cell = next(c for c in nb.cells if any(o.get("output_type") == "error"
+                                               for o in c.get("outputs", [])))
+        error = next(o for o in cell.outputs if o.get("output_type") == "error")
+        out[Path(path).stem] = [cell.get("id"), error["ename"], error["evalue"][:300],
+                                "raises-exception" in cell.metadata.get("tags", [])]
+print(json.dumps(out))
+'''
+
+
+@early
+def students_first_run_all(tmp_path_factory):
+    """The student edition with its library, as a student first opens it: nothing written
+    yet. Each page run as Run All runs it, to its first error. Returns {page: None, or
+    [cell id, exception name, message, whether the cell is tagged raises-exception]}."""
+    from teacher import student_edition
+
+    out = tmp_path_factory.mktemp("student-first")
+    student_edition.write_student_edition(out, ROOT, library=True)
+    env = {**os.environ, "PYTHONPATH": str(out), "OPENBLAS_NUM_THREADS": "1"}
+    run = subprocess.run([sys.executable, "-c", _RUN_ALL,
+                          *(str(out / "book" / f"{p}.ipynb") for p in LATER_PAGES)],
+                         env=env, capture_output=True, text=True, timeout=1200, cwd=out / "book")
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_a_students_first_run_all_stops_where_a_piece_is_missing(students_first_run_all):
+    """Nothing written yet: every page's Run All goes on until a cell needs a piece the
+    student has not written, and stops there with NotImplementedError, saying which piece
+    and where to write it (or the student's own stub's); never in the page's hidden set-up
+    (it once stopped every page at its top, on a TypeError from nblib's AdamW rebuilt on
+    the stand-in of the missing Adam)."""
+    assert set(students_first_run_all) == set(LATER_PAGES)
+    for page, first in students_first_run_all.items():
+        if first is None:
+            continue
+        cell_id, name, message, _ = first
+        assert name == "NotImplementedError", (page, first)
+        assert not cell_id.startswith(("mine-", "probe")), (page, first)
+        assert message == "" or "is missing: write it in" in message, (page, first)
+
+
 @pytest.mark.slow
 def test_the_student_edition_runs_on_the_students_pieces(students_pages_run):
     """The student edition with its library, the solutions typed into 01 to 03 and 05: its

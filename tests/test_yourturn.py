@@ -444,3 +444,40 @@ def test_an_optimizers_fail_gives_the_size_of_the_param_it_names():
                      r"by 1\.00e-03", result.message), result.message
     hidden = yourturn.check_sgd(OffSGD, verbose=False, seed=5)
     assert "in Param 1 of 3" in hidden.message and "by 1.00e-03" in hidden.message, hidden.message
+
+
+def test_a_missing_adam_leaves_nblibs_adamw_missing_too():
+    """In the student build a piece not written yet is a stand-in function; nblib's AdamW
+    derives from Adam, so with Adam missing it is missing too and says so (its rebasing on
+    the stand-in once raised "metaclass conflict" at the top of every student page)."""
+    undo = yourturn.install_pieces({"adam": yourturn.missing_piece("adam", "not implemented yet")})
+    try:
+        with pytest.raises(NotImplementedError, match="your Adam is missing: write it in "
+                                                      "03_training.ipynb"):
+            nblib.AdamW([nblib.Param(np.zeros(2))], lr=0.1)
+        with pytest.raises(NotImplementedError, match="task 'adam'"):
+            nblib.core.config.OPTIMIZERS["adamw"]([nblib.Param(np.zeros(2))],
+                                                  nblib.SpiralConfig(optimizer="adamw"))
+    finally:
+        undo()
+    assert nblib.AdamW is nblib.core.optim.AdamW
+
+
+def test_pieces_are_read_from_the_assignment_folders_beside_this_one(tmp_path):
+    """nbgrader fetches each assignment into a folder of its own (course/01_data/01_data.ipynb,
+    course/05_exercises/...): a page finds the earlier pages' notebooks there too."""
+    import shutil
+    (tmp_path / "01_data").mkdir()
+    (tmp_path / "05_exercises").mkdir()
+    shutil.copy(ROOT / "book" / "01_data.ipynb", tmp_path / "01_data" / "01_data.ipynb")
+    assert yourturn.page_notebook(tmp_path / "05_exercises", "01_data.ipynb") == \
+        tmp_path / "01_data" / "01_data.ipynb"
+    assert yourturn.page_notebook(tmp_path / "05_exercises", "02_network.ipynb") == \
+        tmp_path / "05_exercises" / "02_network.ipynb"          # nowhere: named as asked
+    _, table = yourturn.collect_pieces({}, "03_training.ipynb", tmp_path / "05_exercises",
+                                       verbose=False, own_page=False)
+    whose = {task_id: who for task_id, who, _ in table}
+    assert whose["make_spirals"] == "yours" and whose["linear"] == "nblib's"
+    shutil.copy(ROOT / "book" / "01_data.ipynb", tmp_path / "05_exercises" / "01_data.ipynb")
+    assert yourturn.page_notebook(tmp_path / "05_exercises", "01_data.ipynb") == \
+        tmp_path / "05_exercises" / "01_data.ipynb"             # beside it first

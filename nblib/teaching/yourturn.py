@@ -1067,7 +1067,8 @@ def collect_pieces(here, page, folder=".", *, verbose=True, timeout=CELL_TIMEOUT
     - here: the namespace of the running notebook (``globals()``), which holds the
       pieces of the tasks of ``page``
     - page: the running notebook's file name, e.g. "03_training.ipynb"; the pieces of
-      the other pages are read from their notebooks in ``folder``, each cell within
+      the other pages are read from their notebooks in ``folder`` (or in the folders of
+      their nbgrader assignments beside it: ``page_notebook``), each cell within
       ``timeout`` seconds (``pieces_from_notebook``)
     - own_page: False reads ``page``'s pieces from its notebook too (``here`` unused): a
       later page (04, the playground, 05) collects every piece that way
@@ -1091,8 +1092,8 @@ def collect_pieces(here, page, folder=".", *, verbose=True, timeout=CELL_TIMEOUT
     for task_id, task in TASKS.items():
         if task.notebook not in namespaces:
             try:
-                namespaces[task.notebook] = pieces_from_notebook(folder / task.notebook,
-                                                                 timeout=timeout)
+                namespaces[task.notebook] = pieces_from_notebook(
+                    page_notebook(folder, task.notebook), timeout=timeout)
             except Exception as err:  # noqa: BLE001 - no such notebook, or not one: nblib's
                 namespaces[task.notebook] = {"__errors__": [f"{task.notebook} did not run: "
                                                             f"{type(err).__name__}: {err}"]}
@@ -1117,6 +1118,17 @@ def collect_pieces(here, page, folder=".", *, verbose=True, timeout=CELL_TIMEOUT
             print(textwrap.fill(f"{task_id:<{width}}  {whose:<7}  {message}", 88,
                                 subsequent_indent=indent))
     return pieces, table
+
+
+def page_notebook(folder, notebook):
+    """Where a page's notebook is, seen from ``folder``: ``folder/notebook`` (the book's
+    notebooks side by side), else ``folder/../<name>/notebook`` (nbgrader's assignments,
+    each fetched into a folder of its own beside the others); the first if neither is."""
+    folder = Path(folder)
+    for path in (folder / notebook, folder.resolve().parent / Path(notebook).stem / notebook):
+        if path.is_file():
+            return path
+    return folder / notebook
 
 
 def install_pieces(pieces):
@@ -1156,7 +1168,11 @@ def install_pieces(pieces):
             if (isinstance(value, type) and id(value) not in swaps
                     and any(id(base) in swaps for base in value.__bases__)):
                 bases = tuple(swaps[id(b)][1] if id(b) in swaps else b for b in value.__bases__)
-                swaps[id(value)] = (value, _rebased(value, bases))
+                # a base that is missing (the student build's stand-in, a function): the
+                # class that derives from it is missing too, with the base's message
+                missing = next((b for b in bases if not isinstance(b, type)), None)
+                swaps[id(value)] = (value, missing if missing is not None
+                                    else _rebased(value, bases))
     spaces += _own_namespaces(pieces.values())   # a piece's notebook imported nblib's too
     for names in spaces:
         for attr, value in list(names.items()):
@@ -1234,7 +1250,8 @@ def _own_namespaces(pieces):
 
 
 def use_my_pieces(folder=".", *, verbose=True, timeout=CELL_TIMEOUT):
-    """Collect your pieces from the notebooks of 01 to 03 in ``folder`` and install them
+    """Collect your pieces from the notebooks of 01 to 03 in ``folder`` (or in their
+    nbgrader assignments' folders beside it: ``page_notebook``) and install them
     (``collect_pieces``, ``install_pieces``): the page then runs on your network. Prints
     whose piece each task uses; a piece still missing says so, and where to write it, when
     the page uses it. Returns the table."""

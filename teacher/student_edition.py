@@ -236,7 +236,7 @@ def with_own_pieces(nb):
     ``use_my_pieces()`` after its first cell that mentions nblib (the pieces are read
     from the notebooks of 01 to 03 beside it, as saved), and after the self-check cell of
     each task whose piece nblib's code uses (``yourturn.piece_tasks``: the your-turn tasks,
-    05's MyLayerNorm and MyRMSprop) ``yourturn.use_mine(task, piece)`` (the piece as it is
+    05's MyLayerNorm, the one exercise that takes nblib's piece's place) ``yourturn.use_mine(task, piece)`` (the piece as it is
     now). Each added cell is
     tagged ``remove-input``."""
     import nbformat

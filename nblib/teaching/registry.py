@@ -289,8 +289,8 @@ class Written:
 
 WRITTEN = {
     "ex_layernorm-answer-1": Written(
-        "ex_layernorm", 1, "the experiment: MyLayerNorm swapped into the recipe's network "
-                           "(norm=\"layer\") gives nblib's gradients"),
+        "ex_layernorm", 1, "the experiment: the recipe with norm=\"layer\" trained on each "
+                           "pair of PAIRS and compared with the recipe by the rule"),
     "ex_layernorm-answer-2": Written(
         "ex_layernorm", 2, "accuracy of LayerNorm against BatchNorm over the seeds, set "
                            "against the seed-to-seed spread 1; why LayerNorm cannot see a "

@@ -249,7 +249,7 @@ EXERCISES = {
         mistakes=tuple(mistakes.EX_MOMENTUM)),
     "ex_warmup_cosine": _task(
         _05, "warmup_cosine", checks.warmup_cosine, WarmupCosine, 2, answer="function",
-        objective="a schedule as a pure function; compare schedules by held-out loss",
+        objective="a schedule as a pure function; read a comparison of schedules by the rule",
         parts=(_upto("warmup", 1, "warm-up"), Part("cosine", 1, (), "cosine and the end")),
         session=_HOMEWORK,
         mistakes=tuple(mistakes.EX_WARMUP_COSINE)),

@@ -48,6 +48,7 @@ OUTDIR is a symbolic link.
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import sys
 from pathlib import Path
@@ -73,6 +74,7 @@ def _nbgrader(cell):
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
+@functools.lru_cache(maxsize=None)
 def _stubs():
     from nbgrader.preprocessors import ClearSolutions
 
@@ -118,7 +120,6 @@ def student_notebook(nb, where="notebook", *, reader=False):
             out, resources = preprocessor().preprocess(out, resources)
         except RuntimeError as err:             # nbgrader's words for unmatched markers
             raise StudentEditionError(f"{where}: {err}") from None
-    code_stub, text_stub = _stubs()
     cells = []
     for cell in out.cells:
         meta = _nbgrader(cell)
@@ -131,7 +132,7 @@ def student_notebook(nb, where="notebook", *, reader=False):
             cells.append(cell)
             continue
         if meta.get("solution"):
-            if cell.source.strip() in (code_stub.strip(), text_stub.strip()):
+            if is_stub(cell):
                 tags += ["remove-cell"] + (["raises-exception"] if cell.cell_type == "code"
                                            else [])
             else:

@@ -472,18 +472,34 @@ LATER_PAGES = ("01_data", "02_network", "03_training", "04_visualisation", "clai
 _EXECUTE = r'''
 import json, sys, nbformat, nbclient
 from pathlib import Path
-out = {}
-for path in sys.argv[1:]:
+mode, paths = sys.argv[1], sys.argv[2:]      # "every-error": run every cell; "run-all": stop
+out = {}                                     # at the first that raises, as Run All does
+for path in paths:
     nb = nbformat.read(path, 4)
     nb.cells.insert(0, nbformat.v4.new_code_cell(
-        "import nblib.teaching\nassert nblib.teaching.STUDENT_BUILD, nblib.__file__"))
-    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(Path(path).parent)}}).execute()
-    out[Path(path).stem] = [f"{c.get('id')}: {o['ename']}: {o['evalue'][:300]}"
+        "import nblib.teaching\nassert nblib.teaching.STUDENT_BUILD, nblib.__file__", id="probe"))
+    try:
+        nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                                allow_errors=mode == "every-error",
+                                resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+    except nbclient.exceptions.CellExecutionError:
+        pass                                 # run-all: its error is in the cell's outputs
+    out[Path(path).stem] = [[c.get("id"), o["ename"], o["evalue"][:300]]
                             for c in nb.cells for o in c.get("outputs", [])
                             if o.get("output_type") == "error"]
 print(json.dumps(out))
 '''
+
+
+def _run_student_pages(edition: Path, mode: str) -> subprocess.CompletedProcess:
+    """Every page of LATER_PAGES of the student edition written in ``edition`` (with its
+    library), executed in a fresh process with nblib = the student build (``_EXECUTE``)."""
+    env = {**os.environ, "PYTHONPATH": str(edition), "OPENBLAS_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-c", _EXECUTE, mode,
+                           *(str(edition / "book" / f"{p}.ipynb") for p in LATER_PAGES)],
+                          env=env, capture_output=True, text=True, timeout=1200,
+                          cwd=edition / "book")
+
 
 
 @early
@@ -508,52 +524,24 @@ def students_pages_run(tmp_path_factory):
             cell.source = typed.get(cell.get("id"), cell.source)
         nbformat.write(nb, path)
     pages = {p.stem for p in (out / "book").glob("*.ipynb") if p.stem != "teacher_guide"}
-    env = {**os.environ, "PYTHONPATH": str(out), "OPENBLAS_NUM_THREADS": "1"}
-    run = subprocess.run([sys.executable, "-c", _EXECUTE,
-                          *(str(out / "book" / f"{p}.ipynb") for p in LATER_PAGES)],
-                         env=env, capture_output=True, text=True, timeout=1200,
-                         cwd=out / "book")
+    run = _run_student_pages(out, "every-error")
     errors = json.loads(run.stdout.strip().splitlines()[-1]) if run.returncode == 0 else None
     return pages, errors, run.returncode, run.stderr[-3000:]
-
-
-_RUN_ALL = r'''
-import json, sys, nbformat, nbclient
-from pathlib import Path
-out = {}
-for path in sys.argv[1:]:
-    nb = nbformat.read(path, 4)
-    nb.cells.insert(0, nbformat.v4.new_code_cell(
-        "import nblib.teaching\nassert nblib.teaching.STUDENT_BUILD, nblib.__file__", id="probe"))
-    try:           # Run All as JupyterLab does it: it stops at the first cell that raises
-        nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                                resources={"metadata": {"path": str(Path(path).parent)}}).execute()
-        out[Path(path).stem] = None
-    except nbclient.exceptions.CellExecutionError:
-        cell = next(c for c in nb.cells if any(o.get("output_type") == "error"
-                                               for o in c.get("outputs", [])))
-        error = next(o for o in cell.outputs if o.get("output_type") == "error")
-        out[Path(path).stem] = [cell.get("id"), error["ename"], error["evalue"][:300],
-                                "raises-exception" in cell.metadata.get("tags", [])]
-print(json.dumps(out))
-'''
 
 
 @early
 def students_first_run_all(tmp_path_factory):
     """The student edition with its library, as a student first opens it: nothing written
     yet. Each page run as Run All runs it, to its first error. Returns {page: None, or
-    [cell id, exception name, message, whether the cell is tagged raises-exception]}."""
+    [cell id, exception name, message]}."""
     from teacher import student_edition
 
     out = tmp_path_factory.mktemp("student-first")
     student_edition.write_student_edition(out, ROOT, library=True)
-    env = {**os.environ, "PYTHONPATH": str(out), "OPENBLAS_NUM_THREADS": "1"}
-    run = subprocess.run([sys.executable, "-c", _RUN_ALL,
-                          *(str(out / "book" / f"{p}.ipynb") for p in LATER_PAGES)],
-                         env=env, capture_output=True, text=True, timeout=1200, cwd=out / "book")
+    run = _run_student_pages(out, "run-all")
     assert run.returncode == 0, run.stderr[-3000:]
-    return json.loads(run.stdout.strip().splitlines()[-1])
+    return {page: errors[0] if errors else None        # Run All stops at its first error
+            for page, errors in json.loads(run.stdout.strip().splitlines()[-1]).items()}
 
 
 @pytest.mark.slow
@@ -567,7 +555,7 @@ def test_a_students_first_run_all_stops_where_a_piece_is_missing(students_first_
     for page, first in students_first_run_all.items():
         if first is None:
             continue
-        cell_id, name, message, _ = first
+        cell_id, name, message = first
         assert name == "NotImplementedError", (page, first)
         assert not cell_id.startswith(("mine-", "probe")), (page, first)
         assert message == "" or "is missing: write it in" in message, (page, first)

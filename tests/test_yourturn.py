@@ -65,6 +65,17 @@ def test_every_task_has_a_solution_cell_self_check_and_grade_cell():
         assert sum(cells[g][1]["nbgrader"]["points"] for g in graded) == task.points
 
 
+def test_the_registry_lists_the_tasks_in_the_order_of_the_book():
+    """The teacher guide's tables follow the registry: top to bottom is the pages' order."""
+    in_book = []
+    for page in sorted({task.notebook for task in registry.ALL.values()}):   # 01_, 02_, ...: the toc
+        for cell in json.loads((BOOK / page).read_text())["cells"]:
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if grade_id in registry.ALL and grade_id not in in_book:
+                in_book.append(grade_id)
+    assert list(registry.ALL) == in_book
+
+
 def test_solution_cells_are_nblibs_source():
     assert task_cells.stale_cells() == []
 

@@ -160,12 +160,6 @@ YOUR_TURN = {
         objective="a nonlinearity and its gradient mask; why not change the input in place",
         item="forward and backward", session="1", mistakes=tuple(mistakes.RELU),
         solution=(("nblib.core.activations.ReLU", ("forward", "backward")),)),
-    "bce_with_logits": _task(
-        _02, "bce_with_logits", yourturn.check_bce_with_logits, bce_with_logits, 2,
-        answer="function",
-        objective="a numerically stable loss and its gradient (σ(z) − y)/N",
-        parts=(_upto("loss", 1, "stable loss"), Part("gradient", 1)), session="2", mistakes=tuple(mistakes.BCE),
-        solution=(("nblib.core.loss.bce_with_logits", None),)),
     "batchnorm": _task(
         _02, "BatchNorm", yourturn.check_batchnorm, BatchNorm, 4,
         objective="the three paths of BatchNorm's input gradient; training against "
@@ -184,6 +178,21 @@ YOUR_TURN = {
                Part("backward", 1, (), "backward and evaluation")),
         session="2", mistakes=tuple(mistakes.DROPOUT),
         solution=(("nblib.core.dropout.Dropout", ("forward", "backward")),)),
+    "bce_with_logits": _task(
+        _02, "bce_with_logits", yourturn.check_bce_with_logits, bce_with_logits, 2,
+        answer="function",
+        objective="a numerically stable loss and its gradient (σ(z) − y)/N",
+        parts=(_upto("loss", 1, "stable loss"), Part("gradient", 1)), session="2", mistakes=tuple(mistakes.BCE),
+        solution=(("nblib.core.loss.bce_with_logits", None),)),
+    "train_epoch": _task(
+        _03, "train_epoch", yourturn.check_train_epoch, train_epoch, 3, answer="function",
+        objective="the mini-batch loop: training mode, shuffling, the last batch, the "
+                  "schedule's clock",
+        parts=(_upto("batches", 1, "every batch, in training mode"),
+               _upto("steps", 1, "shuffled batches and the schedule's clock"),
+               Part("loss", 1, (), "the returned mean batch loss")),
+        session="3", mistakes=tuple(mistakes.TRAIN_EPOCH),
+        solution=(("nblib.core.training.train_epoch", None),)),
     "sgd": _task(
         _03, "SGD", yourturn.check_sgd, SGD, 2,
         objective="momentum as torch.optim.SGD keeps it; weight decay as an L2 gradient",
@@ -207,15 +216,6 @@ YOUR_TURN = {
         session="3",
         mistakes=tuple(mistakes.WARMUP_COSINE),
         solution=(("nblib.core.schedules.WarmupCosine", ("lr_at",)),)),
-    "train_epoch": _task(
-        _03, "train_epoch", yourturn.check_train_epoch, train_epoch, 3, answer="function",
-        objective="the mini-batch loop: training mode, shuffling, the last batch, the "
-                  "schedule's clock",
-        parts=(_upto("batches", 1, "every batch, in training mode"),
-               _upto("steps", 1, "shuffled batches and the schedule's clock"),
-               Part("loss", 1, (), "the returned mean batch loss")),
-        session="3", mistakes=tuple(mistakes.TRAIN_EPOCH),
-        solution=(("nblib.core.training.train_epoch", None),)),
 }
 """Every "your turn" task, by id (the nbgrader grade_id of its solution cell), in the
 order of the book."""

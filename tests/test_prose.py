@@ -145,9 +145,11 @@ def test_presets_describe_their_own_configs():
         config = preset.config
         assert f"({'-'.join(map(str, config.hidden))})" in preset.why, preset.why
         assert (f"dropout {config.dropout:g}" if config.dropout else "no dropout") in preset.why
-    same = (source.config.hidden, source.config.norm) == (recipe.config.hidden,
-                                                          recipe.config.norm)
+    same_layers = (source.config.hidden, source.config.norm) == (recipe.config.hidden,
+                                                                 recipe.config.norm)
+    same = same_layers and source.config.dropout == recipe.config.dropout
     assert ("the same network" in source.why) == same, source.why
+    assert ("the same layers with dropout" in source.why) == (same_layers and not same)
     assert "bigger" not in source.why
 
 

@@ -63,6 +63,15 @@ def _dropout(config):
     return f"dropout {config.dropout:g}" if config.dropout > 0 else "no dropout"
 
 
+def _same_network_or_not(config, other):
+    """How ``config``'s network compares with ``other``'s, for a preset's sentence."""
+    if (config.hidden, config.norm) != (other.hidden, other.norm):
+        return f"a network of {_network(config)}"
+    if config.dropout != other.dropout:
+        return f"the same layers with {_dropout(config)}"
+    return "the same network"
+
+
 # What each schedule does to the rate, for the preset's sentence (config.SCHEDULES' names).
 _SCHEDULE_SAYS = {
     "onecycle": "the one-cycle schedule warms up to that rate and then anneals it almost "
@@ -92,8 +101,7 @@ PRESETS = {
         f"epochs of batch {_SOURCE.batch_size}): the rate never comes down, so nothing in the "
         f"schedule says when to stop, and the source stops the run after a budget of "
         f"{_steps(_SOURCE)} steps of "
-        + ("the same network" if (_SOURCE.hidden, _SOURCE.norm) == (_RECIPE.hidden, _RECIPE.norm)
-           else f"a network of {_network(_SOURCE)}")
+        + _same_network_or_not(_SOURCE, _RECIPE)
         + f" where the book's recipe takes {_steps(_RECIPE)}; that budget is its choice, not "
           f"what the rate needs to pass 95 % (on one run it passes far sooner)."),
 }

@@ -16,6 +16,16 @@ animations, and the reading time (the plain copy's Markdown is not word for word
 source's). Anything else that differs fails the test and is shown. The notebooks run in two
 nbval processes side by side (one per core).
 
+The pages a student does not write in (``ON_STUDENTS_PIECES``: 04_visualisation, claim,
+cmu_benchmark, playground) run as the student edition holds them, in the second process,
+whose nblib is the student build (every answer a stub that raises) with the pieces of a
+student who has written them all (test_student_build.typed_edition): so one run shows both
+that they reproduce the page and that they run on the student's own pieces. Their code is
+the book's page's, cell for cell, but for the hidden cell that installs the student's
+pieces (its table of whose piece each task uses is not printed there) and a first cell that
+fails unless nblib is the student build. The pages the student writes in run on the
+student's pieces in tests/test_student_build.py.
+
 Two things about nbval itself:
 - it executes cells with ``store_history=False``, and IPython then cannot see a cell's
   closing ``;`` (``DisplayHook.quiet`` reads the history): every ``check(...);`` would show
@@ -39,8 +49,12 @@ import pytest
 
 from conftest import after_build
 from test_book import require_ok
+from test_student_build import LATER_PAGES, STUDENT_BUILD_PROBE, TYPED_PAGES, typed_edition
 
+ROOT = Path(__file__).resolve().parents[1]
 NOT_RUN = {"teacher_guide"}
+ON_STUDENTS_PIECES = tuple(p for p in LATER_PAGES if p not in TYPED_PAGES)
+"""The pages nbval runs on a student's pieces: those whose code is the reader's."""
 
 SEMICOLON = """\
 # nbval runs cells with store_history=False; IPython's ';' check reads the history.
@@ -124,23 +138,29 @@ def split_by_time(paths: list[Path], seconds: dict[str, float], workers: int = 2
     return [g for g in groups if g]
 
 
-def run_nbval(paths: list[Path], folder: Path, seconds: dict[str, float]):
-    """``pytest --nbval`` on the notebooks, in two processes side by side; (rc, log) each."""
+def run_nbval(paths, folder: Path, seconds: dict[str, float]):
+    """``pytest --nbval`` on the notebooks, in two processes side by side; (rc, log) each.
+    ``paths``: a list of notebooks, split between the two by their ``seconds``; or
+    {library folder: its notebooks}, one process each, whose kernels import nblib from that
+    folder (PYTHONPATH), or as installed for the key None."""
     (folder / "sanitize.cfg").write_text(SANITIZE)
     startup = folder / "ipython" / "profile_default" / "startup"
     startup.mkdir(parents=True, exist_ok=True)
     (startup / "00-semicolon.py").write_text(SEMICOLON)
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1",
                IPYTHONDIR=str(folder / "ipython"))
+    groups = ([(None, group) for group in split_by_time(paths, seconds)]
+              if isinstance(paths, list) else list(paths.items()))
     procs = []
-    for k, group in enumerate(split_by_time(paths, seconds)):
+    for k, (library, group) in enumerate(groups):
         log = open(folder / f"nbval-{k}.log", "w")
         procs.append((subprocess.Popen(
             [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env",
              "--nbval-sanitize-with", str(folder / "sanitize.cfg"), "-p", "no:cacheprovider",
              "-q", "-rf", "--rootdir", str(folder), "-c", os.devnull,
              *(str(p) for p in group)],
-            cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT), log, k))
+            cwd=folder, env=env if library is None else dict(env, PYTHONPATH=str(library)),
+            stdout=log, stderr=subprocess.STDOUT), log, k))
     results = []
     for proc, log, k in procs:
         proc.wait(timeout=1800)
@@ -149,27 +169,62 @@ def run_nbval(paths: list[Path], folder: Path, seconds: dict[str, float]):
     return results
 
 
+def on_students_pieces(build_dir: Path, edition: Path) -> list[Path]:
+    """The pages of ON_STUDENTS_PIECES as the student edition ``edition`` holds them (with
+    its library, the solutions typed in: test_student_build.typed_edition), with the
+    build's outputs, written over them in ``edition``/book, where their hidden cell reads
+    the student's pieces from the notebooks of 01 to 03. Their code is the book's page's,
+    cell for cell, but for that cell (``mine-all``, whose table of whose piece
+    each task uses is not compared: it is told not to print it) and a first cell that fails
+    unless nblib is the student build."""
+    written = []
+    for page in ON_STUDENTS_PIECES:
+        path = edition / "book" / f"{page}.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        page_source = nbformat.read(ROOT / "book" / f"{page}.ipynb", as_version=4)
+        code = [(c.get("id"), c.source) for c in nb.cells
+                if c.cell_type == "code" and c.get("id") != "mine-all"]
+        assert code == [(c.get("id"), c.source) for c in page_source.cells
+                        if c.cell_type == "code"], f"{page}: the student's code is not the book's"
+        mine, = (c for c in nb.cells if c.get("id") == "mine-all")
+        assert "use_my_pieces();" in mine.source, mine.source
+        mine.source = mine.source.replace("use_my_pieces();", "use_my_pieces(verbose=False);")
+        nb, missing = with_outputs(nb, nbformat.read(build_dir / "executed" / "book" / path.name,
+                                                     as_version=4))
+        assert missing == ["mine-all"], f"{page}: cells without a build output: {missing[:5]}"
+        nb.cells.insert(0, nbformat.v4.new_code_cell(STUDENT_BUILD_PROBE, id="probe"))
+        nbformat.write(nb, path)
+        written.append(path)
+    return written
+
+
 @after_build("teacher")
 def nbval_run(teacher_build, tmp_path_factory):
-    """nbval on the teacher build's plain notebooks, started as soon as the build is done:
-    (the notebooks, [(return code, log)] of its two processes, seconds)."""
+    """nbval on the teacher build's plain notebooks, started as soon as the build is done,
+    in two processes: the pages of ON_STUDENTS_PIECES run on the student build of nblib
+    with a student's pieces (``on_students_pieces``), the others on nblib.
+    Returns (the notebooks, [(return code, log)] of the two processes, seconds)."""
     require_ok(teacher_build)
     folder = tmp_path_factory.mktemp("nbval")
     seconds = {Path(r["docname"]).name: r["seconds"] or 30.0 for r in teacher_build.status}
-    paths = prepare(teacher_build.build_dir, folder)
+    paths = [p for p in prepare(teacher_build.build_dir, folder)
+             if p.stem not in ON_STUDENTS_PIECES]
+    theirs = on_students_pieces(teacher_build.build_dir, typed_edition(tmp_path_factory))
     t0 = time.monotonic()
-    results = run_nbval(paths, folder, seconds)
-    return paths, results, time.monotonic() - t0
+    results = run_nbval({None: paths, theirs[0].parents[1]: theirs}, folder, seconds)
+    return paths + theirs, results, time.monotonic() - t0
 
 
 def test_a_students_run_all_reproduces_every_output_of_the_page(nbval_run, capsys):
     paths, results, took = nbval_run
     assert len(paths) >= 8, paths
+    assert {p.stem for p in paths} >= set(LATER_PAGES), paths
     passed = sum(int(m) for _, log in results for m in re.findall(r"(\d+) passed", log))
     failed = sum(int(m) for _, log in results for m in re.findall(r"(\d+) failed", log))
     with capsys.disabled():
         print(f"\n[nbval] --nbval (strict) on {len(paths)} notebooks, {passed + failed} cells "
-              f"collected: {passed} passed, {failed} failed, in {took:.0f} s (two processes)")
+              f"collected: {passed} passed, {failed} failed, in {took:.0f} s (two processes; "
+              f"{', '.join(ON_STUDENTS_PIECES)} on the student build with a student's pieces)")
     logs = "\n".join(log[-6000:] for rc, log in results if rc != 0)
     assert all(rc == 0 for rc, _ in results), logs
     assert passed > 200, passed        # every code cell of every notebook was collected

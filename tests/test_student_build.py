@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -468,6 +469,9 @@ def test_nblibs_adamw_runs_on_the_students_adam_once_it_is_installed():
 LATER_PAGES = ("01_data", "02_network", "03_training", "04_visualisation", "claim",
                "cmu_benchmark", "playground", "05_exercises")
 """Every page of the student edition that runs code (teacher_guide is the teacher's)."""
+TYPED_PAGES = ("01_data", "02_network", "03_training", "05_exercises")
+"""The pages the student writes in; the others are the reader's pages, code for code, and
+nbval runs them on the student's pieces (tests/test_nbval.py, ``ON_STUDENTS_PIECES``)."""
 
 _EXECUTE = r'''
 import json, sys, nbformat, nbclient
@@ -476,8 +480,7 @@ mode, paths = sys.argv[1], sys.argv[2:]      # "every-error": run every cell; "r
 out = {}                                     # at the first that raises, as Run All does
 for path in paths:
     nb = nbformat.read(path, 4)
-    nb.cells.insert(0, nbformat.v4.new_code_cell(
-        "import nblib.teaching\nassert nblib.teaching.STUDENT_BUILD, nblib.__file__", id="probe"))
+    nb.cells.insert(0, nbformat.v4.new_code_cell(STUDENT_BUILD_PROBE, id="probe"))
     try:
         nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
                                 allow_errors=mode == "every-error",
@@ -489,42 +492,62 @@ for path in paths:
                             if o.get("output_type") == "error"]
 print(json.dumps(out))
 '''
+STUDENT_BUILD_PROBE = "import nblib.teaching\nassert nblib.teaching.STUDENT_BUILD, nblib.__file__"
+"""A first cell that fails unless the kernel's nblib is the student build."""
 
 
-def _run_student_pages(edition: Path, mode: str) -> subprocess.CompletedProcess:
-    """Every page of LATER_PAGES of the student edition written in ``edition`` (with its
-    library), executed in a fresh process with nblib = the student build (``_EXECUTE``)."""
+def _run_student_pages(edition: Path, mode: str, pages=LATER_PAGES) -> subprocess.CompletedProcess:
+    """``pages`` of the student edition written in ``edition`` (with its library), executed
+    in a fresh process with nblib = the student build (``_EXECUTE``)."""
     env = {**os.environ, "PYTHONPATH": str(edition), "OPENBLAS_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-c", _EXECUTE, mode,
-                           *(str(edition / "book" / f"{p}.ipynb") for p in LATER_PAGES)],
+    script = _EXECUTE.replace("STUDENT_BUILD_PROBE", repr(STUDENT_BUILD_PROBE))
+    return subprocess.run([sys.executable, "-c", script, mode,
+                           *(str(edition / "book" / f"{p}.ipynb") for p in pages)],
                           env=env, capture_output=True, text=True, timeout=1200,
                           cwd=edition / "book")
 
 
+_TYPED_EDITION: dict = {}
+_TYPED_EDITION_LOCK = threading.Lock()
 
-@early
-def students_pages_run(tmp_path_factory):
+
+def typed_edition(tmp_path_factory) -> Path:
     """The student edition with its library (``student_edition.py --library``), the
-    solutions typed into 01 to 03 and 05, every page executed with nblib = the student
-    build (started when the session starts: it runs while the other tests do).
-    Returns (the pages written, {page: [its errors]}, the run's return code and stderr)."""
+    solutions typed into the pages of TYPED_PAGES: a student who has written every piece.
+    Written once per session (two background jobs use it: ``students_pages_run`` and
+    tests/test_nbval.py's ``nbval_run``)."""
     import nbformat
 
     from teacher import student_edition
 
-    out = tmp_path_factory.mktemp("student-pieces")
-    student_edition.write_student_edition(out, ROOT, library=True)
-    for page in ("01_data", "02_network", "03_training", "05_exercises"):   # typed in
-        source = nbformat.read(ROOT / "book" / f"{page}.ipynb", as_version=4)
-        typed = {c.id: c.source for c in source.cells
-                 if c.metadata.get("nbgrader", {}).get("solution")}
-        path = out / "book" / f"{page}.ipynb"
-        nb = nbformat.read(path, as_version=4)
-        for cell in nb.cells:
-            cell.source = typed.get(cell.get("id"), cell.source)
-        nbformat.write(nb, path)
+    with _TYPED_EDITION_LOCK:
+        if "out" in _TYPED_EDITION:
+            return _TYPED_EDITION["out"]
+        out = tmp_path_factory.mktemp("student-pieces")
+        student_edition.write_student_edition(out, ROOT, library=True)
+        for page in TYPED_PAGES:
+            source = nbformat.read(ROOT / "book" / f"{page}.ipynb", as_version=4)
+            typed = {c.id: c.source for c in source.cells
+                     if c.metadata.get("nbgrader", {}).get("solution")}
+            path = out / "book" / f"{page}.ipynb"
+            nb = nbformat.read(path, as_version=4)
+            for cell in nb.cells:
+                cell.source = typed.get(cell.get("id"), cell.source)
+            nbformat.write(nb, path)
+        _TYPED_EDITION["out"] = out
+        return out
+
+
+@early
+def students_pages_run(tmp_path_factory):
+    """The student edition with its library, the solutions typed in (``typed_edition``),
+    each page of TYPED_PAGES executed with nblib = the student build (started when the
+    session starts: it runs while the other tests do). The other pages run on the same
+    pieces under nbval (tests/test_nbval.py). Returns (the pages of the edition that run
+    code, {page: [its errors]}, the run's return code and stderr)."""
+    out = typed_edition(tmp_path_factory)
     pages = {p.stem for p in (out / "book").glob("*.ipynb") if p.stem != "teacher_guide"}
-    run = _run_student_pages(out, "every-error")
+    run = _run_student_pages(out, "every-error", TYPED_PAGES)
     errors = json.loads(run.stdout.strip().splitlines()[-1]) if run.returncode == 0 else None
     return pages, errors, run.returncode, run.stderr[-3000:]
 
@@ -563,11 +586,12 @@ def test_a_students_first_run_all_stops_where_a_piece_is_missing(students_first_
 
 @pytest.mark.slow
 def test_the_student_edition_runs_on_the_students_pieces(students_pages_run):
-    """The student edition with its library, the solutions typed into 01 to 03 and 05: its
+    """The student edition with its library, the solutions typed into 01 to 03 and 05: these
     pages run with nblib = the student build, whose answers raise if called (the spy), so
     every piece they use is the student's (05's LayerNorm runs on the student's
-    MyLayerNorm, AdamW on the student's Adam)."""
+    MyLayerNorm, AdamW on the student's Adam). The other pages run on the same pieces, and
+    reproduce the book's outputs, under nbval (tests/test_nbval.py)."""
     pages, errors, returncode, stderr = students_pages_run
     assert set(LATER_PAGES) == pages
     assert returncode == 0, stderr
-    assert errors == {p: [] for p in LATER_PAGES}
+    assert errors == {p: [] for p in TYPED_PAGES}

@@ -131,7 +131,10 @@ def strip_literal_code(text: str) -> str:
 
 
 def expected_glue_count(docname: str, root: Path = ROOT) -> int:
-    return len(GLUE_TEXT_ROLE.findall(markdown_text(source_of(docname, root))))
+    """The {glue:text} roles the page renders: none inside an HTML comment (the reader's
+    edition's ``<!-- student-edition ... -->`` blocks, which only the student edition shows)."""
+    shown = re.sub(r"<!--.*?-->", "", markdown_text(source_of(docname, root)), flags=re.DOTALL)
+    return len(GLUE_TEXT_ROLE.findall(shown))
 
 
 def executed_widget_views(build_dir: Path, docname: str) -> int:

@@ -492,3 +492,39 @@ def test_pieces_are_read_from_the_assignment_folders_beside_this_one(tmp_path):
     shutil.copy(ROOT / "book" / "01_data.ipynb", tmp_path / "05_exercises" / "01_data.ipynb")
     assert yourturn.page_notebook(tmp_path / "05_exercises", "01_data.ipynb") == \
         tmp_path / "05_exercises" / "01_data.ipynb"             # beside it first
+
+
+_ARMS_INLINE = '''
+def make_spirals(n=300, noise=0.03, seed=42):
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 4 * np.pi, n)
+    C0 = (t / (4 * np.pi))[:, None] * np.stack([np.cos(t), np.sin(t)], axis=1)
+    X = np.concatenate([C0, -C0]) + rng.normal(0, noise, (2 * n, 2))
+    y = np.repeat([0, 1], n)
+    order = rng.permutation(2 * n)
+    return X[order], y[order]
+'''
+
+
+@pytest.mark.parametrize("centres, says", [
+    ("def spiral_centres(n):\n    raise NotImplementedError()\n",
+     "not implemented yet: spiral_centres(60) raised NotImplementedError"),
+    ("from nblib.core.data import source_spiral_centres as spiral_centres\n",
+     "your spiral_centres(60) must return (arm 0, arm 1)"),
+    ("def spiral_centres(n):\n    return np.zeros((n, 2))\n",
+     "your spiral_centres(60) must return (arm 0, arm 1)"),
+])
+def test_make_spirals_check_checks_the_spiral_centres_beside_it(centres, says):
+    """A make_spirals that works its arms out itself passes on its own; the notebook's
+    spiral_centres beside it, which install_pieces puts in nblib's place too, must then be
+    right as well (a stub left beside it once passed, and the page's next cells stopped
+    on a bare NotImplementedError)."""
+    alone = {"np": np}
+    exec(_ARMS_INLINE, alone)
+    assert yourturn.check_make_spirals(alone["make_spirals"], verbose=False).passed
+    beside = {"np": np}
+    exec(centres + _ARMS_INLINE, beside)
+    result = yourturn.check_make_spirals(beside["make_spirals"], verbose=False)
+    assert not result.passed and says in result.message, result.message
+    assert not yourturn.check_make_spirals(beside["make_spirals"], verbose=False,
+                                           upto="arms").passed

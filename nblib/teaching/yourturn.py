@@ -161,6 +161,16 @@ def check_make_spirals(fn, *, verbose=True, seed=None, upto=None):
                             "rotated by π, that is -arm 0")
             raise _Fail(f"{np.mean(~on(arm1, C1)):.0%} of the noise-free label-1 points are not "
                         "on arm 1 = arm 0 rotated by π (-arm 0)")
+        helper = getattr(_unwrapped(fn), "__globals__", {}).get("spiral_centres")
+        if callable(helper) and helper is not _data.spiral_centres:
+            # the notebook's own spiral_centres, which install_pieces puts in nblib's place too
+            arms = _call(f"spiral_centres({n})", helper, n)
+            if not (isinstance(arms, tuple) and len(arms) == 2
+                    and all(np.shape(a) == (n, 2) for a in arms)
+                    and np.allclose(arms[0], C0) and np.allclose(arms[1], C1)):
+                raise _Fail(f"your spiral_centres({n}) must return (arm 0, arm 1), each of shape "
+                            f"({n}, 2): the arms of your make_spirals are right, but the rest "
+                            "of the book draws its arms with your spiral_centres too")
         if upto == "arms":
             return "without noise, the arms and the labels are right", {}
         if np.all(np.diff(y) >= 0):

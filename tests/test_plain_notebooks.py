@@ -247,6 +247,24 @@ def test_glue_is_myst_nbs_in_the_build_and_nothing_elsewhere(monkeypatch, tmp_pa
         glue_module.glue("", 1)
 
 
+def test_a_page_on_its_own_glues_no_book_reading_time(monkeypatch, tmp_path):
+    """01's last hidden cell measures every page for the intro. A student's 01 alone in a
+    folder (a download, an nbgrader assignment) with myst-nb installed measures nothing and
+    does not stop there (it raised FileNotFoundError on the first page it could not find)."""
+    import shutil
+
+    from nblib.pages import glue as glue_module
+    from nblib.pages.reading import READER_PAGES, glue_book_reading_time
+
+    glued = []
+    monkeypatch.setattr(glue_module, "_myst_nb_glue", lambda *a, **kw: glued.append(a))
+    shutil.copy(ROOT / "book" / "01_data.ipynb", tmp_path / "01_data.ipynb")
+    assert glue_book_reading_time(tmp_path) == {} and glued == []
+    for stem in READER_PAGES:
+        shutil.copy(ROOT / "book" / f"{stem}.ipynb", tmp_path / f"{stem}.ipynb")
+    assert set(glue_book_reading_time(tmp_path)) == set(READER_PAGES) and glued
+
+
 # ----------------------------------------------------------------------------- one setting
 def test_readme_announcement_and_install_lines_follow_the_one_setting():
     """Everything that names where the book lives agrees with _config.yml's repository."""

@@ -238,15 +238,16 @@ def glue_book_reading_time(folder=".", namespace: dict | None = None):
     """Glue the reading time of every reader's page (``book_reading_<stem>``) and of all of
     them (``book_reading_total``: the sum of the pages' rounded times, ``book_total``;
     ``book_reading_tasks``...), for the intro. Returns {stem: ReadingTime}, or {} where
-    nothing is glued (no myst-nb)."""
+    nothing is glued: no myst-nb, or a page without the others beside it (a notebook
+    downloaded on its own, an nbgrader assignment's folder), where no intro is built."""
     from .glue import building, glue
 
-    if not building():
+    pages = {stem: Path(folder) / f"{stem}.ipynb" for stem in READER_PAGES}
+    if not building() or not all(path.is_file() for path in pages.values()):
         return {}
 
     scope = book_scope(namespace)
-    times = {stem: reading_time(Path(folder) / f"{stem}.ipynb", scope)
-             for stem in READER_PAGES}
+    times = {stem: reading_time(path, scope) for stem, path in pages.items()}
     total = sum(times.values(), ReadingTime(0, 0, 0, 0, 0))
     for stem, time in times.items():
         glue(f"book_reading_{stem}", str(time), display=False)

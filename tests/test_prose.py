@@ -28,6 +28,9 @@ def test_reading_time_counts_what_the_reader_sees(tmp_path):
     nb = _notebook(tmp_path / "page.ipynb", [
         ("markdown", "One two three, with `code` and {glue:text}`key:.1%` and $x^2$.\n\n"
                      "$$\na = b\n$$\n", []),
+        # the other edition's text, hidden in HTML comments: not read
+        ("markdown", "<!-- teacher-edition -->\n<!-- /teacher-edition -->\n<!-- student-edition\n"
+                     "Words only the student edition shows.\n-->\n", []),
         ("code", "x = 1\n\ny = 2\nprint(x + y)\n", []),                   # 3 lines
         ("code", "a\nb\nc\nd\ne\n", ["hide-input"]),                      # folded: not read
         ("code", "glue('key', 1)\n", ["remove-cell"]),                   # removed

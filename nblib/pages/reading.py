@@ -139,10 +139,14 @@ def _shown_source_lines(src: str, namespace: dict | None) -> int:
     return sum(len(inspect.getsource(eval(e, scope)).splitlines()) for e in expressions)
 
 
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+
+
 def _words(markdown: str) -> int:
-    """The words of a markdown text, without the math and the markup of fences (a role or
-    an inline formula is one word, the code in back-ticks too)."""
-    prose = _INLINE_MATH.sub(" x ", _DISPLAY_MATH.sub(" ", markdown))
+    """The words of a markdown text, without the math, the markup of fences and what HTML
+    comments hide (the other edition's text): a role or an inline formula is one word, the
+    code in back-ticks too."""
+    prose = _INLINE_MATH.sub(" x ", _DISPLAY_MATH.sub(" ", _COMMENT.sub(" ", markdown)))
     prose = _ROLE.sub(" x ", _FENCE_LINE.sub("", prose))    # fences are markup
     return len(re.findall(r"[\w`'’-]+", prose))
 

@@ -671,7 +671,8 @@ def cmd_student(args: list[str]) -> int:
 def cmd_notebooks(args: list[str]) -> int:
     """`tasks.py notebooks [--student] OUTDIR`: the notebooks to open in JupyterLab (numbers
     filled in, no MyST: teacher/plain_notebooks.py) of the last build of that edition, built
-    first if there is none, written into OUTDIR, which never loses a file its owner changed."""
+    first if there is none, written into OUTDIR, which never loses a file its owner changed;
+    with --student, the student build of nblib beside them (teacher/student_build.py)."""
     student = "--student" in args
     rest = [a for a in args if a != "--student"]
     if len(rest) != 1:
@@ -683,7 +684,14 @@ def cmd_notebooks(args: list[str]) -> int:
         cmd_book(["--student"] if student else [])
     ensure_venv()
     source = BUILD_STUDENT / "src" if student else ROOT
-    return run(plain_notebooks_command(source, out)[:-1] + [str(outdir)], cwd=Path.cwd())
+    rc = run(plain_notebooks_command(source, out)[:-1] + [str(outdir)], cwd=Path.cwd())
+    if rc == 0 and student:
+        # The student build of nblib beside the notebooks, as nbgrader's release has it:
+        # their kernels import it (the notebook's folder comes first on sys.path), not the
+        # nblib of .venv, which holds every answer.
+        rc = run([str(PY), str(ROOT / "teacher" / "student_build.py"), "--package",
+                  str(outdir / "book" / "nblib")], cwd=Path.cwd())
+    return rc
 
 
 COMMANDS = {"book": cmd_book, "test": cmd_test, "student": cmd_student, "site": cmd_site,

@@ -1,6 +1,7 @@
 """Write the student build of nblib: the library without the answers.
 
-    python teacher/student_build.py OUTDIR
+    python teacher/student_build.py OUTDIR             # OUTDIR/nblib and a pyproject.toml
+    python teacher/student_build.py --package NBLIB    # the package alone, into NBLIB
 
 The tasks' answers are nblib's own code (``nblib.teaching.registry``), so the library
 students install must not be nblib as it is. The student build is a copy of
@@ -216,9 +217,15 @@ def student_library(source=ROOT, *, prefix=""):
     return {prefix + rel: data for rel, data in files.items()}
 
 
-def write_student_library(outdir, source=ROOT):
-    """Write the student build of nblib into ``outdir``/nblib; return the paths written."""
+def write_student_library(outdir, source=ROOT, *, package=False):
+    """Write the student build of nblib into ``outdir``/nblib (with a pyproject.toml that
+    installs it), or, with ``package``, the package alone into ``outdir``, which is then the
+    nblib folder itself (beside a student's notebooks, whose kernels import it from there).
+    Returns the paths written."""
     files = student_library(source)
+    if package:
+        files = {rel.removeprefix("nblib/"): data for rel, data in files.items()
+                 if rel.startswith("nblib/")}
     write_files(Path(outdir), files, MANIFEST, "teacher/student_build.py")
     return [Path(outdir) / rel for rel in files]
 
@@ -226,9 +233,12 @@ def write_student_library(outdir, source=ROOT):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("outdir", help="where to write nblib/ (the student edition's folder)")
+    parser.add_argument("--package", action="store_true",
+                        help="OUTDIR is the nblib folder itself (e.g. beside the notebooks)")
     args = parser.parse_args(argv)
-    written = write_student_library(args.outdir)
-    print(f"wrote the student build of nblib: {len(written)} files in {args.outdir}/nblib")
+    written = write_student_library(args.outdir, package=args.package)
+    where = args.outdir if args.package else f"{args.outdir}/nblib"
+    print(f"wrote the student build of nblib: {len(written)} files in {where}")
     return 0
 
 

@@ -213,6 +213,23 @@ def test_the_student_build_has_no_wrong_pieces_and_no_autograder(library):
     assert (library / "nblib/teaching/expectations.json").exists()
 
 
+def test_the_student_build_as_a_package_beside_the_notebooks_is_what_they_import(tmp_path):
+    """``--package``: the nblib folder itself (``tasks.py notebooks --student`` writes it
+    beside the notebooks), which code run from their folder imports before the nblib
+    installed with every answer; a second run rewrites its own files."""
+    book = tmp_path / "my-work" / "book"
+    book.mkdir(parents=True)
+    (book / "01_data.ipynb").write_text("{}")                 # the folder is not empty
+    for _ in range(2):
+        assert student_build.main(["--package", str(book / "nblib")]) == 0
+    assert not (book / "nblib" / "pyproject.toml").exists()
+    probe = subprocess.run([sys.executable, "-c", "import nblib, nblib.teaching; "
+                            "print(nblib.__file__, nblib.teaching.STUDENT_BUILD)"],
+                           cwd=book, capture_output=True, text=True, timeout=60,
+                           env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert probe.stdout.split() == [str(book / "nblib" / "__init__.py"), "True"], probe
+
+
 def test_the_course_releases_the_student_build_beside_each_notebook(tmp_path, library):
     from teacher import course
 

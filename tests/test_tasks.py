@@ -381,3 +381,24 @@ def test_torch_is_installed_without_compiling_its_bytecode(monkeypatch, uv_rc):
     assert tasks.TORCH in calls[0] and "--compile-bytecode" not in calls[0]
     if uv_rc:                                               # uv failed: pip installs torch
         assert calls[1][1:4] == ["-m", "pip", "install"] and "--no-compile" in calls[1]
+
+
+@pytest.mark.parametrize("student", [True, False])
+def test_the_students_notebooks_get_the_student_build_beside_them(tmp_path, monkeypatch,
+                                                                   student):
+    """``tasks.py notebooks --student OUT`` writes the student build of nblib into
+    OUT/book/nblib (which the notebooks import, not .venv's nblib with every answer); the
+    reader's notebooks get none."""
+    ran = []
+    monkeypatch.setattr(tasks, "run", lambda cmd, **kw: ran.append([str(c) for c in cmd]) or 0)
+    monkeypatch.setattr(tasks, "ensure_venv", lambda: None)
+    for build in (tmp_path / "S", tmp_path / "T"):
+        (build / "_build" / "notebooks").mkdir(parents=True)
+    monkeypatch.setattr(tasks, "BUILD_STUDENT", tmp_path / "S")
+    monkeypatch.setattr(tasks, "ROOT", tmp_path / "T")
+    out = tmp_path / "my-work"
+    assert tasks.cmd_notebooks((["--student"] if student else []) + [str(out)]) == 0
+    library = [cmd for cmd in ran if cmd[1].endswith("student_build.py")]
+    assert library == ([[str(tasks.PY), str(tmp_path / "T" / "teacher" / "student_build.py"),
+                         "--package", str(out / "book" / "nblib")]] if student else [])
+

@@ -161,3 +161,112 @@ def test_start_sweep_needs_a_cache_and_configs():
         start_sweep([tiny()])
     with pytest.raises(TypeError, match="wrap it in a list"):
         start_sweep(tiny(), cache={})
+
+
+# ----------------------------------------------------------------------------- your pieces
+# install_pieces puts a student's pieces in nblib's place in this process only: a worker
+# started afresh ("spawn": macOS, Windows; "forkserver": Linux from Python 3.14) imports
+# nblib anew. The tests make each of them the default, as it is there.
+
+NBLIB_MAKE_SPIRALS = [nblib.core.data.make_spirals]   # in a list: install_pieces swaps
+# the names of a piece's module that hold nblib's piece
+
+
+def _mirrored_spirals(n=300, noise=0.03, seed=42):
+    """A make_spirals that is not nblib's: its points mirrored in the line y = x."""
+    X, y = NBLIB_MAKE_SPIRALS[0](n, noise, seed)
+    return X[:, ::-1].copy(), y
+
+
+@pytest.fixture(params=["spawn", "forkserver"])
+def spawn_by_default(request):
+    import multiprocessing
+    if request.param not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {request.param} here")
+    before = multiprocessing.get_start_method(allow_none=True)
+    multiprocessing.set_start_method(request.param, force=True)
+    try:
+        yield
+    finally:
+        multiprocessing.set_start_method(before, force=True)
+
+
+@pytest.fixture
+def mirrored_spirals_installed():
+    from nblib.teaching import yourturn
+    undo = yourturn.install_pieces({"make_spirals": _mirrored_spirals})
+    try:
+        yield
+    finally:
+        undo()
+
+
+def _assert_same_runs(results, expected):
+    assert [r.config for r in results] == [r.config for r in expected]
+    for a, b in zip(results, expected):
+        np.testing.assert_array_equal(a.X_train, b.X_train)
+        for k, v in a.history.metrics().items():
+            np.testing.assert_array_equal(v, b.history.metrics()[k])
+
+
+def test_a_sweep_trains_the_installed_pieces_whatever_the_default_start_method(
+        spawn_by_default, mirrored_spirals_installed):
+    """With "spawn" as the default, the workers once imported nblib afresh and trained its
+    make_spirals (the student build: raised "make_spirals() is yours to write"): they are
+    forked now, and train the piece, as this process does."""
+    configs = [tiny(seed=s) for s in (1, 2)]
+    here = [train_quietly(c) for c in configs]
+    X, y = NBLIB_MAKE_SPIRALS[0](40, configs[0].noise, configs[0].data_seed)
+    ours = nblib.core.data.train_test_split(X, y, configs[0].test_fraction)[0]
+    np.testing.assert_array_equal(here[0].X_train, ours[:, ::-1])   # the piece is in use
+    _assert_same_runs(nblib.sweep(configs, workers=2, progress=False), here)
+    cache = {}
+    nblib.experiments.sweep.start_sweep(configs, workers=2, cache=cache).wait()
+    _assert_same_runs([cache[c] for c in configs], here)
+
+
+def test_where_the_platform_cannot_fork_the_installed_pieces_train_here_with_a_note(
+        monkeypatch, capsys, spawn_by_default, mirrored_spirals_installed):
+    import multiprocessing
+    from nblib.experiments import sweep as sweep_module
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    monkeypatch.setattr(sweep_module, "_NOTED", [], raising=False)
+    configs = [tiny(seed=s) for s in (1, 2)]
+    here = [train_quietly(c) for c in configs]
+    _assert_same_runs(nblib.sweep(configs, workers=2, progress=False), here)
+    assert "cannot fork" in capsys.readouterr().out
+    _assert_same_runs(nblib.sweep(configs[::-1], workers=2, progress=False), here[::-1])
+    assert capsys.readouterr().out == ""                        # said once
+
+
+STARTED_IN = ["a fresh process"]
+
+
+def _started_in(config):
+    """What a worker sees of STARTED_IN: what this process set if forked, else the import's."""
+    return STARTED_IN[0]
+
+
+def test_with_no_pieces_installed_the_workers_start_the_default_way(spawn_by_default):
+    from nblib.experiments import sweep as sweep_module
+    from nblib.teaching import yourturn
+    configs = [tiny(seed=s) for s in (1, 2)]
+    STARTED_IN[:] = ["this process, forked"]
+    try:
+        undo = yourturn.install_pieces({"make_spirals": _mirrored_spirals})
+        try:
+            assert nblib.sweep(configs, workers=2, progress=False, run=_started_in) == \
+                ["this process, forked"] * 2
+        finally:
+            undo()
+        assert not sweep_module.PIECES_INSTALLED
+        assert nblib.sweep(configs, workers=2, progress=False, run=_started_in) == \
+            ["a fresh process"] * 2                                # spawned: the default
+        # nblib's own piece installed (a failing check, the reader's edition): none of yours
+        undo = yourturn.install_pieces({"make_spirals": nblib.core.data.make_spirals})
+        try:
+            assert not sweep_module.PIECES_INSTALLED
+        finally:
+            undo()
+    finally:
+        STARTED_IN[:] = ["a fresh process"]

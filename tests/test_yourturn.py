@@ -528,3 +528,21 @@ def test_make_spirals_check_checks_the_spiral_centres_beside_it(centres, says):
     assert not result.passed and says in result.message, result.message
     assert not yourturn.check_make_spirals(beside["make_spirals"], verbose=False,
                                            upto="arms").passed
+
+
+def test_undoing_install_pieces_puts_back_a_pieces_helpers_and_says_none_is_installed(solved):
+    """The undo puts nblib's spiral_centres back in its record too (a second install once
+    left the notebook's out), and tells nblib.sweep that no piece is installed any more: it
+    then starts its workers the default way (tests/test_sweep.py)."""
+    from nblib.core import data
+    from nblib.experiments import sweep
+    own = data.spiral_centres
+    mine = solved["spiral_centres"]                   # beside make_spirals in 01_data
+    assert mine is not own and not sweep.PIECES_INSTALLED
+    for _ in range(2):
+        undo = yourturn.install_pieces({"make_spirals": solved["make_spirals"]})
+        try:
+            assert data.spiral_centres is mine and sweep.PIECES_INSTALLED
+        finally:
+            undo()
+        assert data.spiral_centres is own and not sweep.PIECES_INSTALLED

@@ -4,10 +4,19 @@
 worker processes and returns the results in the order of ``configs``.  The
 function a worker runs must be importable (defined in a module, not in a
 notebook), because it is sent to the worker by name.
+
+A worker must train the same pieces as this process.  While a student's pieces stand
+in nblib's place (``PIECES_INSTALLED``, set by ``nblib.teaching.yourturn.install_pieces``),
+the workers are forked, so they inherit them: a worker started afresh ("spawn", the
+default on macOS and Windows; "forkserver", on Linux from Python 3.14) imports nblib
+anew and would train nblib's own pieces.  Where the platform cannot fork, the runs are
+trained in this process, as with ``workers=1``, and a one-line note says so (once).
+Otherwise the workers start with multiprocessing's default method.
 """
 from __future__ import annotations
 
 import importlib.util
+import multiprocessing
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -16,6 +25,30 @@ from ..core.validate import check_instance, check_int
 from ..core.config import SpiralConfig
 from ..core.experiment import train_spirals
 from ..core.progress import progress_bar
+
+
+PIECES_INSTALLED = False
+"""True while some of nblib's names hold pieces that are not nblib's own (a student's
+``Linear``, ``make_spirals``...): ``nblib.teaching.yourturn.install_pieces`` sets it, and
+the function it returns (its undo) clears it.  ``sweep`` then forks its workers, or trains
+here where the platform cannot fork (``_start_method``)."""
+
+_NOTED = []   # the note that this platform cannot fork has been printed (once per process)
+
+
+def _start_method():
+    """How ``sweep`` starts its workers: None (multiprocessing's default method), "fork"
+    (pieces are installed: a forked worker inherits them) or "here" (pieces are installed
+    and the platform cannot fork: no workers, the runs train in this process)."""
+    if not PIECES_INSTALLED:
+        return None
+    if "fork" in multiprocessing.get_all_start_methods():
+        return "fork"
+    if not _NOTED:
+        _NOTED.append(True)
+        print("note: this platform cannot fork, and a fresh worker process would train "
+              "nblib's pieces, not yours: the runs train here, one after another")
+    return "here"
 
 
 def _one_blas_thread():
@@ -42,7 +75,9 @@ def sweep(configs, workers=2, progress=True, run=train_quietly, cache=None, erro
     Inputs
     - configs: an iterable of ``SpiralConfig``; identical configs are trained once
       and share their result
-    - workers: processes to train in (>= 1); 1 trains here, in this process
+    - workers: processes to train in (>= 1); 1 trains here, in this process, and so
+      does any number while your pieces are installed on a platform that cannot fork
+      (see the module's docstring)
     - progress: show a tqdm bar that advances as runs complete
     - run: ``run(config) -> result``, a module-level function (default
       ``train_quietly``, that is ``train_spirals(config, progress=False)``)
@@ -79,6 +114,9 @@ def sweep(configs, workers=2, progress=True, run=train_quietly, cache=None, erro
     if cache is not None:
         _wait_for_background(configs, cache)
     unique = [c for c in dict.fromkeys(configs) if c not in done]   # in order, no repeats
+    method = _start_method() if workers > 1 and len(unique) > 1 else None
+    if method == "here":
+        workers = 1
     if workers > 1 and len(unique) > 1 and importlib.util.find_spec("threadpoolctl") is None:
         raise ImportError("sweep with workers > 1 needs threadpoolctl to keep each worker on "
                           "one BLAS thread: pip install threadpoolctl (or nblib[sweep]), "
@@ -91,7 +129,8 @@ def sweep(configs, workers=2, progress=True, run=train_quietly, cache=None, erro
                 if bar is not None:
                     bar.update(1)
         else:
-            with ProcessPoolExecutor(max_workers=min(workers, len(unique)),
+            context = None if method is None else multiprocessing.get_context(method)
+            with ProcessPoolExecutor(max_workers=min(workers, len(unique)), mp_context=context,
                                      initializer=_one_blas_thread) as pool:
                 futures = {pool.submit(run, config): config for config in unique}
                 for future in as_completed(futures):
@@ -172,7 +211,10 @@ def start_sweep(configs, workers=2, run=train_quietly, cache=None):
     configs = list(configs)
     for i, config in enumerate(configs):
         check_instance(config, f"configs[{i}]", SpiralConfig, "a SpiralConfig")
-    job = BackgroundSweep(configs, check_int(workers, "workers", minimum=1), run, cache)
+    workers = check_int(workers, "workers", minimum=1)
+    if workers > 1:
+        _start_method()          # its note, if any, shows under the cell that starts the sweep
+    job = BackgroundSweep(configs, workers, run, cache)
     _BACKGROUND.append(job)
     job._thread.start()
     return job

@@ -55,6 +55,7 @@ from .selfcheck import (GRAD_TOL, SCHEDULE_LRS, VALUE_TOL, CheckResult,  # noqa:
                         inverted_dropout, max_difference, rates_until_wrong, rubric_item,
                         time_limit, trajectory, which, within)
 from ..core.training import train_epoch
+from ..experiments import sweep as _sweep
 from . import STUDENT_BUILD
 from .expectations import Probe
 
@@ -1149,8 +1150,10 @@ def install_pieces(pieces):
     ...) and every entry of a module's table (``OPTIMIZERS``, ``SCHEDULES``) that holds
     a task's reference then holds your piece: ``nblib.train_spirals``, ``fit``, the
     playground and the exercises' experiments train your network. The self-checks keep
-    comparing with the reference (``nblib.teaching`` is left alone). Returns a function
-    that puts nblib's pieces back.
+    comparing with the reference (``nblib.teaching`` is left alone). While any name holds
+    a piece that is not nblib's own, ``nblib.sweep`` forks its workers, which inherit your
+    pieces (``nblib.experiments.sweep.PIECES_INSTALLED``). Returns a function that puts
+    nblib's pieces back.
     """
     if not isinstance(pieces, dict):
         raise TypeError(f"pieces must be a dict (task id -> piece), got {type(pieces).__name__}")
@@ -1168,6 +1171,8 @@ def install_pieces(pieces):
             ours = _INSTALLED.get((t, name), getattr(sys.modules.get(module_name), name, None))
             if name != tasks[t].name and ours is not None and mine is not None:
                 swaps[id(ours)] = (ours, mine)
+                current.setdefault((t, name), ours)
+                _OWN.setdefault((t, name), ours)
                 _INSTALLED[(t, name)] = mine
     undo = []
     spaces = [vars(module) for name, module in list(sys.modules.items())
@@ -1196,12 +1201,20 @@ def install_pieces(pieces):
                         undo.append((value, key, entry))
 
     _INSTALLED.update(pieces)
+    _OWN.update((t, tasks[t].reference) for t in pieces)
+    _sweep.PIECES_INSTALLED = _any_installed()
 
     def restore():
         for table, key, value in reversed(undo):
             table[key] = value
         _INSTALLED.update(current)
+        _sweep.PIECES_INSTALLED = _any_installed()
     return restore
+
+
+def _any_installed():
+    """Whether any of nblib's names holds a piece that is not nblib's own now."""
+    return any(piece is not _OWN[key] for key, piece in _INSTALLED.items())
 
 
 def _rebased(cls, bases):
@@ -1221,7 +1234,11 @@ def _rebased(cls, bases):
 
 
 _INSTALLED = {}
-"""The piece each task's name in nblib holds now, where ``install_pieces`` changed it."""
+"""The piece each task's name in nblib holds now, where ``install_pieces`` changed it
+(keyed by task id, and by (task id, name) for a task's helpers: spiral_centres)."""
+
+_OWN = {}
+"""nblib's own piece for each key of ``_INSTALLED``."""
 
 
 def use_mine(task_id, piece):

@@ -528,3 +528,48 @@ def test_make_spirals_check_checks_the_spiral_centres_beside_it(centres, says):
     assert not result.passed and says in result.message, result.message
     assert not yourturn.check_make_spirals(beside["make_spirals"], verbose=False,
                                            upto="arms").passed
+
+# ----------------------------------------------------------------------------- pieces written
+# exactly to the task's bullets, that passed their self-check and then crashed a later cell
+class _LinearToTheBullets(nblib.Module):
+    """Linear as its bullets say: weight, bias, forward, backward; no self.in_features and
+    self.out_features (which the given __repr__ and check_input read)."""
+
+    def __init__(self, in_features, out_features, *, bias=True, rng=None, dtype=np.float64):
+        rng = np.random.default_rng(rng)
+        std = np.sqrt(2.0 / in_features)
+        self.weight = nblib.Param(rng.normal(0.0, std, (out_features, in_features)).astype(dtype))
+        self.bias = nblib.Param(np.zeros(out_features, dtype=dtype)) if bias else None
+
+    def forward(self, x):
+        self.x = x
+        out = x @ self.weight.value.T
+        return out if self.bias is None else out + self.bias.value
+
+    def backward(self, dout):
+        self.weight.grad = dout.T @ self.x
+        if self.bias is not None:
+            self.bias.grad = dout.sum(axis=0)
+        return dout @ self.weight.value
+
+    __repr__ = nblib.Linear.__repr__          # the starter's, given
+
+
+def test_a_linear_that_does_not_keep_its_sizes_fails_its_forward_item():
+    """It passed its self-check, then print(model) and check_input raised AttributeError."""
+    with pytest.raises(AttributeError, match="in_features"):
+        repr(_LinearToTheBullets(2, 3))
+    for options in ({}, {"upto": "forward"}, {"seed": 7}):
+        result = yourturn.check_linear(_LinearToTheBullets, verbose=False, **options)
+        assert not result.passed, options
+        assert "must keep in_features and out_features" in result.message, result.message
+        assert "the given __repr__ and check_input use them" in result.message
+        assert "self.in_features is missing" in result.message
+
+    class Kept(_LinearToTheBullets):
+        def __init__(self, in_features, out_features, **kwargs):
+            super().__init__(in_features, out_features, **kwargs)
+            self.in_features, self.out_features = in_features, out_features
+
+    assert yourturn.check_linear(Kept, verbose=False).passed
+    assert yourturn.check_linear(nblib.Linear, verbose=False).passed

@@ -86,6 +86,21 @@ def _param(layer, attr, shape, cls_name):
     return p
 
 
+def _keeps_sizes(layer, cls_name, **sizes):
+    """The layer keeps its constructor's sizes as attributes (``self.in_features``): the
+    starter's ``__repr__``, ``check_input`` and ``check_dout`` read them."""
+    for attr, size in sizes.items():
+        value = getattr(layer, attr, None)
+        if not (isinstance(value, (int, np.integer)) and value == size):
+            got = (f"self.{attr} is missing" if value is None
+                   else f"self.{attr} is {value!r:.40}, expected {size}")
+            args = ", ".join(map(str, sizes.values()))
+            raise _Fail(f"{cls_name}({args}) must keep {' and '.join(sizes)}: set "
+                        f"{', '.join('self.' + a for a in sizes)} = {', '.join(sizes)} in "
+                        f"__init__; the given __repr__ and check_input use them ({got})")
+    _call(f"repr({cls_name}(...))", repr, layer)
+
+
 def _gradient_errors(layer, x, seed):
     return _call("the gradient check (forward, then backward)", check_layer, layer, x,
                  rng=np.random.default_rng(seed))
@@ -229,8 +244,10 @@ def check_linear(cls, *, verbose=True, seed=None, upto=None):
 
     ``forward`` is ``x W^T + b``; ``backward`` sets ``weight.grad``, ``bias.grad`` and
     returns ``dx``, checked with finite differences; ``weight`` (out, in) drawn from
-    N(0, 2 / in) (He) with the generator ``rng``, ``bias`` (out,) zeros. ``upto="forward"``
-    or ``"backward"`` stops after that rubric item.
+    N(0, 2 / in) (He) with the generator ``rng``, ``bias`` (out,) zeros; ``self.in_features``
+    and ``self.out_features`` kept (the starter's ``__repr__`` and ``check_input`` read them;
+    checked with the forward). ``upto="forward"`` or ``"backward"`` stops after that rubric
+    item.
     """
     _need_class(cls, "your Linear")
     rubric_item(upto, ("forward", "backward"))
@@ -243,6 +260,7 @@ def check_linear(cls, *, verbose=True, seed=None, upto=None):
                                        rng=_rng(seed, 2)), name)
         W = _param(layer, "weight", (3, 5), name)
         bias = _param(layer, "bias", (3,), name)
+        _keeps_sizes(layer, name, in_features=5, out_features=3)
         W.value[...] = rng.normal(size=(3, 5))
         bias.value[...] = rng.normal(size=3)
         x = _x(rng, 6, 5)

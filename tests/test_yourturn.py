@@ -573,3 +573,53 @@ def test_a_linear_that_does_not_keep_its_sizes_fails_its_forward_item():
 
     assert yourturn.check_linear(Kept, verbose=False).passed
     assert yourturn.check_linear(nblib.Linear, verbose=False).passed
+
+
+def _batchnorm_without_check_input(running_var):
+    """BatchNorm as its bullets say, without ``self.check_input(x)`` (nor ``check_dout``);
+    ``running_var(x, var)``: the unbiased variance it moves running_var towards."""
+    class BatchNorm(nblib.BatchNorm):
+        def forward(self, x):
+            if self.training:
+                mean = x.mean(axis=0)
+                x_centred = x - mean
+                var = (x_centred**2).mean(axis=0)
+                rho = self.momentum
+                self.running_mean += rho * (mean - self.running_mean)
+                self.running_var += rho * (running_var(x, var) - self.running_var)
+            else:
+                x_centred = x - self.running_mean
+                var = self.running_var
+            self.std = np.sqrt(var + self.eps)
+            self.x_hat = x_centred / self.std
+            return self.weight.value * self.x_hat + self.bias.value
+
+        def backward(self, dout):
+            self.bias.grad = dout.sum(axis=0)
+            self.weight.grad = (dout * self.x_hat).sum(axis=0)
+            gamma, n = self.weight.value, len(dout)
+            if not self.training:
+                return gamma * dout / self.std
+            return gamma / (n * self.std) * (n * dout - self.bias.grad
+                                             - self.x_hat * self.weight.grad)
+    return BatchNorm
+
+
+@pytest.mark.parametrize("running_var, did", [
+    (lambda x, var: var * (len(x) / (len(x) - 1)), "raised ZeroDivisionError"),
+    (lambda x, var: x.var(axis=0, ddof=1), "returned"),      # NaN, and a warning
+])
+def test_a_batchnorm_that_takes_one_row_in_training_fails_its_training_item(running_var, did):
+    """It passed its self-check; then a one-row batch in training mode gave
+    ZeroDivisionError (or NaN running statistics) where nblib's BatchNorm raises ValueError."""
+    faulty = _batchnorm_without_check_input(running_var)
+    for options in ({}, {"upto": "training"}, {"seed": 7}):
+        result = yourturn.check_batchnorm(faulty, verbose=False, **options)
+        assert not result.passed, options
+        assert "in training mode a batch of one row must be refused with ValueError" \
+            in result.message, result.message
+        assert "call self.check_input(x) first in forward" in result.message
+        assert did in result.message, result.message
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        nblib.BatchNorm(4).forward(np.zeros((1, 4)))
+    nblib.BatchNorm(4).eval().forward(np.zeros((1, 4)))       # evaluation takes one row

@@ -34,6 +34,7 @@ import re
 import sys
 import textwrap
 import types
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,7 @@ from .selfcheck import (GRAD_TOL, SCHEDULE_LRS, VALUE_TOL, CheckResult,  # noqa:
                         inputs, kw,
                         matches, need_callable, need_class, optimizer_case, run, stream,
                         inverted_dropout, max_difference, rates_until_wrong, rubric_item,
-                        time_limit, trajectory, which, within)
+                        time_limit, trajectory, where, which, within)
 from ..core.training import train_epoch
 from . import STUDENT_BUILD
 from .expectations import Probe
@@ -504,14 +505,42 @@ def _batchnorm_steps(bn_cls, case, d, seen):
     seen["eval dx"] = layer.backward(case["dout_eval"].copy())
 
 
+def _refuses_one_row(cls, d, row):
+    """A training-mode forward must refuse a batch of one row with ValueError, as nblib's
+    does (``check_input``, ``min_rows_in_training = 2``): its variance is 0, and the
+    unbiased variance of the running statistics divides by n - 1 = 0."""
+    name = cls.__name__
+    layer = _call(f"{name}({d})", cls, d)
+    what = f"forward(x) in training mode for x of one row, shape {row.shape},"
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            layer.forward(row.copy())
+    except ValueError:
+        return
+    except NotImplementedError as err:
+        raise _Fail(f"not implemented yet: {what} raised NotImplementedError"
+                    + (f" ({err})" if str(err) else "")) from None
+    except (Exception, SystemExit) as err:  # noqa: BLE001 - the student's code
+        did = f"raised {type(err).__name__}: {err}{where(err)}"
+    else:
+        did = "returned"
+    raise _Fail(f"in training mode a batch of one row must be refused with ValueError (its "
+                f"variance is 0, and running_var's n / (n - 1) divides by zero); your {what} "
+                f"{did}: call self.check_input(x) first in forward, which refuses it "
+                "(min_rows_in_training = 2) and checks the shape of x")
+
+
 def check_batchnorm(cls, *, verbose=True, seed=None, upto=None):
     """Check ``BatchNorm(num_features, momentum=0.1, eps=1e-5)`` as ``torch.nn.BatchNorm1d``.
 
     Training: normalise each feature with the batch mean and biased variance, scale by
     ``weight`` and shift by ``bias``, and update ``running_mean``/``running_var`` (unbiased)
     with ``running = (1 - momentum) running + momentum batch``. Evaluation: use the running
-    statistics. ``backward`` in both modes, checked with finite differences. ``upto`` stops
-    after a rubric item: "training" (the training forward and the running statistics),
+    statistics. A batch of one row is refused in training mode with ValueError
+    (``self.check_input(x)``). ``backward`` in both modes, checked with finite differences.
+    ``upto`` stops after a rubric item: "training" (the training forward, the running
+    statistics and the refusal of one row),
     "param_grads" (weight.grad and bias.grad) or "input_grad" (dx); the evaluation mode
     comes last.
     """
@@ -566,8 +595,10 @@ def check_batchnorm(cls, *, verbose=True, seed=None, upto=None):
                 raise _Fail(f"after one training step self.{attr} is {np.round(got, 4)}, "
                             f"expected {np.round(want(attr), 4)}"
                             + (f": it was {hint}" if hint else ""))
+        _refuses_one_row(cls, d, x[:1])
         if upto == "training":
-            return "the training forward and the running statistics are right", {}
+            return ("the training forward and the running statistics are right, and a batch "
+                    "of one row is refused", {})
         dx = _as_array(_call("backward(dout) in training mode", layer.backward,
                              case["dout"].copy()), "backward(dout)", x.shape)
         for what, got in (("bias.grad", beta.grad), ("weight.grad", gamma.grad)):

@@ -623,3 +623,47 @@ def test_a_batchnorm_that_takes_one_row_in_training_fails_its_training_item(runn
     with pytest.raises(ValueError, match="at least 2 rows"):
         nblib.BatchNorm(4).forward(np.zeros((1, 4)))
     nblib.BatchNorm(4).eval().forward(np.zeros((1, 4)))       # evaluation takes one row
+
+
+bce_with_logits = nblib.bce_with_logits       # the name the loop calls (the check swaps it)
+
+
+def _train_epoch_without_check_epoch_arguments(model, optimizer, X, y, *, batch_size, rng,
+                                               schedule=None, step=0):
+    """train_epoch as its bullets say, without ``X, y = check_epoch_arguments(...)``."""
+    model.train()
+    order = rng.permutation(len(X))
+    losses = []
+    for start in range(0, len(X), batch_size):
+        batch = order[start:start + batch_size]
+        if schedule is not None:
+            optimizer.lr = schedule(step)
+        loss, dlogits = bce_with_logits(model.forward(X[batch]), y[batch])
+        model.backward(dlogits)
+        optimizer.step()
+        losses.append(loss)
+        step += 1
+    return float(np.mean(losses))
+
+
+def test_a_train_epoch_that_does_not_cast_x_fails_its_batches_item():
+    """It passed its self-check; then on the book's float32 model it fed float64 batches,
+    and 03's `assert history.test_loss == loop_test_loss  # bit for bit` against nblib.fit
+    failed. The check runs the loop on a float32 model too and spies on forward's x."""
+    faulty = _train_epoch_without_check_epoch_arguments
+    for options in ({}, {"upto": "batches"}, {"seed": 7}):
+        result = yourturn.check_train_epoch(faulty, verbose=False, **options)
+        assert not result.passed, options
+        assert "got batches of float64 X: cast X to the model's dtype" in result.message, \
+            result.message
+        assert "start with X, y = check_epoch_arguments(" in result.message
+    # the difference it makes: one epoch on a float32 model, from the same start
+    config = nblib.SpiralConfig(hidden=(8,), dtype="float32")
+    X = np.random.default_rng(0).normal(size=(64, 2))
+    y = (X[:, 0] > 0).astype(int)
+    losses = []
+    for loop in (nblib.train_epoch, faulty):
+        model = nblib.build_model(config)
+        losses.append(loop(model, nblib.make_optimizer(config, model.parameters()), X, y,
+                           batch_size=16, rng=np.random.default_rng(1)))
+    assert losses[0] != losses[1]

@@ -890,12 +890,14 @@ def check_warmup_cosine(cls, *, verbose=True, seed=None, upto=None):
 class _LoopProbe(Module):
     """The loop check's model, no task's answer: logits = tanh(x) @ w + c."""
 
-    def __init__(self, seed):
+    def __init__(self, seed, dtype=np.float64):
         rng = _rng(seed, 22)
-        self.w = Param(rng.normal(size=2))
-        self.c = Param(np.zeros(1))
+        self.w = Param(rng.normal(size=2).astype(dtype))
+        self.c = Param(np.zeros(1, dtype=dtype))
+        self.fed = []                    # the dtype of every x forward gets
 
     def forward(self, x):
+        self.fed.append(np.asarray(x).dtype)
         self.t = np.tanh(x)
         return (self.t @ self.w.value + self.c.value)[:, None]
 
@@ -935,13 +937,14 @@ def _loop_schedule(step):
 _LOSS_NAME = "bce_with_logits"
 
 
-def _run_loop(fn, seed, student=True):
-    """Run ``fn`` for one epoch on the loop check's model, data and schedule, with
-    ``_loop_loss`` as the ``bce_with_logits`` it calls; return (record, returned)."""
+def _run_loop(fn, seed, student=True, dtype=np.float64):
+    """Run ``fn`` for one epoch on the loop check's model (its parameters in ``dtype``),
+    data (float64) and schedule, with ``_loop_loss`` as the ``bce_with_logits`` it calls;
+    return (record, returned). ``record["fed"]``: the dtypes of the model's inputs."""
     rng = _rng(seed, 21)
     X = rng.normal(size=(70, 2))
     y = (X[:, 0] * X[:, 1] > 0).astype(int)
-    model = _LoopProbe(seed)
+    model = _LoopProbe(seed, dtype)
     opt = _LoopOptimizer(model)
     model.eval()                     # a loop that forgets model.train() trains in eval mode
     names = getattr(fn, "__globals__", {})
@@ -958,6 +961,7 @@ def _run_loop(fn, seed, student=True):
         if found:
             names[_LOSS_NAME] = saved
     opt.record["own loss"] = found
+    opt.record["fed"] = model.fed
     return opt.record, out
 
 
@@ -968,6 +972,19 @@ def _loop_value(fn, seed, key):
             "after": record["after"], "returned": float(out)}[key]
 
 
+def _casts_to_model_dtype(fn, seed):
+    """On a float32 model the loop must feed float32 batches: X in the model's dtype, as
+    ``check_epoch_arguments`` returns it (and ``nblib.fit``'s loop computes)."""
+    record, _ = _run_loop(fn, seed, dtype=np.float32)
+    fed = sorted({str(dtype) for dtype in record["fed"]} - {"float32"})
+    if fed:
+        raise _Fail(f"on a float32 model (the book's recipe is float32), the model's forward "
+                    f"got batches of {' and '.join(fed)} X: cast X to the model's dtype, start "
+                    "with X, y = check_epoch_arguments(model, optimizer, X, y, batch_size, rng, "
+                    "schedule, step), imported in the starter (it also checks every argument); "
+                    "otherwise the model computes in float64, not as nblib.fit does")
+
+
 def check_train_epoch(fn, *, verbose=True, seed=None, upto=None):
     """Check ``train_epoch(model, optimizer, X, y, *, batch_size, rng, schedule=None, step=0)``.
 
@@ -976,8 +993,10 @@ def check_train_epoch(fn, *, verbose=True, seed=None, upto=None):
     from ``step``), including a last, smaller batch. The check runs your loop on its own
     small model, optimizer, schedule and loss (in place of ``bce_with_logits``), so that
     it checks the loop alone; step by step, the parameters must match ``nblib.train_epoch``'s,
-    and it returns the mean of the mini-batch losses. ``upto`` stops after a rubric item:
-    "batches" (one step per batch, the last one too, in training mode) or "steps" (the
+    and it returns the mean of the mini-batch losses. It runs your loop on a float32 model
+    too: the batches must reach it in its dtype (``X, y = check_epoch_arguments(...)``).
+    ``upto`` stops after a rubric item: "batches" (one step per batch, the last one too, in
+    training mode, in the model's dtype) or "steps" (the
     schedule's rates and the shuffled batches: the parameters after every step).
     """
     _need_callable(fn, "your train_epoch")
@@ -1006,8 +1025,10 @@ def check_train_epoch(fn, *, verbose=True, seed=None, upto=None):
             raise _Fail("the model was in evaluation mode during the steps: call model.train() "
                         "at the start of the epoch (BatchNorm then uses batch statistics and "
                         "dropout drops)")
+        _casts_to_model_dtype(fn, seed)
         if upto == "batches":
-            return f"{n_steps} steps, one per batch, in training mode", {"steps": n_steps}
+            return (f"{n_steps} steps, one per batch, in training mode and in the model's "
+                    "dtype", {"steps": n_steps})
         want_lrs = want("lrs")
         if not np.allclose(got["lrs"], want_lrs, rtol=1e-12) or probe.recording:
             hint = named("lrs", np.array(got["lrs"]), 1e-12)

@@ -458,9 +458,9 @@ def test_an_optimizers_fail_gives_the_size_of_the_param_it_names():
 
 
 def test_a_missing_adam_leaves_nblibs_adamw_missing_too():
-    """In the student build a piece not written yet is a stand-in function; nblib's AdamW
-    derives from Adam, so with Adam missing it is missing too and says so (its rebasing on
-    the stand-in once raised "metaclass conflict" at the top of every student page)."""
+    """In the student build a piece not written yet is a stand-in; nblib's AdamW derives
+    from Adam, so with Adam missing it is missing too and says so (its rebasing on the
+    stand-in once raised "metaclass conflict" at the top of every student page)."""
     undo = yourturn.install_pieces({"adam": yourturn.missing_piece("adam", "not implemented yet")})
     try:
         with pytest.raises(NotImplementedError, match="your Adam is missing: write it in "
@@ -528,6 +528,7 @@ def test_make_spirals_check_checks_the_spiral_centres_beside_it(centres, says):
     assert not result.passed and says in result.message, result.message
     assert not yourturn.check_make_spirals(beside["make_spirals"], verbose=False,
                                            upto="arms").passed
+
 
 # ----------------------------------------------------------------------------- pieces written
 # exactly to the task's bullets, that passed their self-check and then crashed a later cell
@@ -667,3 +668,53 @@ def test_a_train_epoch_that_does_not_cast_x_fails_its_batches_item():
         losses.append(loop(model, nblib.make_optimizer(config, model.parameters()), X, y,
                            batch_size=16, rng=np.random.default_rng(1)))
     assert losses[0] != losses[1]
+
+
+def test_a_missing_class_is_a_class_that_refuses_instances_and_subclasses():
+    """The student build's stand-in of a class task: calling it and deriving from it both
+    say which piece is missing and where (02's `class NoInputGradBatchNorm(nblib.BatchNorm)`
+    once stopped on "TypeError: function() argument 'code' must be code, not str")."""
+    for task_id, task in yourturn.piece_tasks().items():
+        stand_in = yourturn.missing_piece(task_id, "not implemented yet")
+        says = f"your {task.name} is missing: write it in {task.notebook}"
+        assert isinstance(stand_in, type) == (task.answer == "class"), task_id
+        assert stand_in.__name__ == task.name
+        with pytest.raises(NotImplementedError, match=says):
+            stand_in(4)
+        if task.answer == "class":
+            with pytest.raises(NotImplementedError, match=says):
+                type("Derived", (stand_in,), {})
+    undo = yourturn.install_pieces({"batchnorm": yourturn.missing_piece("batchnorm")})
+    try:
+        with pytest.raises(NotImplementedError, match="your BatchNorm is missing: write it in "
+                                                      "02_network.ipynb"):
+            class NoInputGradBatchNorm(nblib.BatchNorm):
+                pass
+        with pytest.raises(NotImplementedError, match="task 'batchnorm'"):
+            nblib.build_model(nblib.SpiralConfig(norm="batch"))
+    finally:
+        undo()
+    assert nblib.BatchNorm is nblib.core.norm.BatchNorm
+
+
+def test_adamw_is_rebuilt_on_the_students_adam_once_it_is_written(solved):
+    """Adam missing, then written (the student's check cell run again): nblib's AdamW
+    derives from the student's Adam again, not from the stand-in, nor is it the student's
+    Adam itself (the stand-in once took AdamW's place, and the next install swapped it
+    for the student's Adam, without decoupled weight decay)."""
+    mine = solved["Adam"]
+    undo = [yourturn.install_pieces({"adam": yourturn.missing_piece("adam")})]
+    try:
+        with pytest.raises(NotImplementedError, match="your Adam is missing"):
+            nblib.AdamW([nblib.Param(np.zeros(2))], lr=0.1)
+        undo.append(yourturn.install_pieces({"adam": mine}))
+        assert nblib.Adam is mine
+        assert nblib.AdamW is not mine and nblib.AdamW.__bases__ == (mine,)
+        p = nblib.Param(np.ones(2))
+        p.grad = np.zeros(2)
+        nblib.AdamW([p], lr=0.1, weight_decay=0.5).step()    # decoupled: w *= 1 - lr * wd
+        assert np.allclose(p.value, 0.95)
+    finally:
+        for restore in reversed(undo):
+            restore()
+    assert nblib.AdamW is nblib.core.optim.AdamW and nblib.Adam is nblib.core.optim.Adam

@@ -1245,14 +1245,20 @@ def install_pieces(pieces):
               and not name.startswith("nblib.teaching")]
     for names in spaces:                     # nblib's AdamW(Adam) derives from your Adam
         for value in list(names.values()):
-            if (isinstance(value, type) and id(value) not in swaps
-                    and any(id(base) in swaps for base in value.__bases__)):
-                bases = tuple(swaps[id(b)][1] if id(b) in swaps else b for b in value.__bases__)
-                # a base that is missing (the student build's stand-in, a function): the
-                # class that derives from it is missing too, with the base's message
-                missing = next((b for b in bases if not isinstance(b, type)), None)
-                swaps[id(value)] = (value, missing if missing is not None
-                                    else _rebased(value, bases))
+            if not isinstance(value, type) or id(value) in swaps:
+                continue
+            # a class that is missing because its base was (the stand-in of nblib's AdamW
+            # while Adam is missing) stands for nblib's class, on the bases it was made from
+            original = vars(value).get("__stands_for__", value)
+            on = vars(value).get("__stands_on__", value.__bases__)
+            if any(id(base) in swaps for base in on):
+                bases = tuple(swaps[id(b)][1] if id(b) in swaps else b for b in on)
+                # a base that is missing (the student build's stand-in): the class that
+                # derives from it is missing too, with the base's message
+                missing = next((b for b in bases if _missing_message(b) is not None), None)
+                swaps[id(value)] = (value, _missing_class(
+                    original.__name__, _missing_message(missing), original, bases)
+                    if missing is not None else _rebased(original, bases))
     spaces += _own_namespaces(pieces.values())   # a piece's notebook imported nblib's too
     for names in spaces:
         for attr, value in list(names.items()):
@@ -1343,18 +1349,48 @@ def use_my_pieces(folder=".", *, verbose=True, timeout=CELL_TIMEOUT):
 
 def missing_piece(task_id, why=""):
     """A stand-in for a task's piece that is not written yet (or fails its check), in the
-    student build of nblib: calling it raises NotImplementedError naming the piece, the
-    page where it is written, and what its self-check said."""
+    student build of nblib: it raises NotImplementedError naming the piece, the page where
+    it is written, and what its self-check said. A function's stand-in raises when called;
+    a class's (``Linear``, ``BatchNorm``, ``Adam``, ...) is a class that raises when it is
+    called (instantiated) and when a class derives from it (``class
+    NoInputGradBatchNorm(nblib.BatchNorm)``, ``__init_subclass__``)."""
     task = piece_tasks()[task_id]
     message = (f"your {task.name} is missing: write it in {task.notebook} (task {task_id!r}) "
                f"until its self-check passes" + (f"; the self-check says: {why}" if why else ""))
+    if task.answer == "class":
+        return _missing_class(task.name, message)
 
     def missing(*args, **kwargs):
         raise NotImplementedError(message)
 
     missing.__name__ = missing.__qualname__ = task.name
-    missing.missing = message
+    missing.__missing_piece__ = message
     return missing
+
+
+def _missing_class(name, message, stands_for=None, on=None):
+    """A class named ``name`` whose instantiation and subclassing raise NotImplementedError
+    with ``message`` (``missing_piece``). ``stands_for``, ``on``: the nblib class it stands
+    for and the bases it was made from, where it is missing because a base is (nblib's
+    AdamW while Adam is missing); ``install_pieces`` rebuilds that class once they are there.
+    """
+    def __new__(cls, *args, **kwargs):
+        raise NotImplementedError(message)
+
+    def __init_subclass__(cls, **kwargs):
+        raise NotImplementedError(message)
+
+    body = {"__new__": __new__, "__init_subclass__": classmethod(__init_subclass__),
+            "__missing_piece__": message, "__doc__": f"Missing: {message}",
+            "__qualname__": name}
+    if stands_for is not None:
+        body.update(__stands_for__=stands_for, __stands_on__=tuple(on))
+    return type(name, (), body)
+
+
+def _missing_message(obj):
+    """The message of a missing piece's stand-in (``missing_piece``), or None."""
+    return getattr(obj, "__missing_piece__", None) if obj is not None else None
 
 
 def solution_source(task_id):

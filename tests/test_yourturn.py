@@ -458,9 +458,9 @@ def test_an_optimizers_fail_gives_the_size_of_the_param_it_names():
 
 
 def test_a_missing_adam_leaves_nblibs_adamw_missing_too():
-    """In the student build a piece not written yet is a stand-in function; nblib's AdamW
-    derives from Adam, so with Adam missing it is missing too and says so (its rebasing on
-    the stand-in once raised "metaclass conflict" at the top of every student page)."""
+    """In the student build a piece not written yet is a stand-in; nblib's AdamW derives
+    from Adam, so with Adam missing it is missing too and says so (its rebasing on the
+    stand-in once raised "metaclass conflict" at the top of every student page)."""
     undo = yourturn.install_pieces({"adam": yourturn.missing_piece("adam", "not implemented yet")})
     try:
         with pytest.raises(NotImplementedError, match="your Adam is missing: write it in "
@@ -546,3 +546,193 @@ def test_undoing_install_pieces_puts_back_a_pieces_helpers_and_says_none_is_inst
         finally:
             undo()
         assert data.spiral_centres is own and not sweep.PIECES_INSTALLED
+
+
+# ----------------------------------------------------------------------------- pieces written
+# exactly to the task's bullets, that passed their self-check and then crashed a later cell
+class _LinearToTheBullets(nblib.Module):
+    """Linear as its bullets say: weight, bias, forward, backward; no self.in_features and
+    self.out_features (which the given __repr__ and check_input read)."""
+
+    def __init__(self, in_features, out_features, *, bias=True, rng=None, dtype=np.float64):
+        rng = np.random.default_rng(rng)
+        std = np.sqrt(2.0 / in_features)
+        self.weight = nblib.Param(rng.normal(0.0, std, (out_features, in_features)).astype(dtype))
+        self.bias = nblib.Param(np.zeros(out_features, dtype=dtype)) if bias else None
+
+    def forward(self, x):
+        self.x = x
+        out = x @ self.weight.value.T
+        return out if self.bias is None else out + self.bias.value
+
+    def backward(self, dout):
+        self.weight.grad = dout.T @ self.x
+        if self.bias is not None:
+            self.bias.grad = dout.sum(axis=0)
+        return dout @ self.weight.value
+
+    __repr__ = nblib.Linear.__repr__          # the starter's, given
+
+
+def test_a_linear_that_does_not_keep_its_sizes_fails_its_forward_item():
+    """It passed its self-check, then print(model) and check_input raised AttributeError."""
+    with pytest.raises(AttributeError, match="in_features"):
+        repr(_LinearToTheBullets(2, 3))
+    for options in ({}, {"upto": "forward"}, {"seed": 7}):
+        result = yourturn.check_linear(_LinearToTheBullets, verbose=False, **options)
+        assert not result.passed, options
+        assert "must keep in_features and out_features" in result.message, result.message
+        assert "the given __repr__ and check_input use them" in result.message
+        assert "self.in_features is missing" in result.message
+
+    class Kept(_LinearToTheBullets):
+        def __init__(self, in_features, out_features, **kwargs):
+            super().__init__(in_features, out_features, **kwargs)
+            self.in_features, self.out_features = in_features, out_features
+
+    assert yourturn.check_linear(Kept, verbose=False).passed
+    assert yourturn.check_linear(nblib.Linear, verbose=False).passed
+
+
+def _batchnorm_without_check_input(running_var):
+    """BatchNorm as its bullets say, without ``self.check_input(x)`` (nor ``check_dout``);
+    ``running_var(x, var)``: the unbiased variance it moves running_var towards."""
+    class BatchNorm(nblib.BatchNorm):
+        def forward(self, x):
+            if self.training:
+                mean = x.mean(axis=0)
+                x_centred = x - mean
+                var = (x_centred**2).mean(axis=0)
+                rho = self.momentum
+                self.running_mean += rho * (mean - self.running_mean)
+                self.running_var += rho * (running_var(x, var) - self.running_var)
+            else:
+                x_centred = x - self.running_mean
+                var = self.running_var
+            self.std = np.sqrt(var + self.eps)
+            self.x_hat = x_centred / self.std
+            return self.weight.value * self.x_hat + self.bias.value
+
+        def backward(self, dout):
+            self.bias.grad = dout.sum(axis=0)
+            self.weight.grad = (dout * self.x_hat).sum(axis=0)
+            gamma, n = self.weight.value, len(dout)
+            if not self.training:
+                return gamma * dout / self.std
+            return gamma / (n * self.std) * (n * dout - self.bias.grad
+                                             - self.x_hat * self.weight.grad)
+    return BatchNorm
+
+
+@pytest.mark.parametrize("running_var, did", [
+    (lambda x, var: var * (len(x) / (len(x) - 1)), "raised ZeroDivisionError"),
+    (lambda x, var: x.var(axis=0, ddof=1), "returned"),      # NaN, and a warning
+])
+def test_a_batchnorm_that_takes_one_row_in_training_fails_its_training_item(running_var, did):
+    """It passed its self-check; then a one-row batch in training mode gave
+    ZeroDivisionError (or NaN running statistics) where nblib's BatchNorm raises ValueError."""
+    faulty = _batchnorm_without_check_input(running_var)
+    for options in ({}, {"upto": "training"}, {"seed": 7}):
+        result = yourturn.check_batchnorm(faulty, verbose=False, **options)
+        assert not result.passed, options
+        assert "in training mode a batch of one row must be refused with ValueError" \
+            in result.message, result.message
+        assert "call self.check_input(x) first in forward" in result.message
+        assert did in result.message, result.message
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        nblib.BatchNorm(4).forward(np.zeros((1, 4)))
+    nblib.BatchNorm(4).eval().forward(np.zeros((1, 4)))       # evaluation takes one row
+
+
+bce_with_logits = nblib.bce_with_logits       # the name the loop calls (the check swaps it)
+
+
+def _train_epoch_without_check_epoch_arguments(model, optimizer, X, y, *, batch_size, rng,
+                                               schedule=None, step=0):
+    """train_epoch as its bullets say, without ``X, y = check_epoch_arguments(...)``."""
+    model.train()
+    order = rng.permutation(len(X))
+    losses = []
+    for start in range(0, len(X), batch_size):
+        batch = order[start:start + batch_size]
+        if schedule is not None:
+            optimizer.lr = schedule(step)
+        loss, dlogits = bce_with_logits(model.forward(X[batch]), y[batch])
+        model.backward(dlogits)
+        optimizer.step()
+        losses.append(loss)
+        step += 1
+    return float(np.mean(losses))
+
+
+def test_a_train_epoch_that_does_not_cast_x_fails_its_batches_item():
+    """It passed its self-check; then on the book's float32 model it fed float64 batches,
+    and 03's `assert history.test_loss == loop_test_loss  # bit for bit` against nblib.fit
+    failed. The check runs the loop on a float32 model too and spies on forward's x."""
+    faulty = _train_epoch_without_check_epoch_arguments
+    for options in ({}, {"upto": "batches"}, {"seed": 7}):
+        result = yourturn.check_train_epoch(faulty, verbose=False, **options)
+        assert not result.passed, options
+        assert "got batches of float64 X: cast X to the model's dtype" in result.message, \
+            result.message
+        assert "start with X, y = check_epoch_arguments(" in result.message
+    # the difference it makes: one epoch on a float32 model, from the same start
+    config = nblib.SpiralConfig(hidden=(8,), dtype="float32")
+    X = np.random.default_rng(0).normal(size=(64, 2))
+    y = (X[:, 0] > 0).astype(int)
+    losses = []
+    for loop in (nblib.train_epoch, faulty):
+        model = nblib.build_model(config)
+        losses.append(loop(model, nblib.make_optimizer(config, model.parameters()), X, y,
+                           batch_size=16, rng=np.random.default_rng(1)))
+    assert losses[0] != losses[1]
+
+
+def test_a_missing_class_is_a_class_that_refuses_instances_and_subclasses():
+    """The student build's stand-in of a class task: calling it and deriving from it both
+    say which piece is missing and where (02's `class NoInputGradBatchNorm(nblib.BatchNorm)`
+    once stopped on "TypeError: function() argument 'code' must be code, not str")."""
+    for task_id, task in yourturn.piece_tasks().items():
+        stand_in = yourturn.missing_piece(task_id, "not implemented yet")
+        says = f"your {task.name} is missing: write it in {task.notebook}"
+        assert isinstance(stand_in, type) == (task.answer == "class"), task_id
+        assert stand_in.__name__ == task.name
+        with pytest.raises(NotImplementedError, match=says):
+            stand_in(4)
+        if task.answer == "class":
+            with pytest.raises(NotImplementedError, match=says):
+                type("Derived", (stand_in,), {})
+    undo = yourturn.install_pieces({"batchnorm": yourturn.missing_piece("batchnorm")})
+    try:
+        with pytest.raises(NotImplementedError, match="your BatchNorm is missing: write it in "
+                                                      "02_network.ipynb"):
+            class NoInputGradBatchNorm(nblib.BatchNorm):
+                pass
+        with pytest.raises(NotImplementedError, match="task 'batchnorm'"):
+            nblib.build_model(nblib.SpiralConfig(norm="batch"))
+    finally:
+        undo()
+    assert nblib.BatchNorm is nblib.core.norm.BatchNorm
+
+
+def test_adamw_is_rebuilt_on_the_students_adam_once_it_is_written(solved):
+    """Adam missing, then written (the student's check cell run again): nblib's AdamW
+    derives from the student's Adam again, not from the stand-in, nor is it the student's
+    Adam itself (the stand-in once took AdamW's place, and the next install swapped it
+    for the student's Adam, without decoupled weight decay)."""
+    mine = solved["Adam"]
+    undo = [yourturn.install_pieces({"adam": yourturn.missing_piece("adam")})]
+    try:
+        with pytest.raises(NotImplementedError, match="your Adam is missing"):
+            nblib.AdamW([nblib.Param(np.zeros(2))], lr=0.1)
+        undo.append(yourturn.install_pieces({"adam": mine}))
+        assert nblib.Adam is mine
+        assert nblib.AdamW is not mine and nblib.AdamW.__bases__ == (mine,)
+        p = nblib.Param(np.ones(2))
+        p.grad = np.zeros(2)
+        nblib.AdamW([p], lr=0.1, weight_decay=0.5).step()    # decoupled: w *= 1 - lr * wd
+        assert np.allclose(p.value, 0.95)
+    finally:
+        for restore in reversed(undo):
+            restore()
+    assert nblib.AdamW is nblib.core.optim.AdamW and nblib.Adam is nblib.core.optim.Adam

@@ -609,7 +609,10 @@ WARMUP_COSINE = [
 # ----------------------------------------------------------------------------- the loop
 def _loop(train_mode=True, shuffle=True, last_batch=True, lr_ahead=False, returns="mean"):
     def build(ns):
+        from nblib.core.training import check_epoch_arguments   # the starter imports it
+
         def train_epoch(model, optimizer, X, y, *, batch_size, rng, schedule=None, step=0):
+            X, y = check_epoch_arguments(model, optimizer, X, y, batch_size, rng, schedule, step)
             if train_mode:
                 model.train()
             order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
@@ -630,7 +633,8 @@ def _loop(train_mode=True, shuffle=True, last_batch=True, lr_ahead=False, return
             return float(losses[-1] if returns == "last" else
                          np.sum(losses) if returns == "sum" else np.mean(losses))
         # its own globals, holding the loss it calls by name, as a notebook's function does
-        names = {"np": np, "bce_with_logits": ns["bce_with_logits"]}
+        names = {"np": np, "bce_with_logits": ns["bce_with_logits"],
+                 "check_epoch_arguments": check_epoch_arguments}
         return _with_globals(train_epoch, names)
     return build
 

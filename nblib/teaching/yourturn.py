@@ -34,6 +34,7 @@ import re
 import sys
 import textwrap
 import types
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,7 @@ from .selfcheck import (GRAD_TOL, SCHEDULE_LRS, VALUE_TOL, CheckResult,  # noqa:
                         inputs, kw,
                         matches, need_callable, need_class, optimizer_case, run, stream,
                         inverted_dropout, max_difference, rates_until_wrong, rubric_item,
-                        time_limit, trajectory, which, within)
+                        time_limit, trajectory, where, which, within)
 from ..core.training import train_epoch
 from ..experiments import sweep as _sweep
 from . import STUDENT_BUILD
@@ -85,6 +86,21 @@ def _param(layer, attr, shape, cls_name):
     if p.value.shape != shape:
         raise _Fail(f"self.{attr} must have shape {shape}, got {p.value.shape}")
     return p
+
+
+def _keeps_sizes(layer, cls_name, **sizes):
+    """The layer keeps its constructor's sizes as attributes (``self.in_features``): the
+    starter's ``__repr__``, ``check_input`` and ``check_dout`` read them."""
+    for attr, size in sizes.items():
+        value = getattr(layer, attr, None)
+        if not (isinstance(value, (int, np.integer)) and value == size):
+            got = (f"self.{attr} is missing" if value is None
+                   else f"self.{attr} is {value!r:.40}, expected {size}")
+            args = ", ".join(map(str, sizes.values()))
+            raise _Fail(f"{cls_name}({args}) must keep {' and '.join(sizes)}: set "
+                        f"{', '.join('self.' + a for a in sizes)} = {', '.join(sizes)} in "
+                        f"__init__; the given __repr__ and check_input use them ({got})")
+    _call(f"repr({cls_name}(...))", repr, layer)
 
 
 def _gradient_errors(layer, x, seed):
@@ -230,8 +246,10 @@ def check_linear(cls, *, verbose=True, seed=None, upto=None):
 
     ``forward`` is ``x W^T + b``; ``backward`` sets ``weight.grad``, ``bias.grad`` and
     returns ``dx``, checked with finite differences; ``weight`` (out, in) drawn from
-    N(0, 2 / in) (He) with the generator ``rng``, ``bias`` (out,) zeros. ``upto="forward"``
-    or ``"backward"`` stops after that rubric item.
+    N(0, 2 / in) (He) with the generator ``rng``, ``bias`` (out,) zeros; ``self.in_features``
+    and ``self.out_features`` kept (the starter's ``__repr__`` and ``check_input`` read them;
+    checked with the forward). ``upto="forward"`` or ``"backward"`` stops after that rubric
+    item.
     """
     _need_class(cls, "your Linear")
     rubric_item(upto, ("forward", "backward"))
@@ -244,6 +262,7 @@ def check_linear(cls, *, verbose=True, seed=None, upto=None):
                                        rng=_rng(seed, 2)), name)
         W = _param(layer, "weight", (3, 5), name)
         bias = _param(layer, "bias", (3,), name)
+        _keeps_sizes(layer, name, in_features=5, out_features=3)
         W.value[...] = rng.normal(size=(3, 5))
         bias.value[...] = rng.normal(size=3)
         x = _x(rng, 6, 5)
@@ -487,14 +506,42 @@ def _batchnorm_steps(bn_cls, case, d, seen):
     seen["eval dx"] = layer.backward(case["dout_eval"].copy())
 
 
+def _refuses_one_row(cls, d, row):
+    """A training-mode forward must refuse a batch of one row with ValueError, as nblib's
+    does (``check_input``, ``min_rows_in_training = 2``): its variance is 0, and the
+    unbiased variance of the running statistics divides by n - 1 = 0."""
+    name = cls.__name__
+    layer = _call(f"{name}({d})", cls, d)
+    what = f"forward(x) in training mode for x of one row, shape {row.shape},"
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            layer.forward(row.copy())
+    except ValueError:
+        return
+    except NotImplementedError as err:
+        raise _Fail(f"not implemented yet: {what} raised NotImplementedError"
+                    + (f" ({err})" if str(err) else "")) from None
+    except (Exception, SystemExit) as err:  # noqa: BLE001 - the student's code
+        did = f"raised {type(err).__name__}: {err}{where(err)}"
+    else:
+        did = "returned"
+    raise _Fail(f"in training mode a batch of one row must be refused with ValueError (its "
+                f"variance is 0, and running_var's n / (n - 1) divides by zero); your {what} "
+                f"{did}: call self.check_input(x) first in forward, which refuses it "
+                "(min_rows_in_training = 2) and checks the shape of x")
+
+
 def check_batchnorm(cls, *, verbose=True, seed=None, upto=None):
     """Check ``BatchNorm(num_features, momentum=0.1, eps=1e-5)`` as ``torch.nn.BatchNorm1d``.
 
     Training: normalise each feature with the batch mean and biased variance, scale by
     ``weight`` and shift by ``bias``, and update ``running_mean``/``running_var`` (unbiased)
     with ``running = (1 - momentum) running + momentum batch``. Evaluation: use the running
-    statistics. ``backward`` in both modes, checked with finite differences. ``upto`` stops
-    after a rubric item: "training" (the training forward and the running statistics),
+    statistics. A batch of one row is refused in training mode with ValueError
+    (``self.check_input(x)``). ``backward`` in both modes, checked with finite differences.
+    ``upto`` stops after a rubric item: "training" (the training forward, the running
+    statistics and the refusal of one row),
     "param_grads" (weight.grad and bias.grad) or "input_grad" (dx); the evaluation mode
     comes last.
     """
@@ -549,8 +596,10 @@ def check_batchnorm(cls, *, verbose=True, seed=None, upto=None):
                 raise _Fail(f"after one training step self.{attr} is {np.round(got, 4)}, "
                             f"expected {np.round(want(attr), 4)}"
                             + (f": it was {hint}" if hint else ""))
+        _refuses_one_row(cls, d, x[:1])
         if upto == "training":
-            return "the training forward and the running statistics are right", {}
+            return ("the training forward and the running statistics are right, and a batch "
+                    "of one row is refused", {})
         dx = _as_array(_call("backward(dout) in training mode", layer.backward,
                              case["dout"].copy()), "backward(dout)", x.shape)
         for what, got in (("bias.grad", beta.grad), ("weight.grad", gamma.grad)):
@@ -842,12 +891,14 @@ def check_warmup_cosine(cls, *, verbose=True, seed=None, upto=None):
 class _LoopProbe(Module):
     """The loop check's model, no task's answer: logits = tanh(x) @ w + c."""
 
-    def __init__(self, seed):
+    def __init__(self, seed, dtype=np.float64):
         rng = _rng(seed, 22)
-        self.w = Param(rng.normal(size=2))
-        self.c = Param(np.zeros(1))
+        self.w = Param(rng.normal(size=2).astype(dtype))
+        self.c = Param(np.zeros(1, dtype=dtype))
+        self.fed = []                    # the dtype of every x forward gets
 
     def forward(self, x):
+        self.fed.append(np.asarray(x).dtype)
         self.t = np.tanh(x)
         return (self.t @ self.w.value + self.c.value)[:, None]
 
@@ -887,13 +938,14 @@ def _loop_schedule(step):
 _LOSS_NAME = "bce_with_logits"
 
 
-def _run_loop(fn, seed, student=True):
-    """Run ``fn`` for one epoch on the loop check's model, data and schedule, with
-    ``_loop_loss`` as the ``bce_with_logits`` it calls; return (record, returned)."""
+def _run_loop(fn, seed, student=True, dtype=np.float64):
+    """Run ``fn`` for one epoch on the loop check's model (its parameters in ``dtype``),
+    data (float64) and schedule, with ``_loop_loss`` as the ``bce_with_logits`` it calls;
+    return (record, returned). ``record["fed"]``: the dtypes of the model's inputs."""
     rng = _rng(seed, 21)
     X = rng.normal(size=(70, 2))
     y = (X[:, 0] * X[:, 1] > 0).astype(int)
-    model = _LoopProbe(seed)
+    model = _LoopProbe(seed, dtype)
     opt = _LoopOptimizer(model)
     model.eval()                     # a loop that forgets model.train() trains in eval mode
     names = getattr(fn, "__globals__", {})
@@ -910,6 +962,7 @@ def _run_loop(fn, seed, student=True):
         if found:
             names[_LOSS_NAME] = saved
     opt.record["own loss"] = found
+    opt.record["fed"] = model.fed
     return opt.record, out
 
 
@@ -920,6 +973,19 @@ def _loop_value(fn, seed, key):
             "after": record["after"], "returned": float(out)}[key]
 
 
+def _casts_to_model_dtype(fn, seed):
+    """On a float32 model the loop must feed float32 batches: X in the model's dtype, as
+    ``check_epoch_arguments`` returns it (and ``nblib.fit``'s loop computes)."""
+    record, _ = _run_loop(fn, seed, dtype=np.float32)
+    fed = sorted({str(dtype) for dtype in record["fed"]} - {"float32"})
+    if fed:
+        raise _Fail(f"on a float32 model (the book's recipe is float32), the model's forward "
+                    f"got batches of {' and '.join(fed)} X: cast X to the model's dtype, start "
+                    "with X, y = check_epoch_arguments(model, optimizer, X, y, batch_size, rng, "
+                    "schedule, step), imported in the starter (it also checks every argument); "
+                    "otherwise the model computes in float64, not as nblib.fit does")
+
+
 def check_train_epoch(fn, *, verbose=True, seed=None, upto=None):
     """Check ``train_epoch(model, optimizer, X, y, *, batch_size, rng, schedule=None, step=0)``.
 
@@ -928,8 +994,10 @@ def check_train_epoch(fn, *, verbose=True, seed=None, upto=None):
     from ``step``), including a last, smaller batch. The check runs your loop on its own
     small model, optimizer, schedule and loss (in place of ``bce_with_logits``), so that
     it checks the loop alone; step by step, the parameters must match ``nblib.train_epoch``'s,
-    and it returns the mean of the mini-batch losses. ``upto`` stops after a rubric item:
-    "batches" (one step per batch, the last one too, in training mode) or "steps" (the
+    and it returns the mean of the mini-batch losses. It runs your loop on a float32 model
+    too: the batches must reach it in its dtype (``X, y = check_epoch_arguments(...)``).
+    ``upto`` stops after a rubric item: "batches" (one step per batch, the last one too, in
+    training mode, in the model's dtype) or "steps" (the
     schedule's rates and the shuffled batches: the parameters after every step).
     """
     _need_callable(fn, "your train_epoch")
@@ -958,8 +1026,10 @@ def check_train_epoch(fn, *, verbose=True, seed=None, upto=None):
             raise _Fail("the model was in evaluation mode during the steps: call model.train() "
                         "at the start of the epoch (BatchNorm then uses batch statistics and "
                         "dropout drops)")
+        _casts_to_model_dtype(fn, seed)
         if upto == "batches":
-            return f"{n_steps} steps, one per batch, in training mode", {"steps": n_steps}
+            return (f"{n_steps} steps, one per batch, in training mode and in the model's "
+                    "dtype", {"steps": n_steps})
         want_lrs = want("lrs")
         if not np.allclose(got["lrs"], want_lrs, rtol=1e-12) or probe.recording:
             hint = named("lrs", np.array(got["lrs"]), 1e-12)
@@ -1180,14 +1250,20 @@ def install_pieces(pieces):
               and not name.startswith("nblib.teaching")]
     for names in spaces:                     # nblib's AdamW(Adam) derives from your Adam
         for value in list(names.values()):
-            if (isinstance(value, type) and id(value) not in swaps
-                    and any(id(base) in swaps for base in value.__bases__)):
-                bases = tuple(swaps[id(b)][1] if id(b) in swaps else b for b in value.__bases__)
-                # a base that is missing (the student build's stand-in, a function): the
-                # class that derives from it is missing too, with the base's message
-                missing = next((b for b in bases if not isinstance(b, type)), None)
-                swaps[id(value)] = (value, missing if missing is not None
-                                    else _rebased(value, bases))
+            if not isinstance(value, type) or id(value) in swaps:
+                continue
+            # a class that is missing because its base was (the stand-in of nblib's AdamW
+            # while Adam is missing) stands for nblib's class, on the bases it was made from
+            original = vars(value).get("__stands_for__", value)
+            on = vars(value).get("__stands_on__", value.__bases__)
+            if any(id(base) in swaps for base in on):
+                bases = tuple(swaps[id(b)][1] if id(b) in swaps else b for b in on)
+                # a base that is missing (the student build's stand-in): the class that
+                # derives from it is missing too, with the base's message
+                missing = next((b for b in bases if _missing_message(b) is not None), None)
+                swaps[id(value)] = (value, _missing_class(
+                    original.__name__, _missing_message(missing), original, bases)
+                    if missing is not None else _rebased(original, bases))
     spaces += _own_namespaces(pieces.values())   # a piece's notebook imported nblib's too
     for names in spaces:
         for attr, value in list(names.items()):
@@ -1290,18 +1366,48 @@ def use_my_pieces(folder=".", *, verbose=True, timeout=CELL_TIMEOUT):
 
 def missing_piece(task_id, why=""):
     """A stand-in for a task's piece that is not written yet (or fails its check), in the
-    student build of nblib: calling it raises NotImplementedError naming the piece, the
-    page where it is written, and what its self-check said."""
+    student build of nblib: it raises NotImplementedError naming the piece, the page where
+    it is written, and what its self-check said. A function's stand-in raises when called;
+    a class's (``Linear``, ``BatchNorm``, ``Adam``, ...) is a class that raises when it is
+    called (instantiated) and when a class derives from it (``class
+    NoInputGradBatchNorm(nblib.BatchNorm)``, ``__init_subclass__``)."""
     task = piece_tasks()[task_id]
     message = (f"your {task.name} is missing: write it in {task.notebook} (task {task_id!r}) "
                f"until its self-check passes" + (f"; the self-check says: {why}" if why else ""))
+    if task.answer == "class":
+        return _missing_class(task.name, message)
 
     def missing(*args, **kwargs):
         raise NotImplementedError(message)
 
     missing.__name__ = missing.__qualname__ = task.name
-    missing.missing = message
+    missing.__missing_piece__ = message
     return missing
+
+
+def _missing_class(name, message, stands_for=None, on=None):
+    """A class named ``name`` whose instantiation and subclassing raise NotImplementedError
+    with ``message`` (``missing_piece``). ``stands_for``, ``on``: the nblib class it stands
+    for and the bases it was made from, where it is missing because a base is (nblib's
+    AdamW while Adam is missing); ``install_pieces`` rebuilds that class once they are there.
+    """
+    def __new__(cls, *args, **kwargs):
+        raise NotImplementedError(message)
+
+    def __init_subclass__(cls, **kwargs):
+        raise NotImplementedError(message)
+
+    body = {"__new__": __new__, "__init_subclass__": classmethod(__init_subclass__),
+            "__missing_piece__": message, "__doc__": f"Missing: {message}",
+            "__qualname__": name}
+    if stands_for is not None:
+        body.update(__stands_for__=stands_for, __stands_on__=tuple(on))
+    return type(name, (), body)
+
+
+def _missing_message(obj):
+    """The message of a missing piece's stand-in (``missing_piece``), or None."""
+    return getattr(obj, "__missing_piece__", None) if obj is not None else None
 
 
 def solution_source(task_id):

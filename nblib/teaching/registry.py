@@ -151,7 +151,8 @@ YOUR_TURN = {
     "linear": _task(
         _02, "Linear", yourturn.check_linear, Linear, 3,
         objective="derive and code dW = GᵀX, db = Σ G, dX = GW; He initialisation",
-        parts=(_upto("forward", 1), _upto("backward", 1, "backward (three gradients)"),
+        parts=(_upto("forward", 1, "forward, with in_features and out_features kept"),
+               _upto("backward", 1, "backward (three gradients)"),
                Part("init", 1, (), "He initialisation from the generator")),
         session="1", mistakes=tuple(mistakes.LINEAR),
         solution=(("nblib.core.linear.Linear", ("__init__", "forward", "backward")),)),
@@ -164,7 +165,8 @@ YOUR_TURN = {
         _02, "BatchNorm", yourturn.check_batchnorm, BatchNorm, 4,
         objective="the three paths of BatchNorm's input gradient; training against "
                   "evaluation mode; running statistics as PyTorch keeps them",
-        parts=(_upto("training", 1, "training forward and running statistics"),
+        parts=(_upto("training", 1, "training forward and running statistics; a batch of one "
+                                         "row refused"),
                _upto("param_grads", 1, "parameter gradients"),
                _upto("input_grad", 1, "input gradient"),
                Part("evaluation", 1, (), "evaluation mode (forward and backward)")),
@@ -188,7 +190,7 @@ YOUR_TURN = {
         _03, "train_epoch", yourturn.check_train_epoch, train_epoch, 3, answer="function",
         objective="the mini-batch loop: training mode, shuffling, the last batch, the "
                   "schedule's clock",
-        parts=(_upto("batches", 1, "every batch, in training mode"),
+        parts=(_upto("batches", 1, "every batch, in training mode and the model's dtype"),
                _upto("steps", 1, "shuffled batches and the schedule's clock"),
                Part("loss", 1, (), "the returned mean batch loss")),
         session="3", mistakes=tuple(mistakes.TRAIN_EPOCH),

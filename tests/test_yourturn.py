@@ -736,3 +736,37 @@ def test_adamw_is_rebuilt_on_the_students_adam_once_it_is_written(solved):
         for restore in reversed(undo):
             restore()
     assert nblib.AdamW is nblib.core.optim.AdamW and nblib.Adam is nblib.core.optim.Adam
+
+
+def test_linear_and_dropout_checks_require_seeds_and_none_for_rng(solved):
+    """A Linear or a Dropout that takes only a Generator (``rng.normal(...)`` on what it was
+    given) passed its check, whose inputs are Generators, then the book's
+    ``nblib.Linear(5, 3, rng=10)`` crashed on an int."""
+    class GeneratorOnlyLinear(solved["Linear"]):
+        def __init__(self, in_features, out_features, *, bias=True, rng=None):
+            rng.normal(size=1)                         # an int or None has no .normal
+            super().__init__(in_features, out_features, bias=bias, rng=rng)
+
+    class GeneratorOnlyDropout(solved["Dropout"]):
+        def __init__(self, p=0.5, *, rng=None):
+            super().__init__(p, rng=rng)
+            self.rng = rng                             # kept as given: a seed has no .random
+
+    for check, piece in ((yourturn.check_linear, GeneratorOnlyLinear),
+                         (yourturn.check_dropout, GeneratorOnlyDropout)):
+        result = check(piece, verbose=False)
+        assert not result.passed, result.message
+        assert "rng may be a Generator, an int seed or None" in result.message, result.message
+        assert not check(piece, verbose=False, seed=5).passed
+    assert yourturn.check_linear(solved["Linear"], verbose=False).passed
+    assert yourturn.check_dropout(solved["Dropout"], verbose=False).passed
+
+
+def test_make_spirals_check_requires_integer_labels(solved):
+    """Float labels passed, then 01's np.bincount(y) raised TypeError."""
+    def float_labels(n=300, noise=0.03, seed=42):
+        X, y = solved["make_spirals"](n, noise, seed)
+        return X, y.astype(float)
+
+    result = yourturn.check_make_spirals(float_labels, verbose=False)
+    assert not result.passed and "y must hold integer labels" in result.message, result.message

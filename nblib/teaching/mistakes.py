@@ -82,7 +82,7 @@ def _linear_lecun(ns):
     class Linear(ns["Linear"]):
         def __init__(self, in_features, out_features, *, bias=True, rng=None, dtype=np.float64):
             super().__init__(in_features, out_features, bias=bias, rng=rng, dtype=dtype)
-            rng = np.random.default_rng(0) if rng is None else rng
+            rng = np.random.default_rng(0 if rng is None else rng)   # a Generator stays itself
             self.weight.value = rng.normal(0, np.sqrt(1 / in_features),
                                            (out_features, in_features))
             self.weight.grad = np.zeros_like(self.weight.value)

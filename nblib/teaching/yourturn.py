@@ -88,6 +88,21 @@ def _param(layer, attr, shape, cls_name):
     return p
 
 
+def _takes_any_rng(make, what):
+    """``make(rng)`` must take what nblib's pieces take for ``rng``: an int seed and None as
+    well as a Generator (the book's cells pass seeds, e.g. ``nblib.Linear(5, 3, rng=10)``)."""
+    for how, rng in (("an int seed, rng=0", 0), ("rng=None", None)):
+        try:
+            make(rng)
+        except (NotImplementedError, Fail):
+            raise
+        except Exception as err:  # noqa: BLE001 - any error of the student's code
+            raise _Fail(f"{what} with {how} raised {type(err).__name__}: {err}{where(err)}: rng "
+                        "may be a Generator, an int seed or None, as in nblib (the book's cells "
+                        "pass seeds): start __init__ with rng = np.random.default_rng(rng)"
+                        ) from None
+
+
 def _keeps_sizes(layer, cls_name, **sizes):
     """The layer keeps its constructor's sizes as attributes (``self.in_features``): the
     starter's ``__repr__``, ``check_input`` and ``check_dout`` read them."""
@@ -141,6 +156,10 @@ def check_make_spirals(fn, *, verbose=True, seed=None, upto=None):
             raise _Fail(f"make_spirals must return the pair (X, y), got {type(out).__name__}")
         X = _as_array(out[0], "X", (2 * n, 2))
         y = np.asarray(out[1])
+        if not np.issubdtype(y.dtype, np.integer):
+            raise _Fail(f"y must hold integer labels (np.int64, as np.repeat([0, 1], n) gives), "
+                        f"got {y.dtype}: the book counts them with np.bincount and indexes "
+                        "with them")
         if y.shape != (2 * n,):
             raise _Fail(f"y must have shape ({2 * n},), got {y.shape}")
         if not np.isin(y, (0, 1)).all() or np.bincount(y.astype(int), minlength=2).tolist() \
@@ -263,6 +282,7 @@ def check_linear(cls, *, verbose=True, seed=None, upto=None):
         W = _param(layer, "weight", (3, 5), name)
         bias = _param(layer, "bias", (3,), name)
         _keeps_sizes(layer, name, in_features=5, out_features=3)
+        _takes_any_rng(lambda r: cls(5, 3, rng=r), f"{name}(5, 3)")
         W.value[...] = rng.normal(size=(3, 5))
         bias.value[...] = rng.normal(size=3)
         x = _x(rng, 6, 5)
@@ -667,6 +687,8 @@ def check_dropout(cls, *, verbose=True, seed=None, upto=None):
         layer = _module_instance(_call(f"{name}({p}, rng=...)", cls, p,
                                        rng=_rng(seed, 16)), name)
         x = _rng(seed, 17).uniform(0.5, 2.0, (400, 50))
+        _takes_any_rng(lambda r: _module_instance(cls(p, rng=r), name).forward(x[:4].copy()),
+                       f"{name}({p}) and its forward")
         dropped = inverted_dropout(layer, p, x, _rng(seed, 18).normal(size=x.shape), upto=upto)
         a = _call(f"{name}({p}, rng=seed 19)", cls, p, rng=_rng(seed, 19))
         b = _call(f"{name}({p}, rng=seed 19)", cls, p, rng=_rng(seed, 19))

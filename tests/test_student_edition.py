@@ -40,6 +40,29 @@ def _write(out, *args):
     return types.SimpleNamespace(returncode=rc, stderr=err.getvalue())
 
 
+def _edition_markup_problems(text):
+    """Lines of a page's markdown where an edition block's markup runs into its text."""
+    return [line for line in text.splitlines()
+            if re.match(r"^-->.", line) or re.match(r"^<!-- /?teacher-edition -->.", line)]
+
+
+def test_no_text_shares_a_line_with_an_edition_blocks_markup():
+    """Text after a student-edition block's closing ``-->`` on its line is raw HTML to the
+    reader's edition (the intro's "In all: ..." sentence, with its glued number, once
+    vanished so); the student edition then showed it. Each marker stands on a line alone."""
+    assert _edition_markup_problems("<!-- student-edition\nx\n--> In all: 3.\n") == \
+        ["--> In all: 3."]
+    problems = {}
+    for path in sorted(BOOK.glob("*.md")) + sorted(BOOK.glob("*.ipynb")):
+        texts = ([path.read_text(encoding="utf-8")] if path.suffix == ".md" else
+                 [c.source for c in nbformat.read(path, as_version=4).cells
+                  if c.cell_type == "markdown"])
+        found = [line for text in texts for line in _edition_markup_problems(text)]
+        if found:
+            problems[path.name] = found
+    assert problems == {}
+
+
 def test_the_command_line_runs_as_a_script(tmp_path):
     proc = subprocess.run([sys.executable, str(TOOL), str(tmp_path / "out")], cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)

@@ -144,14 +144,15 @@ YOUR_TURN = {
         _01, "make_spirals", yourturn.check_make_spirals, make_spirals, 2, answer="function",
         objective="generate data from a stated model with a seeded generator; see why the "
                   "source's arms coincide",
-        parts=(_upto("arms", 1, "arms and labels"),
+        parts=(_upto("arms", 1, "arms and labels, and the spiral_centres beside it"),
                Part("noise", 1, (), "noise, shuffling and the seeded generator")),
         session="1", mistakes=tuple(mistakes.MAKE_SPIRALS),
         solution=(("nblib.core.data.spiral_centres", None), ("nblib.core.data.make_spirals", None))),
     "linear": _task(
         _02, "Linear", yourturn.check_linear, Linear, 3,
         objective="derive and code dW = GᵀX, db = Σ G, dX = GW; He initialisation",
-        parts=(_upto("forward", 1, "forward, with in_features and out_features kept"),
+        parts=(_upto("forward", 1, "forward, with in_features and out_features kept "
+                                       "and rng a Generator, a seed or None"),
                _upto("backward", 1, "backward (three gradients)"),
                Part("init", 1, (), "He initialisation from the generator")),
         session="1", mistakes=tuple(mistakes.LINEAR),

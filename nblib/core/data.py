@@ -3,9 +3,11 @@
 Two arms wind twice around the origin.  Arm 0 is the curve
 ``r(t) = t / 4π,  t ∈ [0, 4π]`` and arm 1 is the same curve rotated by π, each
 point then jittered with isotropic Gaussian noise of standard deviation
-``noise``.  Because the generator is a known mixture of Gaussians, the best
-accuracy *any* classifier can reach on it can be computed exactly
-(:func:`bayes_accuracy`): that is the ceiling the trained network is held to.
+``noise``.  Because the generator is a known mixture of Gaussians, its posterior is
+exact (:func:`bayes_posterior`), and the best accuracy *any* classifier can reach on it
+is estimated from it on many fresh points (:func:`bayes_accuracy`, a Monte Carlo estimate
+with its standard error in its docstring): that is the ceiling the trained network is
+held to.
 """
 from __future__ import annotations
 

@@ -302,8 +302,8 @@ WRITTEN = {
         "ex_adam_l2", 1, "the experiment: Adam + L2 and AdamW with the weight decay "
                          "WEIGHT_DECAY, on each pair of compare.PAIRS"),
     "ex_adam_l2-answer-2": Written(
-        "ex_adam_l2", 1, "the held-out accuracies compared, with the rule of 03_training "
-                         "(a difference or no detectable one)"),
+        "ex_adam_l2", 1, "the fresh-sample accuracy and loss compared, with the rule of "
+                         "03_training (a difference or no detectable one)"),
     "ex_adam_l2-answer-3": Written(
         "ex_adam_l2", 2, "plain SGD: the two decays are one update, shown 1; why they differ "
                          "under Adam (the step divided by sqrt(v)) 1"),

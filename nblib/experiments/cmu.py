@@ -32,7 +32,7 @@ from ..core.training import predict_proba, train_epoch
 LOW, HIGH = 0.4, 0.6
 """The 40-20-40 rule: below LOW an output means class 0, above HIGH class 1."""
 CMU_RECIPE = dict(hidden=(128, 128, 64), norm="batch", dropout=0.0, optimizer="adam",
-                  lr=0.01, batch_size=194)
+                  lr=0.01, batch_size=194, schedule="constant")
 """The chapter's network (2 -> 128 -> 128 -> 64 -> 1, BatchNorm, ReLU) and Adam, on the
 benchmark: full batch, one weight update per epoch like the batch methods of the time
 (Quickprop, RPROP, Cascade-Correlation); a constant learning rate (the run has no fixed

@@ -533,19 +533,24 @@ def _refuses_one_row(cls, d, row):
     name = cls.__name__
     layer = _call(f"{name}({d})", cls, d)
     what = f"forward(x) in training mode for x of one row, shape {row.shape},"
-    try:
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            layer.forward(row.copy())
-    except ValueError:
+
+    def attempt():
+        """None where the forward refuses the row; else what it did instead."""
+        try:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                layer.forward(row.copy())
+        except ValueError:
+            return None
+        except NotImplementedError:
+            raise                            # _call: "not implemented yet: ..."
+        except (Exception, SystemExit) as err:  # noqa: BLE001 - the student's code
+            return f"raised {type(err).__name__}: {err}{where(err)}"
+        return "returned"
+
+    did = _call(what, attempt)
+    if did is None:
         return
-    except NotImplementedError as err:
-        raise _Fail(f"not implemented yet: {what} raised NotImplementedError"
-                    + (f" ({err})" if str(err) else "")) from None
-    except (Exception, SystemExit) as err:  # noqa: BLE001 - the student's code
-        did = f"raised {type(err).__name__}: {err}{where(err)}"
-    else:
-        did = "returned"
     raise _Fail(f"in training mode a batch of one row must be refused with ValueError (its "
                 f"variance is 0, and running_var's n / (n - 1) divides by zero); your {what} "
                 f"{did}: call self.check_input(x) first in forward, which refuses it "
